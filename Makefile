@@ -1,0 +1,38 @@
+# Two commands set everything up: `make run` and `make test` (see README.md).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+DATA ?= $(or $(PUBLICDATA_HOME),./data)
+ROWS ?= 2000
+SEED ?= 20261127
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run demo test ui bench lint clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/publicdata demo --data-dir $(DATA) --rows $(ROWS) --seed $(SEED)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+ui: $(STAMP)
+	DAGSTER_HOME=$(abspath $(DATA))/dagster_home PUBLICDATA_HOME=$(abspath $(DATA)) \
+		$(BIN)/publicdata ui --data-dir $(DATA)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) $(DATA)
