@@ -1,0 +1,79 @@
+"""Display masking of personal data (GB/T 35273 展示脱敏).
+
+Used wherever a value must be shown to a person without disclosing it: quality-ticket examples, reports,
+previews in Dagster metadata, and the masking policies of desensitization. Vectorized over pandas Series.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+MASK = "*"
+
+
+def _keep_ends(s: pd.Series, head: int, tail: int) -> pd.Series:
+    s = s.astype("string")
+    n = s.str.len()
+    stars = (n - head - tail).clip(lower=0)
+    tail_part = s.str.slice(-tail) if tail else ""
+    masked = s.str.slice(0, head) + stars.map(_stars, na_action="ignore") + tail_part
+    # too short to keep both ends: hide everything
+    short = n <= head + tail
+    return masked.where(~short, n.map(_stars, na_action="ignore"))
+
+
+def _stars(k: int) -> str:
+    return MASK * int(k)
+
+
+def mask_id_number(s: pd.Series) -> pd.Series:
+    """6405**********0018: division prefix and last four kept."""
+    return _keep_ends(s, 4, 4)
+
+
+def mask_phone(s: pd.Series) -> pd.Series:
+    """138****5678."""
+    return _keep_ends(s, 3, 4)
+
+
+def mask_bank_card(s: pd.Series) -> pd.Series:
+    """6222***********1234."""
+    return _keep_ends(s, 4, 4)
+
+
+def mask_name(s: pd.Series) -> pd.Series:
+    """张** — the surname (first character) kept."""
+    return _keep_ends(s, 1, 0)
+
+
+def mask_address(s: pd.Series) -> pd.Series:
+    """The first six characters (county, town) kept; the street and number hidden."""
+    return _keep_ends(s, 6, 0)
+
+
+def mask_generic(s: pd.Series) -> pd.Series:
+    """For a value of unknown kind: first and last character kept."""
+    return _keep_ends(s, 1, 1)
+
+
+MASKERS = {
+    "cn_id_number": mask_id_number,
+    "cn_mobile_phone": mask_phone,
+    "bank_card": mask_bank_card,
+    "person_name": mask_name,
+    "address": mask_address,
+    "email": mask_generic,
+}
+
+
+def mask_series(s: pd.Series, pii_type: str | None) -> pd.Series:
+    """Mask a column by its personal-data type; values of columns without one are returned as text."""
+    masker = MASKERS.get(pii_type or "")
+    return masker(s) if masker else s.astype("string")
+
+
+def mask_value(value: object, pii_type: str | None) -> str | None:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    result = mask_series(pd.Series([str(value)]), pii_type).iloc[0]
+    return None if pd.isna(result) else str(result)
