@@ -33,7 +33,9 @@ class County(BaseModel):
     def division_code_for_year(self, year: int) -> str:
         """The code an ID number issued for someone born in ``year`` carries."""
         for old in self.historical_codes:
-            if (old.since is None or year >= old.since) and (old.until is None or year <= old.until):
+            if (old.since is None or year >= old.since) and (
+                old.until is None or year <= old.until
+            ):
                 return old.code
         return self.code
 

@@ -36,7 +36,9 @@ def id_check_char(first17: str) -> str:
 
 def uscc_check_char(first17: str) -> str:
     """The GB 32100 check character for the first 17 characters."""
-    total = sum(USCC_ALPHABET.index(c) * int(w) for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    total = sum(
+        USCC_ALPHABET.index(c) * int(w) for c, w in zip(first17, _USCC_WEIGHTS, strict=True)
+    )
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 

@@ -1,0 +1,118 @@
+"""Every table's schema, in one place.
+
+- Zone tables (exchange, operation) are built from the catalog: provenance columns plus one column per
+  catalog item. They are created when missing and gain columns when the catalog adds items; they are never
+  dropped.
+- Platform records (ingest files, row rejections, audit log, tickets, catalog versions …) are declared here
+  and created only by the Alembic migrations in ``assets/storage/migrations/versions``; a test checks the
+  two agree.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from assets.catalog_sync.entry import CatalogEntry
+
+# --- zone tables -------------------------------------------------------------------------------
+
+PROVENANCE_COLUMNS: tuple[str, ...] = (
+    "county_code",
+    "period",
+    "source_department",
+    "source_file",
+    "file_checksum",
+    "batch_id",
+    "ingested_at",
+    "source_row",
+)
+
+
+def provenance_columns() -> list[sa.Column]:
+    return [
+        sa.Column("county_code", sa.String(6), nullable=False, comment="行政区划代码（交付县区）"),
+        sa.Column("period", sa.String(10), nullable=False, comment="数据期"),
+        sa.Column("source_department", sa.String(64), nullable=False, comment="数源部门"),
+        sa.Column("source_file", sa.Text, nullable=False, comment="来源文件（相对数据目录）"),
+        sa.Column("file_checksum", sa.String(64), nullable=False, comment="来源文件 SHA-256"),
+        sa.Column("batch_id", sa.String(36), nullable=False, comment="批次号"),
+        sa.Column("ingested_at", sa.DateTime(timezone=True), nullable=False, comment="入库时间"),
+        sa.Column("source_row", sa.Integer, nullable=False, comment="来源文件行号（表头为第1行）"),
+    ]
+
+
+def exchange_table_name(dataset_id: str) -> str:
+    return f"exchange_{dataset_id}"
+
+
+def exchange_table(entry: CatalogEntry, metadata: sa.MetaData | None = None) -> sa.Table:
+    """The city exchange platform table of one dataset: items as delivered text + provenance."""
+    name = exchange_table_name(entry.dataset_id)
+    return sa.Table(
+        name,
+        metadata or sa.MetaData(),
+        *provenance_columns(),
+        *(sa.Column(item.column, sa.Text, comment=item.name) for item in entry.items),
+        sa.Index(f"ix_{name}_slice", "county_code", "period"),
+    )
+
+
+# --- platform records (created by migrations only) ----------------------------------------------
+
+platform_metadata = sa.MetaData()
+
+ingest_files = sa.Table(
+    "ingest_files",
+    platform_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("batch_id", sa.String(36), nullable=False, index=True),
+    sa.Column("relative_path", sa.Text, nullable=False),
+    sa.Column("dataset_id", sa.String(64), nullable=False),
+    sa.Column("county_code", sa.String(6), nullable=False),
+    sa.Column("period", sa.String(10), nullable=False),
+    sa.Column("department_id", sa.String(64), nullable=False),
+    sa.Column("checksum", sa.String(64), nullable=True),
+    sa.Column("file_format", sa.String(8), nullable=True),
+    sa.Column("encoding", sa.String(16), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),  # loaded | rejected
+    sa.Column("reason_code", sa.String(32), nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("rows_read", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rows_loaded", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rows_rejected", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("ingested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_ingest_files_partition", "dataset_id", "county_code", "period"),
+)
+
+ingest_rejections = sa.Table(
+    "ingest_rejections",
+    platform_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("batch_id", sa.String(36), nullable=False, index=True),
+    sa.Column("relative_path", sa.Text, nullable=False),
+    sa.Column("dataset_id", sa.String(64), nullable=False),
+    sa.Column("county_code", sa.String(6), nullable=False),
+    sa.Column("period", sa.String(10), nullable=False),
+    sa.Column("source_row", sa.Integer, nullable=False),
+    sa.Column("reason_code", sa.String(32), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    platform_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("rows", sa.Integer, nullable=True),
+    sa.Column("detail", sa.JSON, nullable=True),
+)
+
+# --- quality tickets (issue 4) -------------------------------------------------------------------
+
+# --- resource catalog versions (issue 5) ---------------------------------------------------------
+
+# --- governance, classification, operation (issue 3) ---------------------------------------------

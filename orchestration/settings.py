@@ -1,0 +1,84 @@
+"""The one settings object. It is the only place that reads the environment.
+
+Embedded default: everything under the data directory (SQLite zone files, the Dagster home, reports);
+production: set the zone URLs to PostgreSQL (``postgresql+psycopg://…``), e.g. through
+``PUBLICDATA_DATABASE_URL`` for all zones at once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR
+from assets.common.city import DEFAULT_CITY_CONFIG
+
+ZONES = ("exchange", "operation", "platform")
+
+ENV_HOME = "PUBLICDATA_HOME"
+ENV_DATABASE_URL = "PUBLICDATA_DATABASE_URL"
+ENV_ZONE_URL = "PUBLICDATA_{zone}_URL"
+ENV_CATALOG_DIR = "PUBLICDATA_CATALOG_DIR"
+ENV_CITY_CONFIG = "PUBLICDATA_CITY_CONFIG"
+ENV_PSEUDONYM_KEY = "PUBLICDATA_PSEUDONYM_KEY"
+ENV_PSEUDONYM_KEY_FILE = "PUBLICDATA_PSEUDONYM_KEY_FILE"
+
+
+class Settings(BaseModel):
+    """Where the data directory, the zones, the catalog and the city configuration are."""
+
+    model_config = ConfigDict(frozen=True)
+
+    data_dir: Path
+    exchange_url: str
+    operation_url: str
+    platform_url: str
+    catalog_dir: Path = SHIPPED_CATALOG_DIR
+    city_config: Path = DEFAULT_CITY_CONFIG
+    pseudonym_key: str | None = None
+    pseudonym_key_file: Path | None = None
+
+    @classmethod
+    def load(cls, data_dir: str | Path | None = None, **overrides: object) -> Settings:
+        """Data directory: the argument, else ``PUBLICDATA_HOME``, else ``./data``."""
+        home = Path(data_dir or os.environ.get(ENV_HOME) or "data").expanduser().resolve()
+        shared = os.environ.get(ENV_DATABASE_URL)
+        values: dict[str, object] = {"data_dir": home}
+        for zone in ZONES:
+            values[f"{zone}_url"] = (
+                os.environ.get(ENV_ZONE_URL.format(zone=zone.upper()))
+                or shared
+                or f"sqlite:///{home / 'zones' / f'{zone}.sqlite'}"
+            )
+        if catalog := os.environ.get(ENV_CATALOG_DIR):
+            values["catalog_dir"] = Path(catalog)
+        if city := os.environ.get(ENV_CITY_CONFIG):
+            values["city_config"] = Path(city)
+        values["pseudonym_key"] = os.environ.get(ENV_PSEUDONYM_KEY)
+        if key_file := os.environ.get(ENV_PSEUDONYM_KEY_FILE):
+            values["pseudonym_key_file"] = Path(key_file)
+        values.update(overrides)
+        return cls.model_validate(values)
+
+    @property
+    def zone_urls(self) -> dict[str, str]:
+        return {zone: getattr(self, f"{zone}_url") for zone in ZONES}
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"
+
+    @property
+    def staging_dir(self) -> Path:
+        """County aggregation staging (the county front-end store): Parquet per partition."""
+        return self.data_dir / "aggregation"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.data_dir / "dagster_home"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
