@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-import pandas as pd
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -14,24 +11,7 @@ from assets.storage.bulk import ensure_table, replace_slice
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 from assets.storage.tables import exchange_table, platform_metadata
-
-
-def _slice(entry, county: str, period: str, n: int, *, marker: str = "a") -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {
-            "county_code": county,
-            "period": period,
-            "source_department": entry.provider,
-            "source_file": f"landing/{county}/{entry.dataset_id}/{period}.csv",
-            "file_checksum": "0" * 64,
-            "batch_id": "b" * 36,
-            "ingested_at": pd.Timestamp(datetime(2026, 1, 1, tzinfo=UTC)),
-            "source_row": range(2, n + 2),
-        }
-    )
-    for item in entry.items:
-        frame[item.column] = [f"{marker}{i}" for i in range(n)]
-    return frame
+from tests.helpers import slice_frame
 
 
 def test_replace_slice_touches_only_its_partition(db_url, catalog):
@@ -39,22 +19,22 @@ def test_replace_slice_touches_only_its_partition(db_url, catalog):
     engine = get_engine(db_url)
     table = exchange_table(entry)
     ensure_table(engine, table)
-    replace_slice(
+    replaceslice_frame(
         engine,
         table,
-        _slice(entry, "640502", "2026-Q3", 5),
+        slice_frame(entry, "640502", "2026-Q3", 5),
         {"county_code": "640502", "period": "2026-Q3"},
     )
-    replace_slice(
+    replaceslice_frame(
         engine,
         table,
-        _slice(entry, "640521", "2026-Q3", 7),
+        slice_frame(entry, "640521", "2026-Q3", 7),
         {"county_code": "640521", "period": "2026-Q3"},
     )
-    deleted = replace_slice(
+    deleted = replaceslice_frame(
         engine,
         table,
-        _slice(entry, "640502", "2026-Q3", 3, marker="b"),
+        slice_frame(entry, "640502", "2026-Q3", 3, marker="b"),
         {"county_code": "640502", "period": "2026-Q3"},
     )
     assert deleted == 5
@@ -81,10 +61,10 @@ def test_replace_slice_refuses_rows_of_another_partition(db_url, catalog):
     table = exchange_table(entry)
     ensure_table(engine, table)
     with pytest.raises(ValueError, match="outside the slice"):
-        replace_slice(
+        replaceslice_frame(
             engine,
             table,
-            _slice(entry, "640521", "2026-Q3", 2),
+            slice_frame(entry, "640521", "2026-Q3", 2),
             {"county_code": "640502", "period": "2026-Q3"},
         )
 
@@ -94,10 +74,10 @@ def test_copy_keeps_awkward_text_exactly(db_url, catalog):
     engine = get_engine(db_url)
     table = exchange_table(entry)
     ensure_table(engine, table)
-    frame = _slice(entry, "640522", "2026-10", 6)
+    frame = slice_frame(entry, "640522", "2026-10", 6)
     awkward = ["tab\there", "line\nbreak", "back\\slash", "\\N", "", None]
     frame["matter"] = awkward
-    replace_slice(engine, table, frame, {"county_code": "640522", "period": "2026-10"})
+    replaceslice_frame(engine, table, frame, {"county_code": "640522", "period": "2026-10"})
     with engine.connect() as connection:
         got = (
             connection.execute(sa.select(table.c.matter).order_by(table.c.source_row))
@@ -111,10 +91,10 @@ def test_ensure_table_adds_new_catalog_items_without_dropping(db_url, catalog):
     entry = catalog["medical_institutions"]
     engine = get_engine(db_url)
     ensure_table(engine, exchange_table(entry))
-    replace_slice(
+    replaceslice_frame(
         engine,
         exchange_table(entry),
-        _slice(entry, "640502", "2026-Q3", 2),
+        slice_frame(entry, "640502", "2026-Q3", 2),
         {"county_code": "640502", "period": "2026-Q3"},
     )
     extended = entry.model_copy(

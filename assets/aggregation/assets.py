@@ -1,0 +1,104 @@
+"""County aggregation assets: each county's delivery of a dataset, decoded, mapped and staged."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from assets.aggregation.ingest import ingest_landing_file, record_ingest
+from assets.aggregation.partitions import dataset_partitions, split_partition_key
+from assets.catalog_sync.entry import CatalogEntry
+from assets.common.city import City
+from assets.landing.locate import locate_landing_file
+from orchestration.resources import PlatformResource
+
+
+def landing_key(dataset_id: str) -> dg.AssetKey:
+    return dg.AssetKey(["landing", dataset_id])
+
+
+def aggregation_key(dataset_id: str) -> dg.AssetKey:
+    return dg.AssetKey(["aggregation", dataset_id])
+
+
+def landing_spec(entry: CatalogEntry, city: City) -> dg.AssetSpec:
+    """The files source departments deliver: landing/<county>/<dataset>/<period>.csv|.xlsx."""
+    return dg.AssetSpec(
+        key=landing_key(entry.dataset_id),
+        description=(
+            f"{entry.title}：各县（区）{entry.provider} 交付的原始文件 "
+            f"(landing/<县区代码>/{entry.dataset_id}/<期>.csv|.xlsx，UTF-8 或 GB18030，或 xlsx)。"
+        ),
+        group_name="landing",
+        kinds={"csv", "xlsx"},
+        owners=[f"team:{entry.provider}"],
+        partitions_def=dataset_partitions(entry, city),
+        metadata={"更新频率": entry.frequency.value, "开放属性": entry.openness.value},
+    )
+
+
+def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
+    dataset_id = entry.dataset_id
+
+    @dg.asset(
+        key=aggregation_key(dataset_id),
+        deps=[landing_key(dataset_id)],
+        partitions_def=dataset_partitions(entry, city),
+        group_name="aggregation",
+        kinds={"parquet"},
+        owners=[f"team:{entry.provider}"],
+        description=(
+            f"{entry.title}（县区汇聚）：一个县（区）一期的交付文件，解码（编码自动识别）、按目录信息项映射表头、"
+            "加来源字段（县区、数源部门、文件、校验和、批次、入库时间、行号），暂存为 Parquet。"
+            "结构错误的行带原因拒收，整个文件无法读取时整文件拒收并记录原因。"
+        ),
+        tags={"stage": "aggregation"},
+    )
+    def _county_ingest(
+        context: dg.AssetExecutionContext, platform: PlatformResource
+    ) -> dg.MaterializeResult:
+        county_code, period = split_partition_key(context)
+        settings = platform.settings()
+        landing = locate_landing_file(settings.data_dir, dataset_id, county_code, period)
+        outcome = ingest_landing_file(
+            landing,
+            entry,
+            department_id=entry.provider,
+            staging_dir=settings.staging_dir,
+            batch_id=context.run_id,
+            ingested_at=datetime.now(UTC),
+        )
+        record_ingest(platform.platform_engine(), outcome)
+        metadata = {
+            "source_file": landing.relative_path,
+            "file_checksum": outcome.checksum or "",
+            "rows_read": outcome.rows_read,
+            "rows_loaded": outcome.rows_loaded,
+            "rows_rejected": outcome.rows_rejected,
+        }
+        if not outcome.loaded:
+            context.log.error(f"{landing.relative_path} 整文件拒收: {outcome.reason}")
+            raise dg.Failure(
+                description=f"{landing.relative_path} 整文件拒收（{outcome.reason_code}）: {outcome.reason}",
+                metadata={**metadata, "reason_code": outcome.reason_code, "reason": outcome.reason},
+                allow_retries=False,
+            )
+        if outcome.rows_rejected:
+            context.log.warning(
+                f"{landing.relative_path}: {outcome.rows_rejected} 行拒收 {outcome.rejection_reasons()}"
+            )
+        return dg.MaterializeResult(
+            metadata={
+                **metadata,
+                "dagster/row_count": outcome.rows_loaded,
+                "encoding": outcome.encoding,
+                "file_format": outcome.file_format,
+                "rejected_by_reason": outcome.rejection_reasons(),
+                "unknown_headers": outcome.unknown_headers,
+                "missing_optional_items": outcome.missing_optional,
+                "staged_path": dg.MetadataValue.path(str(outcome.staged_path)),
+            }
+        )
+
+    return _county_ingest

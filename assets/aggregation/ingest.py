@@ -1,0 +1,237 @@
+"""County aggregation (县区汇聚): one landing file → typed, header-mapped rows with provenance, staged as
+Parquet for the city exchange platform, and every row accounted for in the platform records.
+
+No Dagster here: the asset in ``assets.py`` calls :func:`ingest_landing_file` and :func:`record_ingest`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from assets.catalog_sync.entry import CatalogEntry
+from assets.landing.reader import (
+    FileRejected,
+    LandingPath,
+    RowRejection,
+    file_checksum,
+    read_landing_file,
+)
+from assets.storage.tables import PROVENANCE_COLUMNS, ingest_files, ingest_rejections
+
+STATUS_LOADED = "loaded"
+STATUS_REJECTED = "rejected"
+
+
+@dataclass
+class IngestOutcome:
+    """What became of one landing file. For a loaded file rows_read = rows_loaded + rows_rejected."""
+
+    landing: LandingPath
+    dataset_id: str
+    department_id: str
+    batch_id: str
+    ingested_at: datetime
+    status: str
+    checksum: str | None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    encoding: str | None = None
+    file_format: str | None = None
+    reason_code: str | None = None
+    reason: str | None = None
+    staged_path: Path | None = None
+    rejections: list[RowRejection] = field(default_factory=list)
+    unknown_headers: list[str] = field(default_factory=list)
+    missing_optional: list[str] = field(default_factory=list)
+
+    @property
+    def loaded(self) -> bool:
+        return self.status == STATUS_LOADED
+
+    def rejection_reasons(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for rejection in self.rejections:
+            counts[rejection.reason_code] = counts.get(rejection.reason_code, 0) + 1
+        return counts
+
+
+def staged_path(staging_dir: Path, dataset_id: str, county_code: str, period: str) -> Path:
+    return staging_dir / county_code / dataset_id / f"{period}.parquet"
+
+
+def with_provenance(
+    frame: pd.DataFrame,
+    entry: CatalogEntry,
+    landing: LandingPath,
+    *,
+    department_id: str,
+    checksum: str,
+    batch_id: str,
+    ingested_at: datetime,
+) -> pd.DataFrame:
+    """Provenance columns first, then the catalog items as delivered text (None for empty)."""
+    out = pd.DataFrame(
+        {
+            "county_code": landing.county_code,
+            "period": landing.period,
+            "source_department": department_id,
+            "source_file": landing.relative_path,
+            "file_checksum": checksum,
+            "batch_id": batch_id,
+            "ingested_at": pd.Timestamp(ingested_at),
+            "source_row": frame["source_row"].astype("int64").to_numpy(),
+        },
+        index=frame.index,
+    )
+    for column in entry.columns:
+        out[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return out.reset_index(drop=True)
+
+
+def stage_schema(entry: CatalogEntry) -> pa.Schema:
+    return pa.schema(
+        [
+            ("county_code", pa.string()),
+            ("period", pa.string()),
+            ("source_department", pa.string()),
+            ("source_file", pa.string()),
+            ("file_checksum", pa.string()),
+            ("batch_id", pa.string()),
+            ("ingested_at", pa.timestamp("us", tz="UTC")),
+            ("source_row", pa.int64()),
+            *((column, pa.string()) for column in entry.columns),
+        ]
+    )
+
+
+def write_stage(frame: pd.DataFrame, entry: CatalogEntry, path: Path) -> None:
+    """Atomic: a reader sees the previous stage file or the new one, never a half-written one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(frame, schema=stage_schema(entry), preserve_index=False)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def read_stage(path: Path) -> pd.DataFrame:
+    frame = pq.read_table(path).to_pandas()
+    return frame[[*PROVENANCE_COLUMNS, *[c for c in frame.columns if c not in PROVENANCE_COLUMNS]]]
+
+
+def ingest_landing_file(
+    landing: LandingPath,
+    entry: CatalogEntry,
+    *,
+    department_id: str,
+    staging_dir: Path,
+    batch_id: str,
+    ingested_at: datetime,
+) -> IngestOutcome:
+    """Read, map, add provenance and stage one landing file. A bad file is rejected, never raised."""
+    outcome = IngestOutcome(
+        landing=landing,
+        dataset_id=entry.dataset_id,
+        department_id=department_id,
+        batch_id=batch_id,
+        ingested_at=ingested_at,
+        status=STATUS_REJECTED,
+        checksum=None,
+    )
+    try:
+        outcome.checksum = file_checksum(landing.path)
+        read = read_landing_file(landing.path, entry)
+    except FileRejected as exc:
+        outcome.reason_code, outcome.reason = exc.reason_code, exc.reason
+        return outcome
+    except OSError as exc:
+        outcome.reason_code, outcome.reason = "unreadable", f"文件无法读取: {exc.strerror or exc}"
+        return outcome
+
+    frame = with_provenance(
+        read.frame,
+        entry,
+        landing,
+        department_id=department_id,
+        checksum=outcome.checksum,
+        batch_id=batch_id,
+        ingested_at=ingested_at,
+    )
+    path = staged_path(staging_dir, entry.dataset_id, landing.county_code, landing.period)
+    write_stage(frame, entry, path)
+    outcome.status = STATUS_LOADED
+    outcome.staged_path = path
+    outcome.rows_read = read.rows_read
+    outcome.rows_loaded = len(frame)
+    outcome.rows_rejected = len(read.rejections)
+    outcome.rejections = list(read.rejections)
+    outcome.encoding = read.encoding
+    outcome.file_format = read.file_format
+    outcome.unknown_headers = list(read.unknown_headers)
+    outcome.missing_optional = list(read.missing_optional)
+    if outcome.rows_read != outcome.rows_loaded + outcome.rows_rejected:
+        raise AssertionError(
+            f"{landing.relative_path}: rows read {outcome.rows_read} != loaded "
+            f"{outcome.rows_loaded} + rejected {outcome.rows_rejected}"
+        )
+    return outcome
+
+
+def record_ingest(engine: Engine, outcome: IngestOutcome) -> None:
+    """The file record and its row rejections, in one transaction (replacing this batch's earlier record
+    of the same file, so a retried run does not count a file twice)."""
+    landing = outcome.landing
+    with engine.begin() as connection:
+        for table in (ingest_rejections, ingest_files):
+            connection.execute(
+                sa.delete(table).where(
+                    table.c.batch_id == outcome.batch_id,
+                    table.c.relative_path == landing.relative_path,
+                )
+            )
+        connection.execute(
+            ingest_files.insert().values(
+                batch_id=outcome.batch_id,
+                relative_path=landing.relative_path,
+                dataset_id=outcome.dataset_id,
+                county_code=landing.county_code,
+                period=landing.period,
+                department_id=outcome.department_id,
+                checksum=outcome.checksum,
+                file_format=outcome.file_format,
+                encoding=outcome.encoding,
+                status=outcome.status,
+                reason_code=outcome.reason_code,
+                reason=outcome.reason,
+                rows_read=outcome.rows_read,
+                rows_loaded=outcome.rows_loaded,
+                rows_rejected=outcome.rows_rejected,
+                ingested_at=outcome.ingested_at,
+            )
+        )
+        if outcome.rejections:
+            connection.execute(
+                ingest_rejections.insert(),
+                [
+                    {
+                        "batch_id": outcome.batch_id,
+                        "relative_path": landing.relative_path,
+                        "dataset_id": outcome.dataset_id,
+                        "county_code": landing.county_code,
+                        "period": landing.period,
+                        "source_row": r.source_row,
+                        "reason_code": r.reason_code,
+                        "reason": r.reason,
+                    }
+                    for r in outcome.rejections
+                ],
+            )

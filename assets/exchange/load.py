@@ -1,0 +1,51 @@
+"""Loading a county's staged slice into the city exchange platform table (市政务数据共享交换平台)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from assets.catalog_sync.entry import CatalogEntry
+from assets.storage.bulk import Progress, ensure_table, replace_slice
+from assets.storage.tables import exchange_table
+
+
+@dataclass(frozen=True)
+class ExchangeLoad:
+    rows: int
+    replaced_rows: int
+    unchanged: bool
+
+
+def slice_fingerprint(engine: Engine, table: sa.Table, county_code: str, period: str) -> tuple[int, set[str]]:
+    """Row count and source-file checksums of a slice as the exchange table holds it now."""
+    where = sa.and_(table.c.county_code == county_code, table.c.period == period)
+    with engine.connect() as connection:
+        count = connection.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar_one()
+        checksums = set(connection.execute(sa.select(table.c.file_checksum).where(where).distinct()).scalars())
+    return count, checksums
+
+
+def load_exchange_slice(
+    engine: Engine,
+    entry: CatalogEntry,
+    frame: pd.DataFrame,
+    *,
+    county_code: str,
+    period: str,
+    progress: Progress | None = None,
+) -> ExchangeLoad:
+    """Replace exactly the (county, period) slice. A re-delivered identical file changes nothing."""
+    table = exchange_table(entry)
+    ensure_table(engine, table)
+    checksums = set(frame["file_checksum"].unique()) if len(frame) else set()
+    count, present = slice_fingerprint(engine, table, county_code, period)
+    if len(frame) and count == len(frame) and present == checksums:
+        return ExchangeLoad(rows=count, replaced_rows=0, unchanged=True)
+    replaced = replace_slice(
+        engine, table, frame, {"county_code": county_code, "period": period}, progress=progress
+    )
+    return ExchangeLoad(rows=len(frame), replaced_rows=replaced, unchanged=False)

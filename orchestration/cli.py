@@ -1,0 +1,196 @@
+"""`publicdata`: generate demo deliveries, run the pipeline, open the UI.
+
+Every command takes --data-dir (else PUBLICDATA_HOME, else ./data). Progress goes to stderr; with --json,
+stdout carries exactly one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from orchestration.settings import Settings
+
+err = Console(stderr=True)
+out = Console()
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="数据目录（默认 PUBLICDATA_HOME，否则 ./data）",
+)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[item]}"),
+        console=err,
+        transient=False,
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """中卫市公共数据资源授权运营 — public-data authorized operation pipeline."""
+
+
+def _generate(settings: Settings, rows: int, seed: int, as_of: date | None, defect_rate: float, periods: int):
+    from assets.catalog_sync.entry import load_catalog
+    from assets.common.city import load_city
+    from assets.landing.generator import generate
+
+    catalog = load_catalog(settings.catalog_dir)
+    city = load_city(settings.city_config)
+    with _progress() as progress:
+        task = progress.add_task("generate", total=rows, item="")
+
+        def on_file(label: str, written: int) -> None:
+            progress.update(task, advance=written, item=label)
+
+        manifest = generate(
+            settings.data_dir,
+            rows=rows,
+            seed=seed,
+            city=city,
+            catalog=catalog,
+            as_of=as_of,
+            defect_rate=defect_rate,
+            periods=periods,
+            progress=on_file,
+        )
+    return manifest
+
+
+generate_options = [
+    click.option("--rows", type=click.IntRange(min=1), default=2000, show_default=True, help="总行数（分布到各数据集、县区、期）"),
+    click.option("--seed", type=int, default=20261127, show_default=True, help="随机种子（同一种子得到同样的文件）"),
+    click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="以哪一天为“今天”（默认今天）"),
+    click.option("--defect-rate", type=click.FloatRange(0, 0.5), default=0.03, show_default=True, help="注入缺陷的行比例"),
+    click.option("--periods", type=click.IntRange(min=1), default=1, show_default=True, help="每个数据集生成最近几期"),
+]
+
+
+def _with(options):
+    def decorate(fn):
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+@main.command()
+@data_dir_option
+@_with(generate_options)
+def generate(data_dir: Path | None, rows: int, seed: int, as_of, defect_rate: float, periods: int) -> None:
+    """生成合成的演示交付文件（含已知缺陷和真值清单）。"""
+    settings = Settings.load(data_dir)
+    manifest = _generate(settings, rows, seed, as_of.date() if as_of else None, defect_rate, periods)
+    err.print(
+        f"[green]已生成[/] {len(manifest.files)} 个文件，{sum(f.rows for f in manifest.files)} 行，"
+        f"{len(manifest.defects)} 个注入缺陷 → {settings.landing_dir}"
+    )
+
+
+def _run(settings: Settings, as_json: bool) -> int:
+    from orchestration.runner import run_pipeline
+
+    with _progress() as progress:
+        task = progress.add_task("pipeline", total=None, item="")
+
+        def on_partition(label: str, done: int, total: int) -> None:
+            progress.update(task, total=total, completed=done, item=label)
+
+        report = run_pipeline(settings, progress=on_partition)
+    summary = report.summary()
+    if as_json:
+        sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2, default=str) + "\n")
+    else:
+        _print_summary(summary)
+    return 0
+
+
+def _print_summary(summary: dict) -> None:
+    table = Table(title="交付文件入库情况", show_lines=False)
+    for column in ("数据集", "县区", "文件", "读取", "入库", "拒收", "拒收文件"):
+        table.add_column(column, justify="right" if column in ("文件", "读取", "入库", "拒收", "拒收文件") else "left")
+    by_key: dict[tuple[str, str], dict[str, int]] = {}
+    for record in summary["files"]:
+        key = (record["dataset"], record["county"])
+        agg = by_key.setdefault(key, {"files": 0, "read": 0, "loaded": 0, "rejected": 0, "files_rejected": 0})
+        agg["files"] += 1
+        agg["read"] += record["rows_read"]
+        agg["loaded"] += record["rows_loaded"]
+        agg["rejected"] += record["rows_rejected"]
+        agg["files_rejected"] += record["status"] != "loaded"
+    for (dataset, county), agg in sorted(by_key.items()):
+        table.add_row(dataset, county, *(str(agg[k]) for k in ("files", "read", "loaded", "rejected", "files_rejected")))
+    out.print(table)
+    for record in summary["files"]:
+        if record["status"] != "loaded":
+            out.print(f"[red]整文件拒收[/] {record['path']}: {record['reason']}")
+    for item in summary["unrecognized_files"]:
+        out.print(f"[yellow]不符合交付约定[/] {item['path']}: {item['reason']}")
+    total = summary["totals"]["all"]
+    out.print(
+        f"合计 {total['files']} 个文件：读取 {total['rows_read']} 行 = 入库 {total['rows_loaded']} + "
+        f"拒收 {total['rows_rejected']}；整文件拒收 {total['files_rejected']} 个。"
+    )
+    for zone, url in summary["zones"].items():
+        out.print(f"  {zone:9s} {url}")
+    out.print(f"Dagster UI: [bold]make ui[/]（或 publicdata ui --data-dir {summary['data_dir']}），浏览器打开 http://127.0.0.1:3000")
+
+
+@main.command()
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="在 stdout 输出一个 JSON 对象")
+def run(data_dir: Path | None, as_json: bool) -> None:
+    """对 landing/ 中的全部交付文件运行整条流水线。"""
+    settings = Settings.load(data_dir)
+    if not settings.landing_dir.is_dir():
+        raise click.ClickException(f"没有 landing 目录: {settings.landing_dir}（先运行 publicdata generate 或放入交付文件）")
+    sys.exit(_run(settings, as_json))
+
+
+@main.command()
+@data_dir_option
+@_with(generate_options)
+@click.option("--json", "as_json", is_flag=True, help="在 stdout 输出一个 JSON 对象")
+def demo(data_dir: Path | None, rows: int, seed: int, as_of, defect_rate: float, periods: int, as_json: bool) -> None:
+    """生成演示数据，然后运行整条流水线。"""
+    settings = Settings.load(data_dir)
+    _generate(settings, rows, seed, as_of.date() if as_of else None, defect_rate, periods)
+    sys.exit(_run(settings, as_json))
+
+
+@main.command()
+@data_dir_option
+@click.option("--port", type=int, default=3000, show_default=True)
+def ui(data_dir: Path | None, port: int) -> None:
+    """在同一数据目录上打开 Dagster UI（webserver 和 daemon）。"""
+    settings = Settings.load(data_dir)
+    from orchestration.runner import dagster_instance
+
+    dagster_instance(settings)  # make sure the instance config exists
+    env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home), "PUBLICDATA_HOME": str(settings.data_dir)}
+    dagster = Path(sys.executable).with_name("dagster")
+    args = [str(dagster), "dev", "-m", "orchestration.definitions", "--host", "127.0.0.1", "--port", str(port)]
+    err.print(f"Dagster UI: http://127.0.0.1:{port}  (DAGSTER_HOME={settings.dagster_home})")
+    os.execve(str(dagster), args, env)
+
+
+if __name__ == "__main__":
+    main()

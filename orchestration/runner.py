@@ -1,0 +1,131 @@
+"""Running the pipeline from the CLI: every landing file's partition, recorded in the Dagster instance of
+the data directory so that `make ui` afterwards shows the runs, materializations and checks."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import dagster as dg
+
+from assets.aggregation.partitions import partition_key, period_partitions_name
+from assets.catalog_sync.entry import load_catalog
+from assets.common.city import load_city
+from assets.aggregation.summary import file_records, ingest_records, overall, totals
+from assets.landing.reader import LandingPath, scan_landing
+from assets.landing.sensors import ingest_job_name
+from assets.storage.engine import get_engine, safe_url
+from assets.storage.migrate import ensure_platform_schema
+from orchestration.definitions import build_definitions
+from orchestration.settings import Settings
+
+log = logging.getLogger(__name__)
+
+INSTANCE_YAML = """\
+# Dagster instance of this data directory (embedded default: SQLite storage beside this file).
+# For a PostgreSQL-backed instance see dagster.yaml at the top of the repository.
+telemetry:
+  enabled: false
+"""
+
+
+def dagster_instance(settings: Settings) -> dg.DagsterInstance:
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(INSTANCE_YAML, encoding="utf-8")
+    return dg.DagsterInstance.from_config(str(home))
+
+
+@dataclass
+class PipelineReport:
+    settings: Settings
+    batch_ids: list[str] = field(default_factory=list)
+    failed_partitions: list[dict[str, str]] = field(default_factory=list)
+    unrecognized_files: list[dict[str, str]] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        engine = get_engine(self.settings.platform_url)
+        records = ingest_records(engine, self.batch_ids)
+        return {
+            "data_dir": str(self.settings.data_dir),
+            "files": file_records(records),
+            "unrecognized_files": self.unrecognized_files,
+            "totals": {
+                "all": overall(records),
+                "by_dataset": totals(records, "dataset_id"),
+                "by_county": totals(records, "county_code"),
+            },
+            "zones": {zone: safe_url(url) for zone, url in self.settings.zone_urls.items()},
+            "dagster_home": str(self.settings.dagster_home),
+            "runs": {"partitions": len(self.batch_ids), "failed": self.failed_partitions},
+        }
+
+
+# The CLI shows its own progress; Dagster's console logger only speaks up for warnings and errors.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+Progress = Callable[[str, int, int], None]
+
+
+def run_pipeline(settings: Settings, *, progress: Progress | None = None) -> PipelineReport:
+    """Materialize every partition that has a landing file, then the stages downstream of them."""
+    instance = dagster_instance(settings)
+    defs = build_definitions(settings)
+    ensure_platform_schema(settings.platform_url)
+    catalog = load_catalog(settings.catalog_dir)
+    city = load_city(settings.city_config)
+    files, invalid = scan_landing(settings.data_dir, catalog, city.county_codes)
+    report = PipelineReport(
+        settings=settings,
+        unrecognized_files=[{"path": path, "reason": reason} for path, reason in invalid],
+    )
+
+    periods: dict[str, set[str]] = defaultdict(set)
+    for landing in files:
+        periods[landing.dataset_id].add(landing.period)
+    for dataset_id, keys in periods.items():
+        name = period_partitions_name(dataset_id)
+        missing = sorted(k for k in keys if not instance.has_dynamic_partition(name, k))
+        if missing:
+            instance.add_dynamic_partitions(name, missing)
+
+    for done, landing in enumerate(files, start=1):
+        if progress:
+            progress(landing.relative_path, done - 1, len(files))
+        result = _run_partition(defs, instance, landing)
+        report.batch_ids.append(result.run_id)
+        if not result.success:
+            report.failed_partitions.append(
+                {"path": landing.relative_path, "run_id": result.run_id, "error": _failure_text(result)}
+            )
+    if progress:
+        progress("", len(files), len(files))
+    return report
+
+
+def _run_partition(
+    defs: dg.Definitions, instance: dg.DagsterInstance, landing: LandingPath
+) -> dg.ExecuteInProcessResult:
+    job = defs.resolve_job_def(ingest_job_name(landing.dataset_id))
+    return job.execute_in_process(
+        instance=instance,
+        partition_key=partition_key(landing.county_code, landing.period),
+        raise_on_error=False,
+        run_config=QUIET_RUN_CONFIG,
+        tags={"publicdata/trigger": "cli", "publicdata/source_file": landing.relative_path},
+    )
+
+
+def _failure_text(result: dg.ExecuteInProcessResult) -> str:
+    for event in result.all_events:
+        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
+            error = event.step_failure_data.error
+            user = event.step_failure_data.user_failure_data
+            if user and user.description:
+                return user.description
+            return error.message.strip().splitlines()[0]
+    return "run failed"

@@ -1,0 +1,76 @@
+"""Small builders shared by the pipeline tests (real files, real settings; nothing mocked)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from assets.catalog_sync.entry import CatalogEntry
+from orchestration.settings import Settings
+
+
+def settings_for(data_dir: Path, db_url: str | None = None, **overrides) -> Settings:
+    """Settings on a temporary data directory; with ``db_url`` every zone lives in that database."""
+    if db_url:
+        overrides = {"exchange_url": db_url, "operation_url": db_url, "platform_url": db_url, **overrides}
+    return Settings.load(data_dir, **overrides)
+
+
+def write_delivery(
+    data_dir: Path,
+    entry: CatalogEntry,
+    county: str,
+    period: str,
+    rows: list[dict[str, str]],
+    *,
+    encoding: str = "utf-8",
+    suffix: str = ".csv",
+) -> Path:
+    """A delivery file with the catalog's Chinese header, as a department would send it."""
+    path = data_dir / "landing" / county / entry.dataset_id / f"{period}{suffix}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame(rows, columns=entry.columns)
+    frame = frame.rename(columns={item.column: item.name for item in entry.items})
+    if suffix == ".xlsx":
+        frame.to_excel(path, index=False)
+    else:
+        frame.to_csv(path, index=False, encoding=encoding)
+    return path
+
+
+def medical_rows(n: int, *, prefix: str = "医院") -> list[dict[str, str]]:
+    return [
+        {
+            "institution_name": f"{prefix}{i}",
+            "uscc": f"12640500MB{i:07d}X"[:18],
+            "grade": "一级",
+            "category": "诊所",
+            "address": f"中卫市沙坡头区滨河镇{i}号",
+            "longitude": "105.19",
+            "latitude": "37.51",
+            "beds": str(i),
+            "phone": "0955-7012345",
+        }
+        for i in range(n)
+    ]
+
+
+def slice_frame(entry: CatalogEntry, county: str, period: str, n: int, *, marker: str = "a") -> pd.DataFrame:
+    """An exchange-table slice of ``n`` rows whose every item value starts with ``marker``."""
+    frame = pd.DataFrame(
+        {
+            "county_code": county,
+            "period": period,
+            "source_department": entry.provider,
+            "source_file": f"landing/{county}/{entry.dataset_id}/{period}.csv",
+            "file_checksum": marker.ljust(64, "0"),
+            "batch_id": "b" * 36,
+            "ingested_at": pd.Timestamp(datetime(2026, 1, 1, tzinfo=UTC)),
+            "source_row": range(2, n + 2),
+        }
+    )
+    for item in entry.items:
+        frame[item.column] = [f"{marker}{i}" for i in range(n)]
+    return frame

@@ -1,0 +1,52 @@
+"""The whole Definitions loads and the asset graph is what the flow says."""
+
+from __future__ import annotations
+
+import shutil
+
+import dagster as dg
+
+from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR
+from orchestration.definitions import build_definitions
+from tests.helpers import settings_for
+
+
+def _graph(defs: dg.Definitions) -> dict[dg.AssetKey, dg.AssetNode]:
+    graph = defs.resolve_asset_graph()
+    return {key: graph.get(key) for key in graph.get_all_asset_keys()}
+
+
+def test_every_dataset_flows_landing_to_exchange(tmp_path, catalog):
+    defs = build_definitions(settings_for(tmp_path))
+    nodes = _graph(defs)
+    for dataset_id in catalog:
+        landing = dg.AssetKey(["landing", dataset_id])
+        county = dg.AssetKey(["aggregation", dataset_id])
+        exchange = dg.AssetKey(["exchange", dataset_id])
+        assert nodes[landing].group_name == "landing"
+        assert nodes[county].group_name == "aggregation"
+        assert nodes[exchange].group_name == "exchange"
+        assert nodes[county].parent_keys == {landing}
+        assert county in nodes[exchange].parent_keys
+        for key in (county, exchange):
+            assert nodes[key].partitions_def is not None
+            assert nodes[key].description
+            assert nodes[key].owners == [f"team:{catalog[dataset_id].provider}"]
+        assert defs.resolve_job_def(f"ingest_{dataset_id}") is not None
+    assert defs.resolve_sensor_def("landing_files") is not None
+
+
+def test_a_new_catalog_entry_file_adds_its_assets_without_code(tmp_path):
+    catalog_dir = tmp_path / "catalog"
+    shutil.copytree(SHIPPED_CATALOG_DIR, catalog_dir)
+    text = (catalog_dir / "medical_institutions.yaml").read_text(encoding="utf-8")
+    (catalog_dir / "pharmacies.yaml").write_text(
+        text.replace("dataset_id: medical_institutions", "dataset_id: pharmacies").replace(
+            "数据目录名称: 医疗机构名录", "数据目录名称: 零售药店名录"
+        ),
+        encoding="utf-8",
+    )
+    defs = build_definitions(settings_for(tmp_path / "data", catalog_dir=catalog_dir))
+    keys = set(_graph(defs))
+    assert {dg.AssetKey(["aggregation", "pharmacies"]), dg.AssetKey(["exchange", "pharmacies"])} <= keys
+    assert defs.resolve_job_def("ingest_pharmacies") is not None
