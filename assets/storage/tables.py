@@ -113,6 +113,60 @@ audit_log = sa.Table(
 
 # --- quality tickets (issue 4) -------------------------------------------------------------------
 
+# One row per (county, department, dataset, rule): a relapse reopens the row, never adds one.
+quality_tickets = sa.Table(
+    "quality_tickets",
+    platform_metadata,
+    sa.Column("id", sa.String(24), primary_key=True, comment="工单编号 QT-<县区>-<序号>"),
+    sa.Column("county_code", sa.String(6), nullable=False),
+    sa.Column("department_id", sa.String(64), nullable=False),
+    sa.Column("dataset_id", sa.String(64), nullable=False),
+    sa.Column("rule_id", sa.String(200), nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False),  # validation | ingest
+    sa.Column("period", sa.String(10), nullable=False, comment="最近发现问题的数据期"),
+    sa.Column("checked_period", sa.String(10), nullable=False, comment="最近检查的数据期"),
+    sa.Column("expectation", sa.Text, nullable=False),
+    sa.Column("columns", sa.JSON, nullable=False),
+    sa.Column("dimension", sa.String(8), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("failed_count", sa.Integer, nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("examples", sa.JSON, nullable=False),
+    sa.Column("fix", sa.Text, nullable=False, server_default=""),
+    sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("due_date", sa.Date, nullable=False),
+    sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("notice_pending", sa.String(16), nullable=True),
+    sa.Column("history", sa.JSON, nullable=False),
+    sa.UniqueConstraint(
+        "county_code", "department_id", "dataset_id", "rule_id", name="uq_quality_tickets_rule"
+    ),
+    sa.Index("ix_quality_tickets_department_status", "department_id", "status"),
+    sa.Index("ix_quality_tickets_status_due", "status", "due_date"),
+)
+
+quality_ticket_counters = sa.Table(
+    "quality_ticket_counters",
+    platform_metadata,
+    sa.Column("county_code", sa.String(6), primary_key=True),
+    sa.Column("last_number", sa.Integer, nullable=False),
+)
+
+quality_ticket_deliveries = sa.Table(
+    "quality_ticket_deliveries",
+    platform_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("department_id", sa.String(64), nullable=False),
+    sa.Column("channel", sa.Text, nullable=False, comment="渠道（密钥已隐藏）"),
+    sa.Column("ticket_ids", sa.JSON, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("error", sa.Text, nullable=True),
+)
+
 # --- resource catalog versions (issue 5) ---------------------------------------------------------
 
 # --- governance, classification, operation (issue 3) ---------------------------------------------

@@ -1,0 +1,257 @@
+"""``publicdata tickets``: data-quality tickets of the source departments (第十一条).
+
+    publicdata tickets list [--json] [--county C] [--department D] [--status S]
+    publicdata tickets show ID [--json]
+    publicdata tickets ack ID [--by NAME] [--comment TEXT]
+    publicdata tickets claim-fixed ID --comment TEXT [--by NAME]
+    publicdata tickets report --department D
+
+Every command takes ``--data-dir`` (default: ``PUBLICDATA_HOME`` or ``./data``). Errors (an unknown
+ticket, a step the ticket's status does not allow) print a message and exit with status 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy.engine import Engine
+
+from assets.catalog_sync.entry import CatalogEntry, load_catalog
+from assets.common.city import City, load_city
+from assets.quality import ticket_store as store
+from assets.quality.reports import write_department_report
+from assets.quality.tickets import Status, Ticket, TicketError
+from assets.quality.workdays import china_date
+from assets.storage.engine import get_engine
+from assets.storage.migrate import ensure_platform_schema
+from orchestration.settings import Settings
+
+STATUS_CHOICES = ["open", *(s.value for s in Status)]
+
+
+class Context:
+    """Settings, the platform-records engine, the city and the catalog, loaded once per command."""
+
+    def __init__(self, data_dir: Path | None) -> None:
+        self.settings = Settings.load(data_dir)
+        ensure_platform_schema(self.settings.platform_url)
+        self.engine: Engine = get_engine(self.settings.platform_url)
+        self.today = china_date(datetime.now(UTC))
+
+    @functools.cached_property
+    def city(self) -> City:
+        return load_city(self.settings.city_config)
+
+    @functools.cached_property
+    def catalog(self) -> dict[str, CatalogEntry]:
+        return load_catalog(self.settings.catalog_dir)
+
+
+def _office(city: City, ticket: Ticket) -> str:
+    try:
+        return city.department(ticket.department_id).name_in(city.county(ticket.county_code))
+    except KeyError:
+        return ticket.department_id
+
+
+def ticket_summary(
+    ticket: Ticket, city: City, catalog: Mapping[str, CatalogEntry], today: date
+) -> dict[str, Any]:
+    """The fields ``tickets list --json`` prints for a ticket (overdue as of ``today``)."""
+    entry = catalog.get(ticket.dataset_id)
+    try:
+        county_name = city.county(ticket.county_code).name
+    except KeyError:
+        county_name = ticket.county_code
+    return {
+        "id": ticket.id,
+        "county_code": ticket.county_code,
+        "county": county_name,
+        "department": ticket.department_id,
+        "department_name": _office(city, ticket),
+        "dataset_id": ticket.dataset_id,
+        "dataset_title": entry.title if entry else ticket.dataset_id,
+        "period": ticket.period,
+        "rule_id": ticket.rule_id,
+        "columns": list(ticket.columns),
+        "expectation": ticket.expectation,
+        "dimension": ticket.dimension.value,
+        "severity": ticket.severity,
+        "failed_count": ticket.failed_count,
+        "total": ticket.total,
+        "status": ticket.status.value,
+        "status_label": ticket.status.label,
+        "due_date": ticket.due_date.isoformat(),
+        "overdue": ticket.is_overdue(today),
+        "escalated_at": ticket.escalated_at.isoformat() if ticket.escalated_at else None,
+        "first_seen": ticket.first_seen.isoformat(),
+        "last_seen": ticket.last_seen.isoformat(),
+    }
+
+
+def ticket_detail(
+    ticket: Ticket, city: City, catalog: Mapping[str, CatalogEntry], today: date
+) -> dict[str, Any]:
+    """Everything about a ticket, for ``tickets show``."""
+    return {
+        **ticket_summary(ticket, city, catalog, today),
+        "fix": ticket.fix,
+        "examples": [dict(e) for e in ticket.examples],
+        "history": [
+            {**entry.as_dict(), "action_label": entry.action.label} for entry in ticket.history
+        ],
+    }
+
+
+def _handle_errors(command: Callable[..., None]) -> Callable[..., None]:
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except TicketError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="数据目录（默认：环境变量 PUBLICDATA_HOME，否则 ./data）",
+)
+by_option = click.option(
+    "--by", default=getpass.getuser, show_default="当前系统用户", help="经办人"
+)
+
+
+@click.group("tickets")
+def tickets() -> None:
+    """数据质量工单（第十一条）：查看、确认、申报整改，生成部门报告。"""
+
+
+@tickets.command("list")
+@data_dir_option
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@click.option("--county", help="县（区）行政区划代码，如 640521")
+@click.option("--department", help="数源部门编号，如 public_security")
+@click.option("--status", type=click.Choice(STATUS_CHOICES), help="工单状态；open 为全部未关闭")
+@_handle_errors
+def list_command(
+    data_dir: Path | None,
+    as_json: bool,
+    county: str | None,
+    department: str | None,
+    status: str | None,
+) -> None:
+    """列出工单（按整改期限排序）。"""
+    ctx = Context(data_dir)
+    found = store.list_tickets(
+        ctx.engine, county_code=county, department_id=department, status=status
+    )
+    rows = [ticket_summary(t, ctx.city, ctx.catalog, ctx.today) for t in found]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("没有符合条件的工单。")
+        return
+    for row in rows:
+        overdue = "（已逾期）" if row["overdue"] else ""
+        click.echo(
+            f"{row['id']}  {row['status_label']:<8}  期限 {row['due_date']}{overdue}  "
+            f"{row['department_name']}  {row['dataset_title']}  "
+            f"{'、'.join(row['columns']) or '整个文件'}  {row['dimension']}/{row['severity']}  "
+            f"{row['failed_count']}/{row['total']}"
+        )
+    click.echo(f"共 {len(rows)} 个工单。")
+
+
+@tickets.command("show")
+@data_dir_option
+@click.argument("ticket_id")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@_handle_errors
+def show_command(data_dir: Path | None, ticket_id: str, as_json: bool) -> None:
+    """显示一个工单的全部信息和处理记录。"""
+    ctx = Context(data_dir)
+    ticket = store.get_ticket(ctx.engine, ticket_id)
+    detail = ticket_detail(ticket, ctx.city, ctx.catalog, ctx.today)
+    if as_json:
+        click.echo(json.dumps(detail, ensure_ascii=False, indent=2))
+        return
+    fields = [
+        ("工单编号", detail["id"]),
+        ("承办单位", detail["department_name"]),
+        ("数据资源", f"{detail['dataset_title']}（{detail['dataset_id']}）"),
+        ("数据期", detail["period"]),
+        ("信息项", "、".join(detail["columns"]) or "整个文件"),
+        ("问题", detail["expectation"]),
+        ("质量维度", detail["dimension"]),
+        ("严重程度", detail["severity"]),
+        ("不符合", f"{detail['failed_count']} / {detail['total']}"),
+        ("状态", detail["status_label"]),
+        ("整改期限", detail["due_date"] + ("（已逾期）" if detail["overdue"] else "")),
+        ("首次发现", detail["first_seen"]),
+        ("最近发现", detail["last_seen"]),
+        ("整改方法", detail["fix"]),
+    ]
+    for label, value in fields:
+        click.echo(f"{label}：{value}")
+    click.echo("问题示例（已脱敏）：")
+    for example in detail["examples"]:
+        row = example.get("source_row")
+        click.echo(
+            f"  {'第' + str(row) + '行' if row is not None else '-'}  {example.get('value')}"
+        )
+    click.echo("处理记录：")
+    for entry in detail["history"]:
+        comment = f"：{entry['comment']}" if entry["comment"] else ""
+        click.echo(f"  {entry['at']}  {entry['action_label']}  {entry['by']}{comment}")
+
+
+@tickets.command("ack")
+@data_dir_option
+@click.argument("ticket_id")
+@by_option
+@click.option("--comment", default="", help="备注")
+@_handle_errors
+def ack_command(data_dir: Path | None, ticket_id: str, by: str, comment: str) -> None:
+    """确认收到工单（新建/重新打开 → 已确认）。"""
+    ctx = Context(data_dir)
+    ticket = store.acknowledge_ticket(ctx.engine, ticket_id, by=by, comment=comment)
+    click.echo(f"{ticket.id} 已确认，整改期限 {ticket.due_date.isoformat()}。")
+
+
+@tickets.command("claim-fixed")
+@data_dir_option
+@click.argument("ticket_id")
+@click.option("--comment", required=True, help="整改说明（必填）")
+@by_option
+@_handle_errors
+def claim_fixed_command(data_dir: Path | None, ticket_id: str, comment: str, by: str) -> None:
+    """申报已整改；下一次检查通过后工单自动关闭。"""
+    ctx = Context(data_dir)
+    ticket = store.claim_fixed(ctx.engine, ticket_id, by=by, comment=comment)
+    click.echo(f"{ticket.id} 已申报整改，待下一期数据复核通过后关闭。")
+
+
+@tickets.command("report")
+@data_dir_option
+@click.option("--department", required=True, help="数源部门编号，如 public_security")
+@_handle_errors
+def report_command(data_dir: Path | None, department: str) -> None:
+    """生成部门质量工单报告（XLSX 和 HTML）。"""
+    ctx = Context(data_dir)
+    xlsx_path, html_path = write_department_report(
+        ctx.engine, department, ctx.settings.reports_dir, ctx.city, ctx.catalog
+    )
+    click.echo(f"已生成：{xlsx_path}")
+    click.echo(f"已生成：{html_path}")
