@@ -19,19 +19,19 @@ def test_replace_slice_touches_only_its_partition(db_url, catalog):
     engine = get_engine(db_url)
     table = exchange_table(entry)
     ensure_table(engine, table)
-    replaceslice_frame(
+    replace_slice(
         engine,
         table,
         slice_frame(entry, "640502", "2026-Q3", 5),
         {"county_code": "640502", "period": "2026-Q3"},
     )
-    replaceslice_frame(
+    replace_slice(
         engine,
         table,
         slice_frame(entry, "640521", "2026-Q3", 7),
         {"county_code": "640521", "period": "2026-Q3"},
     )
-    deleted = replaceslice_frame(
+    deleted = replace_slice(
         engine,
         table,
         slice_frame(entry, "640502", "2026-Q3", 3, marker="b"),
@@ -61,7 +61,7 @@ def test_replace_slice_refuses_rows_of_another_partition(db_url, catalog):
     table = exchange_table(entry)
     ensure_table(engine, table)
     with pytest.raises(ValueError, match="outside the slice"):
-        replaceslice_frame(
+        replace_slice(
             engine,
             table,
             slice_frame(entry, "640521", "2026-Q3", 2),
@@ -77,7 +77,7 @@ def test_copy_keeps_awkward_text_exactly(db_url, catalog):
     frame = slice_frame(entry, "640522", "2026-10", 6)
     awkward = ["tab\there", "line\nbreak", "back\\slash", "\\N", "", None]
     frame["matter"] = awkward
-    replaceslice_frame(engine, table, frame, {"county_code": "640522", "period": "2026-10"})
+    replace_slice(engine, table, frame, {"county_code": "640522", "period": "2026-10"})
     with engine.connect() as connection:
         got = (
             connection.execute(sa.select(table.c.matter).order_by(table.c.source_row))
@@ -91,7 +91,7 @@ def test_ensure_table_adds_new_catalog_items_without_dropping(db_url, catalog):
     entry = catalog["medical_institutions"]
     engine = get_engine(db_url)
     ensure_table(engine, exchange_table(entry))
-    replaceslice_frame(
+    replace_slice(
         engine,
         exchange_table(entry),
         slice_frame(entry, "640502", "2026-Q3", 2),
