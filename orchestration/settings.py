@@ -24,6 +24,7 @@ ENV_CATALOG_DIR = "PUBLICDATA_CATALOG_DIR"
 ENV_CITY_CONFIG = "PUBLICDATA_CITY_CONFIG"
 ENV_PSEUDONYM_KEY = "PUBLICDATA_PSEUDONYM_KEY"
 ENV_PSEUDONYM_KEY_FILE = "PUBLICDATA_PSEUDONYM_KEY_FILE"
+ENV_CATALOG_SUBSCRIBERS = "PUBLICDATA_CATALOG_SUBSCRIBERS"
 
 
 class Settings(BaseModel):
@@ -39,6 +40,8 @@ class Settings(BaseModel):
     city_config: Path = DEFAULT_CITY_CONFIG
     pseudonym_key: str | None = None
     pseudonym_key_file: Path | None = None
+    # apprise URLs told of every new public catalog version (comma-separated in the environment)
+    catalog_subscribers: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, data_dir: str | Path | None = None, **overrides: object) -> Settings:
@@ -59,6 +62,10 @@ class Settings(BaseModel):
         values["pseudonym_key"] = os.environ.get(ENV_PSEUDONYM_KEY)
         if key_file := os.environ.get(ENV_PSEUDONYM_KEY_FILE):
             values["pseudonym_key_file"] = Path(key_file)
+        if subscribers := os.environ.get(ENV_CATALOG_SUBSCRIBERS):
+            values["catalog_subscribers"] = tuple(
+                url.strip() for url in subscribers.split(",") if url.strip()
+            )
         values.update(overrides)
         return cls.model_validate(values)
 

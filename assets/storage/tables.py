@@ -169,4 +169,61 @@ quality_ticket_deliveries = sa.Table(
 
 # --- resource catalog versions (issue 5) ---------------------------------------------------------
 
+# The registrations the city accepted, one per (county, dataset): a rejected update leaves the
+# accepted one in force; deleting the registry file retires it.
+catalog_registrations = sa.Table(
+    "catalog_registrations",
+    platform_metadata,
+    sa.Column("county_code", sa.String(6), primary_key=True),
+    sa.Column("dataset_id", sa.String(64), primary_key=True),
+    sa.Column("department_id", sa.String(64), nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False, comment="登记文件 SHA-256"),
+    sa.Column("document", sa.JSON, nullable=False, comment="目录条目（登记格式）"),
+    sa.Column("source", sa.Text, nullable=False, comment="登记文件（相对数据目录）"),
+    sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Registrations refused under 第八条, once per file content, with the reasons sent to the department.
+catalog_rejections = sa.Table(
+    "catalog_rejections",
+    platform_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("county_code", sa.String(6), nullable=False),
+    sa.Column("dataset_id", sa.String(64), nullable=False),
+    sa.Column("department_id", sa.String(64), nullable=True),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("reasons", sa.JSON, nullable=False),
+    sa.Column("ticket_id", sa.String(64), nullable=True),
+    sa.Column("rejected_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_catalog_rejections_registration", "county_code", "dataset_id", "content_hash"),
+)
+
+# Every version of the aggregated city catalog (第九条): its snapshot, hash and the diff to the last.
+catalog_versions = sa.Table(
+    "catalog_versions",
+    platform_metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("content_hash", sa.String(64), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("entries", sa.Integer, nullable=False),
+    sa.Column("diff", sa.JSON, nullable=False),
+    sa.Column("snapshot", sa.JSON, nullable=False),
+)
+
+# Publications of a version and deliveries of its change event to subscribers.
+catalog_events = sa.Table(
+    "catalog_events",
+    platform_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "version", sa.Integer, sa.ForeignKey("catalog_versions.version"), nullable=False, index=True
+    ),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # published | delivered
+    sa.Column("channel", sa.Text, nullable=True, comment="订阅渠道（密钥已隐藏）"),
+    sa.Column("status", sa.String(16), nullable=False),  # ok | failed | invalid
+    sa.Column("detail", sa.JSON, nullable=True),
+)
+
 # --- governance, classification, operation (issue 3) ---------------------------------------------

@@ -1,0 +1,82 @@
+"""The city resource catalog as a Dagster asset: validate, aggregate, version, publish (第八条, 第九条)."""
+
+# no `from __future__ import annotations`: Dagster reads the context and resource annotations
+# of the decorated functions at definition time.
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from assets.catalog_sync.publish import CatalogCycle, run_catalog_cycle
+from orchestration.resources import PlatformResource
+
+CITY_CATALOG_KEY = dg.AssetKey(["catalog", "city_catalog"])
+
+
+def _metadata(cycle: CatalogCycle) -> dict[str, object]:
+    version = cycle.version
+    metadata: dict[str, object] = {
+        "registrations": len(cycle.results),
+        "rejected": len(cycle.rejected),
+        "rejected_registrations": [r.key for r in cycle.rejected],
+        "version": version.version if version else 0,
+        "new_version": cycle.created,
+        "entries": len(cycle.catalog.entries),
+        "published_entries": len(cycle.catalog.published),
+        "withheld_entries": len(cycle.catalog.withheld),
+        "content_hash": version.content_hash if version else "",
+        "tickets_opened": len(cycle.tickets),
+        "tickets_closed": cycle.tickets_closed,
+        "deliveries_ok": sum(d.status == "ok" for d in cycle.deliveries),
+        "deliveries_failed": sum(d.status != "ok" for d in cycle.deliveries),
+        **{f"diff/{name}": count for name, count in cycle.counts.items()},
+    }
+    if cycle.publication is not None:
+        metadata["published_to"] = dg.MetadataValue.path(str(cycle.publication.directory))
+    if cycle.catalog.entries:
+        metadata["catalog"] = dg.MetadataValue.md(
+            "| dataset_id | 数据目录名称 | 开放属性 | 登记县区 | 县区差异 |\n|---|---|---|---|---|\n"
+            + "\n".join(
+                f"| {e.dataset_id} | {e.entry.title} | {e.entry.openness.value} | "
+                f"{len(e.counties)} | {len(e.differences)} |"
+                for e in cycle.catalog.entries.values()
+            )
+        )
+    return metadata
+
+
+@dg.asset(
+    key=CITY_CATALOG_KEY,
+    group_name="catalog",
+    kinds={"yaml", "json"},
+    owners=["team:data_bureau"],
+    tags={"stage": "catalog"},
+)
+def city_catalog(
+    context: dg.AssetExecutionContext, platform: PlatformResource
+) -> dg.MaterializeResult:
+    """全市公共数据资源目录（第八条、第九条）：按第八条校验各县（区）数源部门在 registry/ 的登记（不合格的退回
+    并说明原因，原已接受的登记继续有效），汇聚为全市目录，目录有变化时生成新版本（含差异和内容摘要值），
+    以 JSON、DCAT JSON-LD 和网页发布到运营平台（operation/catalog/，只含元数据，不含禁止开放的条目），
+    并通知订阅方。"""
+    settings = platform.settings()
+    cycle = run_catalog_cycle(
+        settings.data_dir,
+        platform.platform_engine(),
+        platform.city,
+        subscribers=settings.catalog_subscribers,
+        now=datetime.now(UTC),
+    )
+    for rejection in cycle.rejected:
+        context.log.warning(f"目录登记 {rejection.key} 退回：{'；'.join(rejection.reasons)}")
+    if cycle.version is None:
+        context.log.warning("没有合格的目录登记，未生成目录版本")
+    elif cycle.created:
+        context.log.info(f"已生成并发布全市资源目录第 {cycle.version.version} 版")
+    for delivery in cycle.deliveries:
+        if delivery.status != "ok":
+            context.log.warning(f"目录变更通知 {delivery.channel} 失败（{delivery.status}）")
+    return dg.MaterializeResult(
+        metadata=_metadata(cycle),
+        data_version=dg.DataVersion(cycle.version.content_hash) if cycle.version else None,
+    )
