@@ -1,0 +1,238 @@
+"""Standardization of delivered text: real forms departments send, Excel damage, full-width input."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR, load_catalog
+from assets.common.identifiers import id_check_char
+from assets.governance.standardize import (
+    excel_damaged,
+    standardize,
+    standardize_column,
+    standardize_dates,
+    to_halfwidth,
+    trim,
+)
+
+CATALOG = load_catalog(SHIPPED_CATALOG_DIR)
+HOUSEHOLD = CATALOG["household_registration"]
+
+
+def _id(first17: str) -> str:
+    return first17 + id_check_char(first17)
+
+
+def _one(value: str | None, column: str, entry=HOUSEHOLD) -> object:
+    out = standardize_column(pd.Series([value], dtype=object), entry.item(column)).iloc[0]
+    return None if pd.isna(out) else out
+
+
+@pytest.mark.parametrize(
+    ("delivered", "iso"),
+    [
+        ("2024-01-05", "2024-01-05"),
+        ("2024/1/5", "2024-01-05"),
+        ("2024/01/05", "2024-01-05"),
+        ("2024.1.5", "2024-01-05"),
+        ("2024-1-5", "2024-01-05"),
+        ("20240105", "2024-01-05"),
+        ("2024年1月5日", "2024-01-05"),
+        ("2024年01月05日", "2024-01-05"),
+        ("2024 年 1 月 5 日", "2024-01-05"),
+        ("2024-01-05 00:00:00", "2024-01-05"),
+        ("2024-01-05T08:30", "2024-01-05"),
+        ("2024/1/5 8:30:15", "2024-01-05"),
+        ("２０２４－０１－０５", "2024-01-05"),
+        ("２０２４年１月５日", "2024-01-05"),
+        ("\u30002024-01-05 ", "2024-01-05"),
+        ("1990.12.31", "1990-12-31"),
+        ("2000/2/29", "2000-02-29"),
+    ],
+)
+def test_written_dates_become_iso(delivered: str, iso: str) -> None:
+    assert _one(delivered, "birth_date") == iso
+
+
+@pytest.mark.parametrize(
+    ("serial", "iso"),
+    [
+        ("45292", "2024-01-01"),  # Excel serial of 2024-01-01
+        ("45296", "2024-01-05"),
+        ("32874", "1990-01-01"),
+        ("36585", "2000-02-29"),
+        ("45292.0", "2024-01-01"),  # a serial read through a float
+        ("45292.75", "2024-01-01"),  # a date-time serial: the day is kept
+    ],
+)
+def test_excel_serials_become_iso(serial: str, iso: str) -> None:
+    assert _one(serial, "registered_on") == iso
+
+
+@pytest.mark.parametrize(
+    "delivered",
+    ["2024-02-30", "2023/2/29", "2024-13-01", "20241301", "2024", "2024-01", "abc", "1/5/2024"],
+)
+def test_impossible_or_unknown_dates_stay_as_delivered(delivered: str) -> None:
+    # not guessed: the type rule reports them
+    assert _one(delivered, "birth_date") == delivered
+
+
+def test_dates_vectorized_keep_missing_and_index() -> None:
+    s = pd.Series(["2024/1/5", None, "45292"], index=[10, 20, 30], dtype=object)
+    out = standardize_dates(s)
+    assert list(out.index) == [10, 20, 30]
+    assert out.iloc[0] == "2024-01-05" and pd.isna(out.iloc[1]) and out.iloc[2] == "2024-01-01"
+
+
+@pytest.mark.parametrize(
+    ("delivered", "expected"),
+    [
+        ("13812345678", "13812345678"),
+        ("+86 138 1234 5678", "13812345678"),
+        ("+8613812345678", "13812345678"),
+        ("86-138-1234-5678", "13812345678"),
+        ("0086 13812345678", "13812345678"),
+        ("138-1234-5678", "13812345678"),
+        ("138 1234 5678", "13812345678"),
+        ("(138)12345678", "13812345678"),
+        ("１３８１２３４５６７８", "13812345678"),
+        (" 13812345678\u3000", "13812345678"),
+    ],
+)
+def test_mobiles_become_11_digits(delivered: str, expected: str) -> None:
+    assert _one(delivered, "phone") == expected
+
+
+@pytest.mark.parametrize(
+    ("delivered", "expected"),
+    [
+        ("0955-7012345", "0955-7012345"),
+        ("0955 7012345", "0955-7012345"),
+        ("(0955)7012345", "0955-7012345"),
+        ("（0955）7012345", "0955-7012345"),
+        ("09557012345", "09557012345"),
+        ("+86 138 1234 5678", "13812345678"),
+    ],
+)
+def test_landline_or_mobile_column(delivered: str, expected: str) -> None:
+    medical = CATALOG["medical_institutions"]
+    assert _one(delivered, "phone", medical) == expected
+
+
+@pytest.mark.parametrize(
+    ("column", "damaged"),
+    [
+        ("id_number", "6.40521E+17"),
+        ("id_number", "6.40502199001011E+17"),
+        ("id_number", "640502199001011000.0"),
+        ("phone", "1.38E+10"),
+        ("phone", "1.3812345678E10"),
+        ("phone", "13812345678.0"),
+        ("region_code", "640502.0"),
+    ],
+)
+def test_excel_damage_is_detected_and_never_repaired(column: str, damaged: str) -> None:
+    assert bool(excel_damaged(pd.Series([damaged])).iloc[0])
+    out = _one(damaged, column)
+    # left as delivered: no digits are invented
+    assert out == damaged
+
+
+@pytest.mark.parametrize(
+    "clean", ["640502199001010018", "13812345678", "0955-7012345", "6222020200112233445", "1.5"]
+)
+def test_clean_values_are_not_excel_damage(clean: str) -> None:
+    assert not excel_damaged(pd.Series([clean])).iloc[0]
+
+
+def test_bank_card_in_scientific_notation_is_damage() -> None:
+    subsidies = CATALOG["agricultural_subsidies"]
+    assert _one("6.22202E+18", "bank_card", subsidies) == "6.22202E+18"
+    assert _one("6222 0202 0011 2233 445", "bank_card", subsidies) == "6222020200112233445"
+
+
+@pytest.mark.parametrize(
+    ("delivered", "expected"),
+    [
+        ("64050219900101001x", "64050219900101001X"),
+        (" 64050219900101001x ", "64050219900101001X"),
+        ("６４０５０２１９９００１０１００１Ｘ", "64050219900101001X"),
+        ("640502 19900101 001x", "64050219900101001X"),
+        ("６４０５０２１９９００１０１００１ｘ", "64050219900101001X"),
+    ],
+)
+def test_id_numbers(delivered: str, expected: str) -> None:
+    assert _one(delivered, "id_number") == expected
+
+
+def test_uscc_upper_cased() -> None:
+    market = CATALOG["market_entities"]
+    assert _one(" 91640500ma76abcd1x ", "uscc", market) == "91640500MA76ABCD1X"
+
+
+@pytest.mark.parametrize(
+    ("delivered", "expected"),
+    [
+        ("１２３", "123"),
+        ("ＡＢＣａｂｃ", "ABCabc"),
+        ("张\u3000三", "张 三"),
+        ("中宁县（宁安镇）", "中宁县（宁安镇）"),  # Chinese punctuation in free text stays
+    ],
+)
+def test_halfwidth_in_free_text(delivered: str, expected: str) -> None:
+    assert to_halfwidth(pd.Series([delivered])).iloc[0] == expected
+
+
+def test_halfwidth_punctuation_in_codes() -> None:
+    estate = CATALOG["real_estate_registration"]
+    value = "宁（２０２５）中宁县不动产权第０００１２３４号"
+    assert _one(value, "certificate_no", estate) == "宁(2025)中宁县不动产权第0001234号"
+
+
+@pytest.mark.parametrize(
+    ("delivered", "expected"),
+    [
+        ("  张三  ", "张三"),
+        ("\u3000张三\u3000", "张三"),
+        ("\xa0张三\u200b", "张三"),
+        ("   ", None),
+        ("", None),
+    ],
+)
+def test_trim_and_blank_to_null(delivered: str, expected: str | None) -> None:
+    out = trim(pd.Series([delivered])).iloc[0]
+    assert (None if pd.isna(out) else out) == expected
+
+
+@pytest.mark.parametrize(
+    ("delivered", "expected"),
+    [("1,234.50", "1234.50"), ("１２３４．５", "1234.5"), (" 12 ", "12"), ("1.5E+3", "1.5E+3")],
+)
+def test_numbers(delivered: str, expected: str) -> None:
+    subsidies = CATALOG["agricultural_subsidies"]
+    assert _one(delivered, "amount", subsidies) == expected
+
+
+def test_standardize_frame_counts_changes_and_leaves_provenance() -> None:
+    frame = pd.DataFrame(
+        {
+            "name": [" 张三", "李四"],
+            "id_number": [_id("64050219900101005").lower(), _id("64052119851231002")],
+            "birth_date": ["1990/1/1", "1985-12-31"],
+            "phone": ["+86 138 1234 5678", None],
+            "source_file": [" a.csv ", " a.csv "],
+            "source_row": [2, 3],
+        }
+    )
+    result = standardize(frame, HOUSEHOLD)
+    out = result.frame
+    assert out["name"].tolist() == ["张三", "李四"]
+    assert out["birth_date"].tolist() == ["1990-01-01", "1985-12-31"]
+    assert out["phone"].iloc[0] == "13812345678" and pd.isna(out["phone"].iloc[1])
+    assert out["source_file"].tolist() == [" a.csv ", " a.csv "]  # provenance untouched
+    assert out["id_number"].iloc[0].endswith("X")
+    assert result.changed == {"name": 1, "id_number": 1, "birth_date": 1, "phone": 1}
+    # the input frame is not modified
+    assert frame["name"].iloc[0] == " 张三"
