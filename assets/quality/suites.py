@@ -1,0 +1,514 @@
+"""Great Expectations suites derived from the catalog: one per dataset, in ``quality_suites/``.
+
+Each catalog item rule becomes an expectation (required, format with check characters, enum,
+range, not-future, uniqueness), the business key a compound-uniqueness expectation, and each
+cross-field ``rule`` the expectation the catalog cannot express itself. The files are generated,
+never edited by hand: ``python -m assets.quality.suites --write`` regenerates them, and a test
+fails when they drift from the catalog.
+
+Every expectation's ``meta`` carries:
+- ``rule_id``: stable across regenerations, ``<dataset_id>.<kind>.<column>[+<column>…]``
+  (``<dataset_id>.columns_present.table`` for the table's columns);
+- ``dimension``: the GB/T 36344 quality dimension (规范性 完整性 准确性 一致性 时效性 可访问性);
+- ``severity``: 高 / 中 / 低 (GE's own ``severity`` is set to critical / warning / info to match):
+  - 高: the record cannot be identified, attributed or counted correctly — a missing required
+    value or column, a broken identifier check character (ID number, USCC, bank card, certificate
+    number), a duplicate key, an ID number contradicting the birth date or gender, a region code
+    that is not the delivering county's;
+  - 中: a value is wrong but the record stays usable — enum, range, date and number format,
+    division and industry codes, future dates, date order, township, conditional emptiness,
+    format of a required phone number;
+  - 低: optional contact data in a wrong format;
+- ``columns``: the canonical columns the rule reads, and ``fix``: how the department fixes it.
+
+Partition-dependent values are GE suite parameters, supplied at validation time, so one suite
+file serves every county: ``county_codes`` (the partition's county code, as a one-item list),
+``townships`` (that county's townships) and ``as_of`` (ISO date for not-future checks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import great_expectations as gx
+from great_expectations.expectations.expectation import Expectation
+
+from assets.catalog_sync.entry import (
+    SHIPPED_CATALOG_DIR,
+    CatalogEntry,
+    CatalogItem,
+    CrossFieldRule,
+    load_catalog,
+)
+from assets.common.reference import ENUM_REFERENCES
+from assets.quality.expectations import (
+    ExpectColumnValuesToBeNumericBetween,
+    ExpectColumnValuesToMatchCatalogFormat,
+    ExpectColumnValuesToNotBeBlank,
+    ExpectColumnValuesToNotBeFutureDates,
+    ExpectMulticolumnValuesIdNumberToMatchBirthDate,
+    ExpectMulticolumnValuesIdNumberToMatchGender,
+    ExpectMulticolumnValuesToBeChronological,
+    ExpectMulticolumnValuesToBeEmptyExactlyWhenInSet,
+)
+
+SUITES_DIR = Path(__file__).resolve().parents[2] / "quality_suites"
+SOURCE_ROW = "source_row"
+
+PARAM_COUNTY_CODES = "county_codes"
+PARAM_TOWNSHIPS = "townships"
+PARAM_AS_OF = "as_of"
+SUITE_PARAMETERS = (PARAM_COUNTY_CODES, PARAM_TOWNSHIPS, PARAM_AS_OF)
+
+
+class Dimension(StrEnum):
+    """GB/T 36344-2018 数据质量评价指标."""
+
+    NORMATIVITY = "规范性"
+    COMPLETENESS = "完整性"
+    ACCURACY = "准确性"
+    CONSISTENCY = "一致性"
+    TIMELINESS = "时效性"
+    ACCESSIBILITY = "可访问性"
+
+
+class Severity(StrEnum):
+    HIGH = "高"
+    MEDIUM = "中"
+    LOW = "低"
+
+    @property
+    def ge_severity(self) -> str:
+        return {Severity.HIGH: "critical", Severity.MEDIUM: "warning", Severity.LOW: "info"}[self]
+
+
+# format name → (what the value must look like, how the department fixes it)
+_FORMAT_TEXT: dict[str, tuple[str, str]] = {
+    "cn_id_number": (
+        "18位公民身份号码，第7至14位为真实出生日期，第18位校验码符合GB 11643（0-9或大写X）",
+        "请对照居民身份证原件核对号码，更正错位、漏位、多位或校验码错误（末位小写x应写为大写X）。",
+    ),
+    "uscc": (
+        "18位统一社会信用代码，字符和校验码符合GB 32100（不使用I、O、Z、S、V）",
+        "请对照营业执照或登记机关信息核对代码，更正错录字符和校验码。",
+    ),
+    "bank_card": (
+        "16至19位数字的银行卡号，末位符合Luhn校验",
+        "请与本人或代发银行核对银行卡号，更正错录数字；卡已注销的请更新为有效卡号。",
+    ),
+    "cn_mobile": (
+        "11位中国大陆手机号码（1开头，第2位为3至9）",
+        "请与本人核实手机号码，只填写一个11位号码，不加区号、空格、分隔符或备注文字。",
+    ),
+    "phone": (
+        "固定电话（区号-号码，如0955-7012345）或11位手机号码",
+        "请核实联系电话，固定电话写作“区号-号码”，手机写11位数字，只填写一个号码，不加备注文字。",
+    ),
+    "division_code": (
+        "6位GB/T 2260行政区划代码",
+        "请填写6位数字的行政区划代码，不带名称、空格或其他字符。",
+    ),
+    "industry_code": (
+        "GB/T 4754国民经济行业代码：一个门类字母（A至T）加2至4位数字，如C1511",
+        "请按GB/T 4754-2017核对行业代码，门类字母用大写，后接2至4位数字，不带行业名称。",
+    ),
+    "certificate_no": (
+        "不动产权证号，形如 宁(2025)中宁县不动产权第0001234号",
+        "请按不动产权证书原件的证号填写，年份4位、顺序号7位，不漏字、不加空格。",
+    ),
+    "id_or_uscc": (
+        "自然人为公民身份号码（GB 11643），单位为统一社会信用代码（GB 32100），校验码正确",
+        "请对照权利人的身份证或营业执照核对证件号码，更正错录字符和校验码。",
+    ),
+    "iso_date": (
+        "YYYY-MM-DD格式的真实日期（如2024-01-05）",
+        "请统一按YYYY-MM-DD填写日期（如2024-01-05），不使用2024/1/5、20240105、"
+        "2024年1月5日或Excel日期序号等写法，并确认日期真实存在。",
+    ),
+    "decimal": (
+        "阿拉伯数字（可带小数点）",
+        "请只填写数值，不带单位、千分位逗号、空格或中文（如填写12.5，不填写“12.5元”）。",
+    ),
+    "integer": (
+        "整数",
+        "请只填写整数，不带单位、小数、空格或中文（如填写120，不填写“120张”）。",
+    ),
+}
+
+_HIGH_FORMATS = {"cn_id_number", "uscc", "bank_card", "certificate_no", "id_or_uscc"}
+_CONTACT_FORMATS = {"cn_mobile", "phone"}
+
+
+def _q(item: CatalogItem) -> str:
+    return f"「{item.name}」"
+
+
+def _expectation(
+    entry: CatalogEntry,
+    cls: type[Expectation],
+    *,
+    kind: str,
+    columns: Sequence[str],
+    dimension: Dimension,
+    severity: Severity,
+    description: str,
+    fix: str,
+    rule_key: str | None = None,
+    **kwargs: Any,
+) -> Expectation:
+    rule_id = f"{entry.dataset_id}.{kind}.{rule_key or '+'.join(columns)}"
+    return cls(
+        **kwargs,
+        description=description,
+        notes=f"整改方法：{fix}",
+        severity=severity.ge_severity,
+        meta={
+            "rule_id": rule_id,
+            "kind": kind,
+            "dimension": dimension.value,
+            "severity": severity.value,
+            "columns": list(columns),
+            "fix": fix,
+        },
+    )
+
+
+def _columns_present(entry: CatalogEntry) -> Expectation:
+    columns = [*entry.columns, SOURCE_ROW]
+    return _expectation(
+        entry,
+        gx.expectations.ExpectTableColumnsToMatchSet,
+        kind="columns_present",
+        rule_key="table",
+        columns=entry.columns,
+        dimension=Dimension.COMPLETENESS,
+        severity=Severity.HIGH,
+        description="报送数据包含目录登记的全部信息项",
+        fix="报送文件缺少目录登记的信息项列。请按目录的信息项名称补齐表头和该列数据后重新报送。",
+        column_set=columns,
+        exact_match=False,
+    )
+
+
+def _item_expectations(entry: CatalogEntry, item: CatalogItem) -> list[Expectation]:
+    name = _q(item)
+    out: list[Expectation] = []
+    column = [item.column]
+
+    if item.required:
+        out.append(
+            _expectation(
+                entry,
+                ExpectColumnValuesToNotBeBlank,
+                kind="required",
+                columns=column,
+                dimension=Dimension.COMPLETENESS,
+                severity=Severity.HIGH,
+                description=f"{name}为必填项，不能为空",
+                fix=f"{name}为必填项，存在空值或只有空格。请在业务系统中补录后重新报送。",
+                column=item.column,
+            )
+        )
+
+    format_name = item.format or {
+        "date": "iso_date",
+        "decimal": "decimal",
+        "integer": "integer",
+    }.get(item.type)
+    if format_name:
+        shape, how = _FORMAT_TEXT[format_name]
+        if format_name in _HIGH_FORMATS:
+            severity = Severity.HIGH
+        elif format_name in _CONTACT_FORMATS and not item.required:
+            severity = Severity.LOW
+            how += "无法核实的可留空。"
+        else:
+            severity = Severity.MEDIUM
+        out.append(
+            _expectation(
+                entry,
+                ExpectColumnValuesToMatchCatalogFormat,
+                kind="format",
+                columns=column,
+                dimension=Dimension.NORMATIVITY,
+                severity=severity,
+                description=f"{name}应为{shape}",
+                fix=f"{name}格式不符合要求，应为{shape}。{how}",
+                column=item.column,
+                format=format_name,
+            )
+        )
+
+    if item.enum or item.enum_ref:
+        values = list(item.enum or ENUM_REFERENCES[item.enum_ref or ""])
+        if item.enum_ref == "ethnicities":
+            allowed = "GB/T 3304规定的56个民族名称之一（如“汉族”“回族”，须带“族”字）"
+        else:
+            allowed = "以下值之一：" + "、".join(values)
+        out.append(
+            _expectation(
+                entry,
+                gx.expectations.ExpectColumnValuesToBeInSet,
+                kind="enum",
+                columns=column,
+                dimension=Dimension.NORMATIVITY,
+                severity=Severity.MEDIUM,
+                description=f"{name}取值为{allowed}",
+                fix=f"{name}只能取{allowed}。请按标准值更正简称、别称、错别字和多余空格后重新报送。",
+                column=item.column,
+                value_set=values,
+            )
+        )
+
+    if item.min is not None or item.max is not None:
+        bounds = []
+        if item.min is not None:
+            bounds.append(f"{'大于' if item.min_exclusive else '不小于'}{item.min:g}")
+        if item.max is not None:
+            bounds.append(f"不大于{item.max:g}")
+        rng = "且".join(bounds)
+        out.append(
+            _expectation(
+                entry,
+                ExpectColumnValuesToBeNumericBetween,
+                kind="range",
+                columns=column,
+                dimension=Dimension.ACCURACY,
+                severity=Severity.MEDIUM,
+                description=f"{name}应{rng}",
+                fix=f"{name}应{rng}。请核对原始记录中的数值和计量单位（元、万元、平方米、度等）后更正。",
+                column=item.column,
+                min_value=item.min,
+                max_value=item.max,
+                strict_min=item.min_exclusive,
+            )
+        )
+
+    if item.not_future:
+        out.append(
+            _expectation(
+                entry,
+                ExpectColumnValuesToNotBeFutureDates,
+                kind="not_future",
+                columns=column,
+                dimension=Dimension.TIMELINESS,
+                severity=Severity.MEDIUM,
+                description=f"{name}不晚于数据校验日期",
+                fix=f"{name}晚于数据校验日期，不可能发生。请核对原始记录，更正录错的年、月、日后重新报送。",
+                column=item.column,
+                as_of={"$PARAMETER": PARAM_AS_OF},
+            )
+        )
+
+    if item.unique:
+        out.append(
+            _expectation(
+                entry,
+                gx.expectations.ExpectColumnValuesToBeUnique,
+                kind="unique",
+                columns=column,
+                dimension=Dimension.ACCURACY,
+                severity=Severity.HIGH,
+                description=f"{name}在同一期数据中唯一",
+                fix=f"{name}在同一期数据中出现重复（所有重复行都列出）。请核查是否重复登记或重复导出，"
+                "删除多余的行或更正录错的号码后重新报送。",
+                column=item.column,
+            )
+        )
+    return out
+
+
+def _business_key(entry: CatalogEntry) -> list[Expectation]:
+    key = list(entry.business_key)
+    if len(key) < 2:  # a one-column key is the item's own `unique` rule
+        return []
+    names = "".join(_q(entry.item(c)) for c in key)
+    return [
+        _expectation(
+            entry,
+            gx.expectations.ExpectCompoundColumnsToBeUnique,
+            kind="business_key",
+            columns=key,
+            dimension=Dimension.ACCURACY,
+            severity=Severity.HIGH,
+            description=f"{names}的组合（业务主键）在同一期数据中唯一",
+            fix=f"{names}的组合在同一期数据中出现重复（所有重复行都列出）。请核查是否重复登记或重复导出，"
+            "删除多余的行或更正录错的项后重新报送。",
+            column_list=key,
+        )
+    ]
+
+
+def _cross_field(entry: CatalogEntry, rule: CrossFieldRule) -> Expectation:
+    cols = list(rule.columns)
+    first = _q(entry.item(cols[0]))
+    second = _q(entry.item(cols[1])) if len(cols) > 1 else ""
+    common = {"entry": entry, "kind": rule.check, "columns": cols}
+    if rule.check == "id_birth_date":
+        return _expectation(
+            cls=ExpectMulticolumnValuesIdNumberToMatchBirthDate,
+            dimension=Dimension.CONSISTENCY,
+            severity=Severity.HIGH,
+            description=f"{second}与{first}第7至14位一致",
+            fix=f"{second}与{first}第7至14位不一致。请对照居民身份证原件确认哪一项录错并更正。",
+            column_list=cols,
+            **common,
+        )
+    if rule.check == "id_gender":
+        return _expectation(
+            cls=ExpectMulticolumnValuesIdNumberToMatchGender,
+            dimension=Dimension.CONSISTENCY,
+            severity=Severity.HIGH,
+            description=f"{second}与{first}第17位一致（奇数为男，偶数为女）",
+            fix=f"{second}与{first}第17位不一致（第17位奇数为男、偶数为女）。"
+            "请对照居民身份证原件确认哪一项录错并更正。",
+            column_list=cols,
+            **common,
+        )
+    if rule.check == "date_order":
+        return _expectation(
+            cls=ExpectMulticolumnValuesToBeChronological,
+            dimension=Dimension.TIMELINESS,
+            severity=Severity.MEDIUM,
+            description=f"{second}不早于{first}",
+            fix=f"{second}早于{first}，时间先后矛盾。请核对两个日期，更正录错的一项。",
+            column_list=cols,
+            **common,
+        )
+    if rule.check == "region_is_county":
+        return _expectation(
+            cls=gx.expectations.ExpectColumnValuesToBeInSet,
+            dimension=Dimension.CONSISTENCY,
+            severity=Severity.HIGH,
+            description=f"{first}等于报送县（区）的行政区划代码",
+            fix=f"{first}不是报送县（区）的行政区划代码。请核实记录是否属于本县（区）：属于的更正代码，"
+            "不属于的从本县（区）报送数据中移除，由所属县（区）报送。",
+            column=cols[0],
+            value_set={"$PARAMETER": PARAM_COUNTY_CODES},
+            **common,
+        )
+    if rule.check == "township_in_county":
+        return _expectation(
+            cls=gx.expectations.ExpectColumnValuesToBeInSet,
+            dimension=Dimension.CONSISTENCY,
+            severity=Severity.MEDIUM,
+            description=f"{first}为报送县（区）所辖乡镇",
+            fix=f"{first}不是报送县（区）所辖乡镇的标准名称。请按乡镇标准全称更正（“镇”“乡”不可省略，不用简称或旧称）；"
+            "属于其他县（区）的记录请移交所属县（区）报送。",
+            column=cols[0],
+            value_set={"$PARAMETER": PARAM_TOWNSHIPS},
+            **common,
+        )
+    if rule.check == "empty_iff":
+        values = list(rule.values or ())
+        listed = "、".join(values)
+        return _expectation(
+            cls=ExpectMulticolumnValuesToBeEmptyExactlyWhenInSet,
+            dimension=Dimension.CONSISTENCY,
+            severity=Severity.MEDIUM,
+            description=f"{second}为{listed}时{first}为空，其他情况{first}必填",
+            fix=f"{second}为{listed}时{first}应为空，其他情况必须填写。"
+            f"请核对{second}和{first}，更正录错的一项。",
+            column_list=cols,
+            value_set=values,
+            **common,
+        )
+    raise ValueError(f"{entry.dataset_id}: 未知的校验规则 {rule.check}")
+
+
+def expectations_for(entry: CatalogEntry) -> list[Expectation]:
+    """All expectations of a dataset, in a stable order: table, items, business key, rules."""
+    out = [_columns_present(entry)]
+    for item in entry.items:
+        out.extend(_item_expectations(entry, item))
+    out.extend(_business_key(entry))
+    out.extend(_cross_field(entry, rule) for rule in entry.rules)
+    return out
+
+
+def build_suite(entry: CatalogEntry) -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(
+        name=entry.dataset_id,
+        expectations=expectations_for(entry),
+        meta={
+            "dataset_id": entry.dataset_id,
+            "title": entry.title,
+            "provider": entry.provider,
+            "generated_from": f"assets/catalog_sync/entries/{entry.dataset_id}.yaml",
+            "suite_parameters": list(SUITE_PARAMETERS),
+        },
+    )
+
+
+def suite_text(entry: CatalogEntry) -> str:
+    """The suite file's content: GE's JSON suite format, stable for a given catalog entry."""
+    return json.dumps(build_suite(entry).to_json_dict(), ensure_ascii=False, indent=2) + "\n"
+
+
+def suite_path(dataset_id: str, directory: Path = SUITES_DIR) -> Path:
+    return directory / f"{dataset_id}.json"
+
+
+def load_suite(dataset_id: str, directory: Path = SUITES_DIR) -> gx.ExpectationSuite:
+    """A suite from its JSON file (the custom expectations are registered by this module)."""
+    path = suite_path(dataset_id, directory)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(
+            f"{path}: 数据集 {dataset_id} 没有质量规则文件，请运行 python -m assets.quality.suites --write"
+        ) from exc
+    return gx.ExpectationSuite(**raw)
+
+
+def stale_suites(catalog: Mapping[str, CatalogEntry], directory: Path = SUITES_DIR) -> list[str]:
+    """Dataset ids whose suite file is missing or differs from what the catalog generates."""
+    stale = []
+    for dataset_id, entry in catalog.items():
+        path = suite_path(dataset_id, directory)
+        if not path.exists() or path.read_text(encoding="utf-8") != suite_text(entry):
+            stale.append(dataset_id)
+    return stale
+
+
+def write_suites(catalog: Mapping[str, CatalogEntry], directory: Path = SUITES_DIR) -> list[Path]:
+    """(Re)write one suite file per catalog entry; files of datasets no longer in it are removed."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for dataset_id, entry in catalog.items():
+        path = suite_path(dataset_id, directory)
+        path.write_text(suite_text(entry), encoding="utf-8")
+        written.append(path)
+    for orphan in sorted(set(directory.glob("*.json")) - set(written)):
+        orphan.unlink()
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m assets.quality.suites",
+        description="从目录条目生成 Great Expectations 质量规则文件（quality_suites/*.json）。",
+    )
+    parser.add_argument("--write", action="store_true", help="重新生成并写入规则文件")
+    parser.add_argument("--catalog-dir", type=Path, default=SHIPPED_CATALOG_DIR)
+    parser.add_argument("--suites-dir", type=Path, default=SUITES_DIR)
+    args = parser.parse_args(argv)
+    catalog = load_catalog(args.catalog_dir)
+    if args.write:
+        for path in write_suites(catalog, args.suites_dir):
+            sys.stdout.write(f"{path}\n")
+        return 0
+    stale = stale_suites(catalog, args.suites_dir)
+    for dataset_id in stale:
+        sys.stderr.write(f"{dataset_id}: 规则文件与目录不一致，请运行 --write 重新生成\n")
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

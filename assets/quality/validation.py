@@ -1,0 +1,479 @@
+"""Run a dataset's quality suite on one county's partition, and build Data Docs from the results.
+
+One :class:`QualityValidator` per process: it builds an ephemeral GE context once, loads the suites
+from ``quality_suites/``, adds one dataframe asset per dataset on first use, and validates a whole
+partition in a single suite validation call.
+
+No raw personal data survives a validation: GE is asked for failing rows by their ``source_row``
+only (``exclude_unexpected_values``), examples are looked up in the frame and masked by the
+column's personal-data type (assets/common/masking.py), and the GE result object that is kept is
+rewritten to hold only those masked examples. Data Docs are rendered from that scrubbed object.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import shutil
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import great_expectations as gx
+import numpy as np
+import pandas as pd
+from great_expectations.core import ExpectationSuiteValidationResult
+from great_expectations.core.run_identifier import RunIdentifier
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.data_context.types.resource_identifiers import (
+    ExpectationSuiteIdentifier,
+    ValidationResultIdentifier,
+)
+
+from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
+from assets.common.city import DEFAULT_CITY_CONFIG, City, load_city
+from assets.common.masking import mask_id_number, mask_phone, mask_series
+from assets.quality.suites import (
+    PARAM_AS_OF,
+    PARAM_COUNTY_CODES,
+    PARAM_TOWNSHIPS,
+    SOURCE_ROW,
+    SUITES_DIR,
+    load_suite,
+)
+
+MAX_EXAMPLES = 5
+HEADER_ROW = 1  # the header is row 1 of the delivered file; a missing column is reported there
+DATASOURCE = "exchange"
+DOCS_SITE = "quality"
+
+RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "SUMMARY",
+    "unexpected_index_column_names": [SOURCE_ROW],
+    "partial_unexpected_count": MAX_EXAMPLES,
+    "exclude_unexpected_values": True,
+    "return_unexpected_index_query": False,
+}
+
+# Long digit runs (mobiles, ID and card numbers) in text no masker was chosen for: free text,
+# values in the wrong column, exception messages.
+_DIGIT_RUN = re.compile(r"\d{11,}[Xx]?")
+
+
+def scrub_text(text: str) -> str:
+    """Mask every run of 11 or more digits in free text (phone-style for 11, else keep 4+4)."""
+
+    def _mask(match: re.Match[str]) -> str:
+        run = pd.Series([match.group()])
+        masked = mask_phone(run) if len(match.group()) == 11 else mask_id_number(run)
+        return str(masked.iloc[0])
+
+    return _DIGIT_RUN.sub(_mask, text)
+
+
+@dataclass(frozen=True)
+class Example:
+    """A failing row: its row number in the delivered file and its value, masked."""
+
+    source_row: int
+    value: str | None
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    rule_id: str
+    expectation_type: str
+    columns: tuple[str, ...]
+    dimension: str
+    severity: str
+    success: bool
+    failed_count: int
+    total: int
+    percent: float
+    examples: tuple[Example, ...]
+    description: str
+    fix: str
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule_id": self.rule_id,
+            "expectation_type": self.expectation_type,
+            "columns": list(self.columns),
+            "dimension": self.dimension,
+            "severity": self.severity,
+            "success": self.success,
+            "failed_count": self.failed_count,
+            "total": self.total,
+            "percent": self.percent,
+            "examples": [{"source_row": e.source_row, "value": e.value} for e in self.examples],
+            "description": self.description,
+            "fix": self.fix,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    """The result of one suite on one partition, free of raw personal data."""
+
+    dataset_id: str
+    county_code: str
+    period: str | None
+    as_of: str
+    row_count: int
+    validated_at: dt.datetime
+    expectations: tuple[ExpectationOutcome, ...]
+    ge_result: dict[str, Any] = field(repr=False, compare=False)
+    ge_object: ExpectationSuiteValidationResult | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    @property
+    def success(self) -> bool:
+        return all(e.success for e in self.expectations)
+
+    @property
+    def failures(self) -> tuple[ExpectationOutcome, ...]:
+        return tuple(e for e in self.expectations if not e.success)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dataset_id": self.dataset_id,
+            "county_code": self.county_code,
+            "period": self.period,
+            "as_of": self.as_of,
+            "row_count": self.row_count,
+            "validated_at": self.validated_at.isoformat(),
+            "success": self.success,
+            "expectations": [e.to_dict() for e in self.expectations],
+        }
+
+
+class QualityValidator:
+    """Validates partitions against the suites in ``suites_dir``; build once per process."""
+
+    def __init__(
+        self,
+        suites_dir: Path = SUITES_DIR,
+        catalog_dir: Path = SHIPPED_CATALOG_DIR,
+        city_config: Path = DEFAULT_CITY_CONFIG,
+    ) -> None:
+        self._catalog: dict[str, CatalogEntry] = load_catalog(catalog_dir)
+        self._city_config = city_config
+        self._city: City | None = None
+        self._context = _ephemeral_context()
+        self._datasource = self._context.data_sources.add_pandas(DATASOURCE)
+        self._suites = {
+            dataset_id: load_suite(dataset_id, suites_dir) for dataset_id in self._catalog
+        }
+        self._batch_definitions: dict[str, Any] = {}
+
+    @property
+    def dataset_ids(self) -> list[str]:
+        return list(self._suites)
+
+    def _batch_definition(self, dataset_id: str) -> Any:
+        if dataset_id not in self._batch_definitions:
+            asset = self._datasource.add_dataframe_asset(dataset_id)
+            self._batch_definitions[dataset_id] = asset.add_batch_definition_whole_dataframe(
+                "partition"
+            )
+        return self._batch_definitions[dataset_id]
+
+    def _townships(self, county_code: str) -> list[str]:
+        if self._city is None:
+            self._city = load_city(self._city_config)
+        return list(self._city.county(county_code).townships)
+
+    def validate(
+        self,
+        frame: pd.DataFrame,
+        dataset_id: str,
+        *,
+        county_code: str,
+        as_of: dt.date | str,
+        townships: Sequence[str] | None = None,
+    ) -> ValidationOutcome:
+        """Run the dataset's whole suite on one county's partition in one GE validation call.
+
+        ``townships`` defaults to the county's townships in config/city.yaml; ``as_of`` is the
+        date not-future rules compare with.
+        """
+        if dataset_id not in self._suites:
+            raise KeyError(f"数据集 {dataset_id} 没有质量规则")
+        if SOURCE_ROW not in frame.columns:
+            raise ValueError(f"{dataset_id}: 待校验数据缺少 {SOURCE_ROW} 列，无法定位问题行")
+        as_of_text = _iso_date(as_of)
+        if townships is None:
+            townships = self._townships(county_code)
+        if frame.index.names[0] is not None or not frame.index.is_unique:
+            frame = frame.reset_index(drop=True)
+
+        batch = self._batch_definition(dataset_id).get_batch(batch_parameters={"dataframe": frame})
+        validated_at = dt.datetime.now(dt.UTC)
+        suite = self._suites[dataset_id]
+        result = batch.validate(
+            suite,
+            result_format={**RESULT_FORMAT, "unexpected_index_column_names": [SOURCE_ROW]},
+            expectation_parameters={
+                PARAM_COUNTY_CODES: [county_code],
+                PARAM_TOWNSHIPS: list(townships),
+                PARAM_AS_OF: as_of_text,
+            },
+        )
+        entry = self._catalog[dataset_id]
+        period = _single_value(frame, "period")
+        order = {(e.meta or {}).get("rule_id"): i for i, e in enumerate(suite.expectations)}
+        outcomes = tuple(
+            sorted(
+                (_scrub_expectation_result(r, frame, entry, len(frame)) for r in result.results),
+                key=lambda o: order.get(o.rule_id, len(order)),
+            )
+        )
+        run_id = RunIdentifier(run_name=f"{county_code}-{period or 'all'}", run_time=validated_at)
+        result.meta["run_id"] = run_id
+        result.meta["validation_time"] = validated_at
+        result.meta["county_code"] = county_code
+        result.meta["period"] = period
+        return ValidationOutcome(
+            dataset_id=dataset_id,
+            county_code=county_code,
+            period=period,
+            as_of=as_of_text,
+            row_count=len(frame),
+            validated_at=validated_at,
+            expectations=outcomes,
+            ge_result=result.to_json_dict(),
+            ge_object=result,
+        )
+
+
+@functools.cache
+def default_validator() -> QualityValidator:
+    """The process's validator over the shipped suites, catalog and city configuration."""
+    return QualityValidator()
+
+
+def _ephemeral_context() -> Any:
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context
+
+
+def _iso_date(value: dt.date | str) -> str:
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return dt.date.fromisoformat(value).isoformat()
+
+
+def _single_value(frame: pd.DataFrame, column: str) -> str | None:
+    if column not in frame.columns:
+        return None
+    values = frame[column].dropna().unique()
+    return str(values[0]) if len(values) == 1 else None
+
+
+def _failing_rows(result: Mapping[str, Any]) -> list[int]:
+    """Rows of ``partial_unexpected_index_list``: with excluded values GE gives one dict holding
+    every failing row's ``source_row``; without, one dict per row."""
+    rows: list[int] = []
+    for entry in result.get("partial_unexpected_index_list") or []:
+        value = entry.get(SOURCE_ROW) if isinstance(entry, Mapping) else None
+        if isinstance(value, list | tuple):
+            rows.extend(int(v) for v in value)
+        elif value is not None:
+            rows.append(int(value))
+    return sorted(set(rows))
+
+
+def _masked_values(
+    frame: pd.DataFrame, rows: list[int], columns: Sequence[str], entry: CatalogEntry
+) -> dict[str, list[str | None]]:
+    """Each column's values at ``rows``, masked by its personal-data type; with a personal
+    identifier in the same example, quasi-identifying dates keep only year and month so the two
+    together cannot restore the identifier."""
+    source_rows = pd.Index(frame[SOURCE_ROW].astype("int64"))
+    first = ~source_rows.duplicated()  # a repeated row number shows its first row's values
+    positions = np.flatnonzero(first)[source_rows[first].get_indexer(rows)]
+    items = {c: entry.item(c) for c in columns if c in entry.columns and c in frame.columns}
+    has_pii = any(item.pii for item in items.values())
+    out: dict[str, list[str | None]] = {}
+    for column, item in items.items():
+        values = frame[column].iloc[positions].reset_index(drop=True)
+        masked = mask_series(values, item.pii)
+        if has_pii and not item.pii and item.quasi_identifier and item.type == "date":
+            masked = masked.str.slice(0, 7) + "-**"
+        out[column] = [None if pd.isna(v) else scrub_text(str(v)) for v in masked]
+    return out
+
+
+def _scrub_expectation_result(
+    r: Any, frame: pd.DataFrame, entry: CatalogEntry, row_count: int
+) -> ExpectationOutcome:
+    """Rewrite one GE expectation result in place to hold masked examples only; summarise it."""
+    config = r.expectation_config
+    meta = config.meta or {}
+    columns: list[str] = list(meta.get("columns") or [])
+    result: dict[str, Any] = r.result if isinstance(r.result, dict) else {}
+    for key in ("partial_unexpected_list", "partial_unexpected_counts", "unexpected_list"):
+        result.pop(key, None)
+    result.pop("unexpected_index_list", None)
+
+    examples: list[Example]
+    if config.type == "expect_table_columns_to_match_set":
+        missing = sorted((result.get("details") or {}).get("mismatched", {}).get("missing") or [])
+        failed, total = len(missing), len(config.kwargs.get("column_set") or [])
+        names = [f"{entry.item(c).name}（{c}）" if c in entry.columns else c for c in missing]
+        examples = [Example(HEADER_ROW, "缺少列：" + "、".join(names))] if missing else []
+    else:
+        failed = int(result.get("unexpected_count") or 0)
+        total = int(result.get("element_count") or row_count)
+        rows = _failing_rows(result)[:MAX_EXAMPLES]
+        values = _masked_values(frame, rows, columns, entry) if rows else {}
+        examples = [Example(row, _example_value(values, i, entry)) for i, row in enumerate(rows)]
+        if "partial_unexpected_index_list" in result:
+            # what Data Docs and any reader of the GE result see: masked values only
+            result["partial_unexpected_index_list"] = [
+                {SOURCE_ROW: row, **{c: v[i] for c, v in values.items()}}
+                for i, row in enumerate(rows)
+            ]
+            result["partial_unexpected_list"] = [e.value for e in examples]
+
+    error = _scrub_exception_info(r)
+    return ExpectationOutcome(
+        rule_id=str(meta.get("rule_id") or config.type),
+        expectation_type=config.type,
+        columns=tuple(columns),
+        dimension=str(meta.get("dimension") or ""),
+        severity=str(meta.get("severity") or ""),
+        success=bool(r.success),
+        failed_count=failed,
+        total=total,
+        percent=round(failed / total * 100, 4) if total else 0.0,
+        examples=tuple(examples),
+        description=str(config.description or ""),
+        fix=str(meta.get("fix") or ""),
+        error=error,
+    )
+
+
+def _scrub_exception_info(r: Any) -> str | None:
+    """The scrubbed message of an expectation that raised, and no traceback left in the result.
+
+    GE reports either one ``{raised_exception, exception_message, …}`` dict or, when a metric
+    failed, one such dict per metric configuration."""
+    info = r.exception_info or {}
+    if not isinstance(info, dict):
+        return None
+    reports = (
+        [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    )
+    messages = [
+        scrub_text(str(report.get("exception_message") or "规则执行出错"))
+        for report in reports
+        if report.get("raised_exception")
+    ]
+    if not messages:
+        return None
+    message = "；".join(dict.fromkeys(messages))
+    r.exception_info = {
+        "raised_exception": True,
+        "exception_message": message,
+        "exception_traceback": None,
+    }
+    return message
+
+
+def _example_value(
+    values: Mapping[str, list[str | None]], i: int, entry: CatalogEntry
+) -> str | None:
+    if len(values) == 1:
+        return next(iter(values.values()))[i]
+    parts = [
+        f"{entry.item(c).name}={v[i] if v[i] is not None else '（空）'}" for c, v in values.items()
+    ]
+    return "；".join(parts) or None
+
+
+# --- Data Docs ---------------------------------------------------------------------------------
+
+
+def _result_identifier(outcome: ValidationOutcome) -> ValidationResultIdentifier:
+    period = outcome.period or "all"
+    return ValidationResultIdentifier(
+        expectation_suite_identifier=ExpectationSuiteIdentifier(name=outcome.dataset_id),
+        run_id=RunIdentifier(
+            run_name=f"{outcome.county_code}-{period}", run_time=outcome.validated_at
+        ),
+        batch_identifier=f"{outcome.dataset_id}-{outcome.county_code}-{period}",
+    )
+
+
+def validation_page(outcome: ValidationOutcome, site_dir: Path) -> Path:
+    """Where :func:`build_data_docs` puts the page of one validation."""
+    return site_dir.joinpath("validations", *_result_identifier(outcome).to_tuple()).with_suffix(
+        ".html"
+    )
+
+
+def build_data_docs(
+    outcomes: Iterable[ValidationOutcome], site_dir: Path, *, suites_dir: Path = SUITES_DIR
+) -> Path:
+    """Build GE Data Docs for the latest validation of each partition into ``site_dir``.
+
+    Rendered only from the scrubbed results the outcomes keep. The site is built beside
+    ``site_dir`` and swapped in whole, so readers never see a half-built site. Returns
+    ``index.html``.
+    """
+    latest: dict[tuple[str, str, str | None], ValidationOutcome] = {}
+    for outcome in outcomes:
+        key = (outcome.dataset_id, outcome.county_code, outcome.period)
+        if key not in latest or outcome.validated_at > latest[key].validated_at:
+            latest[key] = outcome
+
+    site_dir = Path(site_dir)
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    building = site_dir.with_name(f".{site_dir.name}.building-{uuid.uuid4().hex}")
+    context = _ephemeral_context()
+    context.add_data_docs_site(
+        DOCS_SITE,
+        {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(building),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    try:
+        for dataset_id in sorted({o.dataset_id for o in latest.values()}):
+            context.suites.add(load_suite(dataset_id, suites_dir))
+        for outcome in latest.values():
+            if outcome.ge_object is None:
+                raise ValueError(
+                    f"{outcome.dataset_id}: 校验结果不含 GE 结果对象，无法生成 Data Docs"
+                )
+            context.validation_results_store.set(_result_identifier(outcome), outcome.ge_object)
+        context.build_data_docs(site_names=[DOCS_SITE])
+        _swap_in(building, site_dir)
+    finally:
+        if building.exists():
+            shutil.rmtree(building, ignore_errors=True)
+    return site_dir / "index.html"
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex}")
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
