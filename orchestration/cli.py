@@ -192,5 +192,13 @@ def ui(data_dir: Path | None, port: int) -> None:
     os.execve(str(dagster), args, env)
 
 
+def _mount_groups() -> None:
+    from orchestration.cli_tickets import tickets
+
+    main.add_command(tickets)
+
+
+_mount_groups()
+
 if __name__ == "__main__":
     main()

@@ -21,7 +21,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     catalog = load_catalog(settings.catalog_dir)
 
     assets: list[dg.AssetsDefinition | dg.AssetSpec] = []
-    ingest_jobs: list[dg.UnresolvedAssetJobDefinition] = []
+    ingest_jobs: list = []
     for dataset_id, entry in catalog.items():
         assets += [landing_spec(entry, city), county_ingest_asset(entry, city), exchange_asset(entry, city)]
         ingest_jobs.append(

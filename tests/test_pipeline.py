@@ -116,7 +116,7 @@ def test_bad_files_are_rejected_whole_and_good_data_survives(generated, db_url, 
         # rejected files keep their partition's previous version; everything else is unchanged too
         keep = lambda f: f.loc[f["source_file"] != ragged.path].reset_index(drop=True)  # noqa: E731
         pd.testing.assert_frame_equal(keep(before[dataset_id]), keep(after[dataset_id]))
-    assert (after[ragged.dataset]["source_file"] == ragged.path).sum() == ragged.rows
+    assert (after[ragged.dataset_id]["source_file"] == ragged.path).sum() == ragged.rows
 
 
 def test_manifest_round_trip(generated):

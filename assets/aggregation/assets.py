@@ -1,6 +1,5 @@
 """County aggregation assets: each county's delivery of a dataset, decoded, mapped and staged."""
 
-from __future__ import annotations
 
 from datetime import UTC, datetime
 

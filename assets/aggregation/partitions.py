@@ -1,7 +1,6 @@
 """County × period partitions. Counties come from config/city.yaml; periods are added as landing files
 arrive (one dynamic partition set per dataset, since each dataset has its own delivery frequency)."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -22,10 +22,10 @@ _USCC_VALUE = np.full(256, -1, dtype=np.int64)
 for _i, _ch in enumerate(USCC_ALPHABET):
     _USCC_VALUE[ord(_ch)] = _i
 
-ID_NUMBER_PATTERN = r"^\d{17}[\dX]$"
-USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$"
-MOBILE_PATTERN = r"^1[3-9]\d{9}$"
-LANDLINE_PATTERN = r"^0\d{2,3}-?\d{7,8}$"
+ID_NUMBER_PATTERN = r"^[0-9]{17}[0-9X]$"
+USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
+MOBILE_PATTERN = r"^1[3-9][0-9]{9}$"
+LANDLINE_PATTERN = r"^0[0-9]{2,3}-?[0-9]{7,8}$"
 
 
 def id_check_char(first17: str) -> str:
@@ -95,7 +95,7 @@ def uscc_valid(values: pd.Series) -> pd.Series:
 def luhn_valid(values: pd.Series, *, min_len: int = 16, max_len: int = 19) -> pd.Series:
     """Bank card numbers: ``min_len``–``max_len`` digits and a correct Luhn digit."""
     s = _as_str(values)
-    ok = s.str.fullmatch(rf"\d{{{min_len},{max_len}}}").fillna(False).astype(bool)
+    ok = s.str.fullmatch(rf"[0-9]{{{min_len},{max_len}}}").fillna(False).astype(bool)
     if ok.any():
         sub = s[ok]
         width = max_len

@@ -1,6 +1,5 @@
 """City exchange platform tables (市政务数据共享交换平台): every county's deliveries of a dataset."""
 
-from __future__ import annotations
 
 import dagster as dg
 

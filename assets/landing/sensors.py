@@ -1,6 +1,5 @@
 """The landing sensor: new or changed delivery files request runs for exactly their partitions."""
 
-from __future__ import annotations
 
 from collections import defaultdict
 
@@ -19,7 +18,7 @@ def ingest_job_name(dataset_id: str) -> str:
 
 
 def landing_sensor(
-    catalog: dict[str, CatalogEntry], city: City, jobs: list[dg.UnresolvedAssetJobDefinition]
+    catalog: dict[str, CatalogEntry], city: City, jobs: list
 ) -> dg.SensorDefinition:
     @dg.sensor(
         name="landing_files",
