@@ -9,11 +9,13 @@ domain functions (no Dagster run overhead), each over the whole generated landin
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -29,15 +31,37 @@ from assets.storage.engine import dispose_engines, get_engine
 
 RESULTS: list[dict] = []
 
+# Later stages add a module with `run(ctx: BenchContext) -> None` that calls ctx.timed(...).
+STAGE_MODULES: tuple[str, ...] = ()
+
+
+@dataclass
+class BenchContext:
+    data_dir: Path
+    city: object
+    catalog: dict
+    manifest: object
+    staged: list  # (IngestOutcome, exchange-ready frame) per loaded landing file
+    exchange_urls: dict[str, str]  # backend name → URL holding the loaded exchange tables
+    timed: Callable[..., object]
+
 
 def timed(stage: str, rows: int, fn: Callable[[], object], **extra) -> object:
     start = time.perf_counter()
     value = fn()
     seconds = time.perf_counter() - start
-    result = {"stage": stage, "rows": rows, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds)}
+    result = {
+        "stage": stage,
+        "rows": rows,
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(rows / seconds),
+    }
     result.update(extra)
     RESULTS.append(result)
-    print(f"{stage:28s} {rows:>10,d} rows {seconds:8.2f} s {rows / seconds:>12,.0f} rows/s", flush=True)
+    print(
+        f"{stage:28s} {rows:>10,d} rows {seconds:8.2f} s {rows / seconds:>12,.0f} rows/s",
+        flush=True,
+    )
     return value
 
 
@@ -56,7 +80,9 @@ def _pg_database(server_url: str) -> tuple[str, Callable[[], None]] | None:
         with server.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
-    return sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False), drop
+    return sa.engine.make_url(server_url).set(database=name).render_as_string(
+        hide_password=False
+    ), drop
 
 
 def main() -> None:
@@ -74,7 +100,14 @@ def main() -> None:
         manifest = timed(
             "generate",
             args.rows,
-            lambda: generate(data_dir, rows=args.rows, seed=args.seed, city=city, catalog=catalog, as_of=date(2026, 11, 20)),
+            lambda: generate(
+                data_dir,
+                rows=args.rows,
+                seed=args.seed,
+                city=city,
+                catalog=catalog,
+                as_of=date(2026, 11, 20),
+            ),
         )
         files, _ = scan_landing(data_dir, catalog, city.county_codes)
         total = sum(f.rows for f in manifest.files)
@@ -83,8 +116,12 @@ def main() -> None:
             now = datetime.now(UTC)
             return [
                 ingest_landing_file(
-                    f, catalog[f.dataset_id], department_id=catalog[f.dataset_id].provider,
-                    staging_dir=data_dir / "aggregation", batch_id=str(uuid.uuid4()), ingested_at=now,
+                    f,
+                    catalog[f.dataset_id],
+                    department_id=catalog[f.dataset_id].provider,
+                    staging_dir=data_dir / "aggregation",
+                    batch_id=str(uuid.uuid4()),
+                    ingested_at=now,
                 )
                 for f in files
             ]
@@ -97,17 +134,29 @@ def main() -> None:
             engine = get_engine(url)
             for outcome, frame in staged:
                 load_exchange_slice(
-                    engine, catalog[outcome.dataset_id], frame,
-                    county_code=outcome.landing.county_code, period=outcome.landing.period,
+                    engine,
+                    catalog[outcome.dataset_id],
+                    frame,
+                    county_code=outcome.landing.county_code,
+                    period=outcome.landing.period,
                 )
 
-        timed("exchange load (SQLite)", loaded_rows, lambda: load_all(f"sqlite:///{data_dir / 'exchange.sqlite'}"))
+        sqlite_url = f"sqlite:///{data_dir / 'exchange.sqlite'}"
+        timed("exchange load (SQLite)", loaded_rows, lambda: load_all(sqlite_url))
+        urls = {"sqlite": sqlite_url}
         pg = _pg_database(args.pg_url)
+        drop = None
         if pg:
-            url, drop = pg
-            try:
-                timed("exchange load (PostgreSQL COPY)", loaded_rows, lambda: load_all(url))
-            finally:
+            urls["postgresql"], drop = pg
+            timed(
+                "exchange load (PostgreSQL COPY)", loaded_rows, lambda: load_all(urls["postgresql"])
+            )
+        try:
+            ctx = BenchContext(data_dir, city, catalog, manifest, staged, urls, timed)
+            for module in STAGE_MODULES:
+                importlib.import_module(module).run(ctx)
+        finally:
+            if drop:
                 drop()
 
     if args.json:

@@ -47,7 +47,9 @@ def main() -> None:
     """中卫市公共数据资源授权运营 — public-data authorized operation pipeline."""
 
 
-def _generate(settings: Settings, rows: int, seed: int, as_of: date | None, defect_rate: float, periods: int):
+def _generate(
+    settings: Settings, rows: int, seed: int, as_of: date | None, defect_rate: float, periods: int
+):
     from assets.catalog_sync.entry import load_catalog
     from assets.common.city import load_city
     from assets.landing.generator import generate
@@ -75,11 +77,40 @@ def _generate(settings: Settings, rows: int, seed: int, as_of: date | None, defe
 
 
 generate_options = [
-    click.option("--rows", type=click.IntRange(min=1), default=2000, show_default=True, help="总行数（分布到各数据集、县区、期）"),
-    click.option("--seed", type=int, default=20261127, show_default=True, help="随机种子（同一种子得到同样的文件）"),
-    click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="以哪一天为“今天”（默认今天）"),
-    click.option("--defect-rate", type=click.FloatRange(0, 0.5), default=0.03, show_default=True, help="注入缺陷的行比例"),
-    click.option("--periods", type=click.IntRange(min=1), default=1, show_default=True, help="每个数据集生成最近几期"),
+    click.option(
+        "--rows",
+        type=click.IntRange(min=1),
+        default=2000,
+        show_default=True,
+        help="总行数（分布到各数据集、县区、期）",
+    ),
+    click.option(
+        "--seed",
+        type=int,
+        default=20261127,
+        show_default=True,
+        help="随机种子（同一种子得到同样的文件）",
+    ),
+    click.option(
+        "--as-of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        help="以哪一天为“今天”（默认今天）",
+    ),
+    click.option(
+        "--defect-rate",
+        type=click.FloatRange(0, 0.5),
+        default=0.03,
+        show_default=True,
+        help="注入缺陷的行比例",
+    ),
+    click.option(
+        "--periods",
+        type=click.IntRange(min=1),
+        default=1,
+        show_default=True,
+        help="每个数据集生成最近几期",
+    ),
 ]
 
 
@@ -95,10 +126,14 @@ def _with(options):
 @main.command()
 @data_dir_option
 @_with(generate_options)
-def generate(data_dir: Path | None, rows: int, seed: int, as_of, defect_rate: float, periods: int) -> None:
+def generate(
+    data_dir: Path | None, rows: int, seed: int, as_of, defect_rate: float, periods: int
+) -> None:
     """生成合成的演示交付文件（含已知缺陷和真值清单）。"""
     settings = Settings.load(data_dir)
-    manifest = _generate(settings, rows, seed, as_of.date() if as_of else None, defect_rate, periods)
+    manifest = _generate(
+        settings, rows, seed, as_of.date() if as_of else None, defect_rate, periods
+    )
     err.print(
         f"[green]已生成[/] {len(manifest.files)} 个文件，{sum(f.rows for f in manifest.files)} 行，"
         f"{len(manifest.defects)} 个注入缺陷 → {settings.landing_dir}"
@@ -126,18 +161,27 @@ def _run(settings: Settings, as_json: bool) -> int:
 def _print_summary(summary: dict) -> None:
     table = Table(title="交付文件入库情况", show_lines=False)
     for column in ("数据集", "县区", "文件", "读取", "入库", "拒收", "拒收文件"):
-        table.add_column(column, justify="right" if column in ("文件", "读取", "入库", "拒收", "拒收文件") else "left")
+        table.add_column(
+            column,
+            justify="right" if column in ("文件", "读取", "入库", "拒收", "拒收文件") else "left",
+        )
     by_key: dict[tuple[str, str], dict[str, int]] = {}
     for record in summary["files"]:
         key = (record["dataset"], record["county"])
-        agg = by_key.setdefault(key, {"files": 0, "read": 0, "loaded": 0, "rejected": 0, "files_rejected": 0})
+        agg = by_key.setdefault(
+            key, {"files": 0, "read": 0, "loaded": 0, "rejected": 0, "files_rejected": 0}
+        )
         agg["files"] += 1
         agg["read"] += record["rows_read"]
         agg["loaded"] += record["rows_loaded"]
         agg["rejected"] += record["rows_rejected"]
         agg["files_rejected"] += record["status"] != "loaded"
     for (dataset, county), agg in sorted(by_key.items()):
-        table.add_row(dataset, county, *(str(agg[k]) for k in ("files", "read", "loaded", "rejected", "files_rejected")))
+        table.add_row(
+            dataset,
+            county,
+            *(str(agg[k]) for k in ("files", "read", "loaded", "rejected", "files_rejected")),
+        )
     out.print(table)
     for record in summary["files"]:
         if record["status"] != "loaded":
@@ -151,7 +195,9 @@ def _print_summary(summary: dict) -> None:
     )
     for zone, url in summary["zones"].items():
         out.print(f"  {zone:9s} {url}")
-    out.print(f"Dagster UI: [bold]make ui[/]（或 publicdata ui --data-dir {summary['data_dir']}），浏览器打开 http://127.0.0.1:3000")
+    out.print(
+        f"Dagster UI: [bold]make ui[/]（或 publicdata ui --data-dir {summary['data_dir']}），浏览器打开 http://127.0.0.1:3000"
+    )
 
 
 @main.command()
@@ -161,7 +207,9 @@ def run(data_dir: Path | None, as_json: bool) -> None:
     """对 landing/ 中的全部交付文件运行整条流水线。"""
     settings = Settings.load(data_dir)
     if not settings.landing_dir.is_dir():
-        raise click.ClickException(f"没有 landing 目录: {settings.landing_dir}（先运行 publicdata generate 或放入交付文件）")
+        raise click.ClickException(
+            f"没有 landing 目录: {settings.landing_dir}（先运行 publicdata generate 或放入交付文件）"
+        )
     sys.exit(_run(settings, as_json))
 
 
@@ -169,7 +217,15 @@ def run(data_dir: Path | None, as_json: bool) -> None:
 @data_dir_option
 @_with(generate_options)
 @click.option("--json", "as_json", is_flag=True, help="在 stdout 输出一个 JSON 对象")
-def demo(data_dir: Path | None, rows: int, seed: int, as_of, defect_rate: float, periods: int, as_json: bool) -> None:
+def demo(
+    data_dir: Path | None,
+    rows: int,
+    seed: int,
+    as_of,
+    defect_rate: float,
+    periods: int,
+    as_json: bool,
+) -> None:
     """生成演示数据，然后运行整条流水线。"""
     settings = Settings.load(data_dir)
     _generate(settings, rows, seed, as_of.date() if as_of else None, defect_rate, periods)
@@ -185,17 +241,32 @@ def ui(data_dir: Path | None, port: int) -> None:
     from orchestration.runner import dagster_instance
 
     dagster_instance(settings)  # make sure the instance config exists
-    env = {**os.environ, "DAGSTER_HOME": str(settings.dagster_home), "PUBLICDATA_HOME": str(settings.data_dir)}
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(settings.dagster_home),
+        "PUBLICDATA_HOME": str(settings.data_dir),
+    }
     dagster = Path(sys.executable).with_name("dagster")
-    args = [str(dagster), "dev", "-m", "orchestration.definitions", "--host", "127.0.0.1", "--port", str(port)]
+    args = [
+        str(dagster),
+        "dev",
+        "-m",
+        "orchestration.definitions",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     err.print(f"Dagster UI: http://127.0.0.1:{port}  (DAGSTER_HOME={settings.dagster_home})")
     os.execve(str(dagster), args, env)
 
 
 def _mount_groups() -> None:
+    from orchestration.cli_catalog import catalog
     from orchestration.cli_tickets import tickets
 
     main.add_command(tickets)
+    main.add_command(catalog)
 
 
 _mount_groups()

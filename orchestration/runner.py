@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 import dagster as dg
 
 from assets.aggregation.partitions import partition_key, period_partitions_name
+from assets.aggregation.summary import file_records, ingest_records, overall, totals
 from assets.catalog_sync.entry import load_catalog
 from assets.common.city import load_city
-from assets.aggregation.summary import file_records, ingest_records, overall, totals
 from assets.landing.reader import LandingPath, scan_landing
 from assets.landing.sensors import ingest_job_name
 from assets.storage.engine import get_engine, safe_url
 from assets.storage.migrate import ensure_platform_schema
-from orchestration.definitions import build_definitions
+from orchestration.definitions import build_definitions, build_stages, post_ingest_jobs
 from orchestration.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class PipelineReport:
     batch_ids: list[str] = field(default_factory=list)
     failed_partitions: list[dict[str, str]] = field(default_factory=list)
     unrecognized_files: list[dict[str, str]] = field(default_factory=list)
+    post_ingest_runs: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
         engine = get_engine(self.settings.platform_url)
@@ -61,7 +62,11 @@ class PipelineReport:
             },
             "zones": {zone: safe_url(url) for zone, url in self.settings.zone_urls.items()},
             "dagster_home": str(self.settings.dagster_home),
-            "runs": {"partitions": len(self.batch_ids), "failed": self.failed_partitions},
+            "runs": {
+                "partitions": len(self.batch_ids),
+                "post_ingest": len(self.post_ingest_runs),
+                "failed": self.failed_partitions,
+            },
         }
 
 
@@ -100,7 +105,25 @@ def run_pipeline(settings: Settings, *, progress: Progress | None = None) -> Pip
         report.batch_ids.append(result.run_id)
         if not result.success:
             report.failed_partitions.append(
-                {"path": landing.relative_path, "run_id": result.run_id, "error": _failure_text(result)}
+                {
+                    "path": landing.relative_path,
+                    "run_id": result.run_id,
+                    "error": _failure_text(result),
+                }
+            )
+    for job_name in post_ingest_jobs(build_stages(settings)):
+        if progress:
+            progress(job_name, len(files), len(files))
+        result = defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config=QUIET_RUN_CONFIG,
+            tags={"publicdata/trigger": "cli"},
+        )
+        report.post_ingest_runs.append(result.run_id)
+        if not result.success:
+            report.failed_partitions.append(
+                {"job": job_name, "run_id": result.run_id, "error": _failure_text(result)}
             )
     if progress:
         progress("", len(files), len(files))

@@ -14,7 +14,12 @@ from orchestration.settings import Settings
 def settings_for(data_dir: Path, db_url: str | None = None, **overrides) -> Settings:
     """Settings on a temporary data directory; with ``db_url`` every zone lives in that database."""
     if db_url:
-        overrides = {"exchange_url": db_url, "operation_url": db_url, "platform_url": db_url, **overrides}
+        overrides = {
+            "exchange_url": db_url,
+            "operation_url": db_url,
+            "platform_url": db_url,
+            **overrides,
+        }
     return Settings.load(data_dir, **overrides)
 
 
@@ -57,7 +62,9 @@ def medical_rows(n: int, *, prefix: str = "医院") -> list[dict[str, str]]:
     ]
 
 
-def slice_frame(entry: CatalogEntry, county: str, period: str, n: int, *, marker: str = "a") -> pd.DataFrame:
+def slice_frame(
+    entry: CatalogEntry, county: str, period: str, n: int, *, marker: str = "a"
+) -> pd.DataFrame:
     """An exchange-table slice of ``n`` rows whose every item value starts with ``marker``."""
     frame = pd.DataFrame(
         {

@@ -48,5 +48,8 @@ def test_a_new_catalog_entry_file_adds_its_assets_without_code(tmp_path):
     )
     defs = build_definitions(settings_for(tmp_path / "data", catalog_dir=catalog_dir))
     keys = set(_graph(defs))
-    assert {dg.AssetKey(["aggregation", "pharmacies"]), dg.AssetKey(["exchange", "pharmacies"])} <= keys
+    assert {
+        dg.AssetKey(["aggregation", "pharmacies"]),
+        dg.AssetKey(["exchange", "pharmacies"]),
+    } <= keys
     assert defs.resolve_job_def("ingest_pharmacies") is not None

@@ -77,8 +77,11 @@ def test_sigkill_during_load_keeps_the_old_slice(db_url, catalog):
 
     # and the table is usable afterwards: no lock or half-transaction left behind
     load_exchange_slice(
-        engine, entry, slice_frame(entry, "640502", "2026-Q3", 3, marker="after"),
-        county_code="640502", period="2026-Q3",
+        engine,
+        entry,
+        slice_frame(entry, "640502", "2026-Q3", 3, marker="after"),
+        county_code="640502",
+        period="2026-Q3",
     )
     with engine.connect() as connection:
         count = connection.execute(

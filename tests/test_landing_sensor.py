@@ -11,7 +11,9 @@ from orchestration.resources import PlatformResource
 from tests.helpers import medical_rows, settings_for, write_delivery
 
 
-def _tick(defs: dg.Definitions, instance: dg.DagsterInstance, settings, cursor: str | None) -> dg.SensorResult:
+def _tick(
+    defs: dg.Definitions, instance: dg.DagsterInstance, settings, cursor: str | None
+) -> dg.SensorResult:
     sensor = defs.resolve_sensor_def("landing_files")
     context = dg.build_sensor_context(
         instance=instance,
@@ -56,4 +58,6 @@ def test_new_changed_and_unchanged_files(tmp_path, catalog):
         write_delivery(tmp_path, entry, "640502", "2026-Q3", medical_rows(5, prefix="诊所"))
         third = _tick(defs, instance, settings, touched.cursor)
         assert [str(r.partition_key) for r in third.run_requests] == ["640502|2026-Q3"]
-        assert third.run_requests[0].run_key.startswith("landing/640502/medical_institutions/2026-Q3.csv@")
+        assert third.run_requests[0].run_key.startswith(
+            "landing/640502/medical_institutions/2026-Q3.csv@"
+        )

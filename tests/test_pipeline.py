@@ -27,7 +27,8 @@ def _exchange_snapshot(settings, catalog) -> dict[str, pd.DataFrame]:
         table = exchange_table(entry)
         with engine.connect() as connection:
             out[dataset_id] = pd.read_sql(
-                sa.select(table).order_by(table.c.county_code, table.c.period, table.c.source_row), connection
+                sa.select(table).order_by(table.c.county_code, table.c.period, table.c.source_row),
+                connection,
             )
     return out
 
@@ -88,7 +89,9 @@ def test_bad_files_are_rejected_whole_and_good_data_survives(generated, db_url, 
     (data_dir / emptied.path).write_bytes(b"")
     # a changed delivery of another partition: one extra ragged line at the end
     with open(data_dir / ragged.path, "ab") as handle:
-        handle.write("只有一列\n".encode(ragged.encoding if ragged.encoding != "utf-8-sig" else "utf-8"))
+        handle.write(
+            "只有一列\n".encode(ragged.encoding if ragged.encoding != "utf-8-sig" else "utf-8")
+        )
 
     report = run_pipeline(settings)
     summary = report.summary()

@@ -42,7 +42,9 @@ def _free_port() -> int:
 
 def _post(url: str, query: str) -> dict:
     request = urllib.request.Request(
-        url, data=json.dumps({"query": query}).encode(), headers={"Content-Type": "application/json"}
+        url,
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.loads(response.read())
@@ -58,7 +60,11 @@ def test_webserver_serves_graph_and_cli_materializations(tmp_path, city, catalog
     webserver = Path(sys.executable).with_name("dagster-webserver")
     process = subprocess.Popen(
         [str(webserver), "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(port)],
-        env={**os.environ, "PUBLICDATA_HOME": str(tmp_path), "DAGSTER_HOME": str(settings.dagster_home)},
+        env={
+            **os.environ,
+            "PUBLICDATA_HOME": str(tmp_path),
+            "DAGSTER_HOME": str(settings.dagster_home),
+        },
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -87,7 +93,10 @@ def test_webserver_serves_graph_and_cli_materializations(tmp_path, city, catalog
     assert {m["partition"] for m in materializations} == {
         f"{county}|{period}"
         for county in city.county_codes
-        for period in {p.name.split(".")[0] for p in (tmp_path / "landing" / county / "medical_institutions").iterdir()}
+        for period in {
+            p.name.split(".")[0]
+            for p in (tmp_path / "landing" / county / "medical_institutions").iterdir()
+        }
     }
     labels = {e["label"] for e in materializations[0]["metadataEntries"]}
     assert {"dagster/row_count", "dagster/column_schema"} <= labels

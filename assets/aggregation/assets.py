@@ -1,6 +1,5 @@
 """County aggregation assets: each county's delivery of a dataset, decoded, mapped and staged."""
 
-
 from datetime import UTC, datetime
 
 import dagster as dg

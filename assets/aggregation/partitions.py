@@ -1,7 +1,6 @@
 """County × period partitions. Counties come from config/city.yaml; periods are added as landing files
 arrive (one dynamic partition set per dataset, since each dataset has its own delivery frequency)."""
 
-
 import dagster as dg
 
 from assets.catalog_sync.entry import CatalogEntry
@@ -28,6 +27,8 @@ def partition_key(county_code: str, period: str) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({COUNTY: county_code, PERIOD: period})
 
 
-def split_partition_key(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> tuple[str, str]:
+def split_partition_key(
+    context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext,
+) -> tuple[str, str]:
     keys = context.partition_key.keys_by_dimension  # type: ignore[union-attr]
     return keys[COUNTY], keys[PERIOD]

@@ -1,6 +1,5 @@
 """City exchange platform tables (市政务数据共享交换平台): every county's deliveries of a dataset."""
 
-
 import dagster as dg
 
 from assets.aggregation.assets import aggregation_key
@@ -37,7 +36,9 @@ def exchange_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
         tags={"stage": "exchange"},
         metadata={"dagster/table_name": exchange_table_name(dataset_id)},
     )
-    def _exchange(context: dg.AssetExecutionContext, platform: PlatformResource) -> dg.MaterializeResult:
+    def _exchange(
+        context: dg.AssetExecutionContext, platform: PlatformResource
+    ) -> dg.MaterializeResult:
         county_code, period = split_partition_key(context)
         settings = platform.settings()
         frame = read_stage(staged_path(settings.staging_dir, dataset_id, county_code, period))

@@ -20,12 +20,18 @@ class ExchangeLoad:
     unchanged: bool
 
 
-def slice_fingerprint(engine: Engine, table: sa.Table, county_code: str, period: str) -> tuple[int, set[str]]:
+def slice_fingerprint(
+    engine: Engine, table: sa.Table, county_code: str, period: str
+) -> tuple[int, set[str]]:
     """Row count and source-file checksums of a slice as the exchange table holds it now."""
     where = sa.and_(table.c.county_code == county_code, table.c.period == period)
     with engine.connect() as connection:
-        count = connection.execute(sa.select(sa.func.count()).select_from(table).where(where)).scalar_one()
-        checksums = set(connection.execute(sa.select(table.c.file_checksum).where(where).distinct()).scalars())
+        count = connection.execute(
+            sa.select(sa.func.count()).select_from(table).where(where)
+        ).scalar_one()
+        checksums = set(
+            connection.execute(sa.select(table.c.file_checksum).where(where).distinct()).scalars()
+        )
     return count, checksums
 
 

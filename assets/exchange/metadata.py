@@ -46,7 +46,9 @@ def column_schema(
                 item.column,
                 type="string",
                 description=f"{item.name}" + (f"：{item.rule}" if item.rule else ""),
-                constraints=dg.TableColumnConstraints(nullable=not item.required, unique=item.unique),
+                constraints=dg.TableColumnConstraints(
+                    nullable=not item.required, unique=item.unique
+                ),
                 tags=tags,
             )
         )
@@ -60,4 +62,6 @@ def masked_preview(frame: pd.DataFrame, entry: CatalogEntry, rows: int = 5) -> d
         if item.pii:
             head[item.column] = mask_series(head[item.column], item.pii)
     head = head.astype(object).where(head.notna(), "")
-    return dg.MetadataValue.md(head.rename(columns={i.column: i.name for i in entry.items}).to_markdown(index=False))
+    return dg.MetadataValue.md(
+        head.rename(columns={i.column: i.name for i in entry.items}).to_markdown(index=False)
+    )

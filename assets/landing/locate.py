@@ -13,12 +13,20 @@ class LandingFileMissing(FileNotFoundError):
     pass
 
 
-def locate_landing_file(data_dir: Path, dataset_id: str, county_code: str, period: str) -> LandingPath:
+def locate_landing_file(
+    data_dir: Path, dataset_id: str, county_code: str, period: str
+) -> LandingPath:
     """The one delivered file of a partition; two deliveries (.csv and .xlsx) for one period are refused."""
     folder = data_dir / "landing" / county_code / dataset_id
-    found = [folder / f"{period}{suffix}" for suffix in SUFFIXES if (folder / f"{period}{suffix}").is_file()]
+    found = [
+        folder / f"{period}{suffix}"
+        for suffix in SUFFIXES
+        if (folder / f"{period}{suffix}").is_file()
+    ]
     if not found:
-        raise LandingFileMissing(f"没有交付文件: landing/{county_code}/{dataset_id}/{period}.csv|.xlsx")
+        raise LandingFileMissing(
+            f"没有交付文件: landing/{county_code}/{dataset_id}/{period}.csv|.xlsx"
+        )
     if len(found) > 1:
         raise LandingFileMissing(
             f"同一期有两份交付文件，无法判断以哪份为准: {', '.join(p.name for p in found)}"

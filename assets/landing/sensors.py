@@ -1,6 +1,5 @@
 """The landing sensor: new or changed delivery files request runs for exactly their partitions."""
 
-
 from collections import defaultdict
 
 import dagster as dg
@@ -17,9 +16,7 @@ def ingest_job_name(dataset_id: str) -> str:
     return f"ingest_{dataset_id}"
 
 
-def landing_sensor(
-    catalog: dict[str, CatalogEntry], city: City, jobs: list
-) -> dg.SensorDefinition:
+def landing_sensor(catalog: dict[str, CatalogEntry], city: City, jobs: list) -> dg.SensorDefinition:
     @dg.sensor(
         name="landing_files",
         jobs=jobs,
@@ -30,7 +27,9 @@ def landing_sensor(
             "未变化的文件不发起任何运行。"
         ),
     )
-    def _landing_files(context: dg.SensorEvaluationContext, platform: PlatformResource) -> dg.SensorResult:
+    def _landing_files(
+        context: dg.SensorEvaluationContext, platform: PlatformResource
+    ) -> dg.SensorResult:
         settings = platform.settings()
         files, invalid = scan_landing(settings.data_dir, catalog, city.county_codes)
         for path, reason in invalid:
@@ -49,13 +48,17 @@ def landing_sensor(
                     run_key=f"{landing.relative_path}@{change.checksum}",
                     job_name=ingest_job_name(landing.dataset_id),
                     partition_key=partition_key(landing.county_code, landing.period),
-                    tags={"publicdata/source_file": landing.relative_path, "publicdata/trigger": "landing_sensor"},
+                    tags={
+                        "publicdata/source_file": landing.relative_path,
+                        "publicdata/trigger": "landing_sensor",
+                    },
                 )
             )
         return dg.SensorResult(
             run_requests=run_requests,
             dynamic_partitions_requests=[
-                dg.AddDynamicPartitionsRequest(name, sorted(periods)) for name, periods in new_periods.items()
+                dg.AddDynamicPartitionsRequest(name, sorted(periods))
+                for name, periods in new_periods.items()
             ],
             cursor=dump_cursor(states),
         )
