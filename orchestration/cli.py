@@ -154,11 +154,16 @@ def _run(settings: Settings, as_json: bool) -> int:
     if as_json:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2, default=str) + "\n")
     else:
-        _print_summary(summary)
+        _print_summary(summary, settings)
     return 0
 
 
-def _print_summary(summary: dict) -> None:
+def _print_summary(summary: dict, settings: Settings) -> None:
+    from assets.catalog_sync.entry import load_catalog
+    from assets.common.city import load_city
+
+    titles = {ds: entry.title for ds, entry in load_catalog(settings.catalog_dir).items()}
+    counties = {c.code: c.name for c in load_city(settings.city_config).counties}
     table = Table(title="交付文件入库情况", show_lines=False)
     for column in ("数据集", "县区", "文件", "读取", "入库", "拒收", "拒收文件"):
         table.add_column(
@@ -178,8 +183,8 @@ def _print_summary(summary: dict) -> None:
         agg["files_rejected"] += record["status"] != "loaded"
     for (dataset, county), agg in sorted(by_key.items()):
         table.add_row(
-            dataset,
-            county,
+            titles.get(dataset, dataset),
+            f"{counties.get(county, '')} {county}",
             *(str(agg[k]) for k in ("files", "read", "loaded", "rejected", "files_rejected")),
         )
     out.print(table)
