@@ -61,3 +61,19 @@ def test_new_changed_and_unchanged_files(tmp_path, catalog):
         assert third.run_requests[0].run_key.startswith(
             "landing/640502/medical_institutions/2026-Q3.csv@"
         )
+
+
+def test_files_already_ingested_by_a_cli_run_request_nothing(tmp_path, catalog):
+    from orchestration.runner import dagster_instance, run_pipeline
+
+    settings = settings_for(tmp_path)
+    entry = catalog["medical_institutions"]
+    write_delivery(tmp_path, entry, "640502", "2026-Q3", medical_rows(3))
+    run_pipeline(settings)
+    defs = build_definitions(settings)
+    instance = dagster_instance(settings)
+    first = _tick(defs, instance, settings, None)
+    assert first.run_requests == []
+    write_delivery(tmp_path, entry, "640502", "2026-Q3", medical_rows(4))
+    second = _tick(defs, instance, settings, first.cursor)
+    assert [str(r.partition_key) for r in second.run_requests] == ["640502|2026-Q3"]

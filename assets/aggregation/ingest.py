@@ -235,3 +235,17 @@ def record_ingest(engine: Engine, outcome: IngestOutcome) -> None:
                     for r in outcome.rejections
                 ],
             )
+
+
+def last_ingested_checksums(engine: Engine) -> dict[str, str]:
+    """Each landing file's checksum as last ingested (loaded or rejected), by relative path."""
+    latest = (
+        sa.select(ingest_files.c.relative_path, sa.func.max(ingest_files.c.id).label("id"))
+        .group_by(ingest_files.c.relative_path)
+        .subquery()
+    )
+    query = sa.select(ingest_files.c.relative_path, ingest_files.c.checksum).join(
+        latest, ingest_files.c.id == latest.c.id
+    )
+    with engine.connect() as connection:
+        return {path: checksum for path, checksum in connection.execute(query) if checksum}
