@@ -20,6 +20,7 @@ from assets.storage.engine import get_engine, safe_url
 from assets.storage.migrate import ensure_platform_schema
 from orchestration.definitions import build_definitions, build_stages, post_ingest_jobs
 from orchestration.settings import Settings
+from orchestration.stages.catalog import catalog_summary
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,9 @@ class PipelineReport:
                 "post_ingest": len(self.post_ingest_runs),
                 "failed": self.failed_partitions,
             },
+            "catalog": catalog_summary(
+                self.settings, dagster_instance(self.settings), self.post_ingest_runs
+            ),
         }
 
 

@@ -6,8 +6,11 @@
 from datetime import UTC, datetime
 
 import dagster as dg
+import pandas as pd
 
-from assets.catalog_sync.publish import CatalogCycle, run_catalog_cycle
+from assets.catalog_sync.freshness import china_today
+from assets.catalog_sync.mounting import mounting_markdown, mounting_status, mounting_summary
+from assets.catalog_sync.publish import CatalogCycle, run_catalog_cycle, seed_new_platform
 from orchestration.resources import PlatformResource
 
 CITY_CATALOG_KEY = dg.AssetKey(["catalog", "city_catalog"])
@@ -45,6 +48,28 @@ def _metadata(cycle: CatalogCycle) -> dict[str, object]:
     return metadata
 
 
+def _mounting_metadata(status: pd.DataFrame, as_of: str) -> dict[str, object]:
+    """Data mounting (数据挂接) figures for 第三十一条's reports: per entry, how many registered
+    counties have data in the exchange table and how many are on time for its 更新频率."""
+    registered = status.loc[status["registered"]]
+    summary = mounting_summary(status)
+    return {
+        "mounting/as_of": as_of,
+        "mounting/registered_county_entries": len(registered),
+        "mounting/county_entries_with_data": int((registered["rows"] > 0).sum()),
+        "mounting/county_entries_fresh": int(registered["fresh"].sum()),
+        "mounting/entries_fully_mounted": int(
+            (summary["fresh"] == summary["registered"]).sum() if not summary.empty else 0
+        ),
+        "mounting/late_counties": {
+            row.dataset_id: list(row.late_counties)
+            for row in summary.itertuples()
+            if row.late_counties
+        },
+        "mounting": dg.MetadataValue.md(mounting_markdown(status)),
+    }
+
+
 @dg.asset(
     key=CITY_CATALOG_KEY,
     group_name="catalog",
@@ -58,14 +83,20 @@ def city_catalog(
     """全市公共数据资源目录（第八条、第九条）：按第八条校验各县（区）数源部门在 registry/ 的登记（不合格的退回
     并说明原因，原已接受的登记继续有效），汇聚为全市目录，目录有变化时生成新版本（含差异和内容摘要值），
     以 JSON、DCAT JSON-LD 和网页发布到运营平台（operation/catalog/，只含元数据，不含禁止开放的条目），
-    并通知订阅方。"""
+    并通知订阅方。元数据中附各条目各县（区）的数据挂接情况（有无数据、是否按更新频率按时，第三十一条）。
+    平台尚无目录版本且登记区为空时，先按目录条目为每个县（区）登记（演示）。"""
     settings = platform.settings()
+    engine = platform.platform_engine()
+    now = datetime.now(UTC)
+    seeded = seed_new_platform(settings.data_dir, engine, platform.city, settings.catalog_dir)
+    if seeded:
+        context.log.info(f"平台尚无目录且登记区为空：已按目录条目为各县（区）登记 {seeded} 个文件")
     cycle = run_catalog_cycle(
         settings.data_dir,
-        platform.platform_engine(),
+        engine,
         platform.city,
         subscribers=settings.catalog_subscribers,
-        now=datetime.now(UTC),
+        now=now,
     )
     for rejection in cycle.rejected:
         context.log.warning(f"目录登记 {rejection.key} 退回：{'；'.join(rejection.reasons)}")
@@ -76,7 +107,17 @@ def city_catalog(
     for delivery in cycle.deliveries:
         if delivery.status != "ok":
             context.log.warning(f"目录变更通知 {delivery.channel} 失败（{delivery.status}）")
+    metadata = {**_metadata(cycle), "seeded_registrations": seeded}
+    if cycle.catalog.entries:
+        today = china_today(now)
+        status = mounting_status(
+            platform.exchange_engine(),
+            [(e.entry, e.counties) for e in cycle.catalog.entries.values()],
+            platform.city,
+            today,
+        )
+        metadata.update(_mounting_metadata(status, today.isoformat()))
     return dg.MaterializeResult(
-        metadata=_metadata(cycle),
+        metadata=metadata,
         data_version=dg.DataVersion(cycle.version.content_hash) if cycle.version else None,
     )

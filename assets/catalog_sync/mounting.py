@@ -207,3 +207,22 @@ def mounting_summary(status: pd.DataFrame) -> pd.DataFrame:
         )
         .reset_index()
     )
+
+
+def mounting_markdown(status: pd.DataFrame) -> str:
+    """The per-entry mounting table (第三十一条) as Markdown: counties registered, with data, on time,
+    and the late ones by name."""
+    lines = [
+        "| dataset_id | 数据目录名称 | 更新频率 | 应报送至 | 登记县区 | 有数据 | 按时 | 滞后/未报送县区 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for dataset_id, frame in status.groupby("dataset_id", sort=True):
+        registered = frame.loc[frame["registered"]]
+        late = registered.loc[~registered["fresh"], "county_name"].tolist()
+        lines.append(
+            f"| {dataset_id} | {frame['title'].iloc[0]} | {frame['frequency'].iloc[0]} | "
+            f"{frame['expected_period'].iloc[0]} | {len(registered)} | "
+            f"{int((registered['rows'] > 0).sum())} | {int(registered['fresh'].sum())} | "
+            f"{'、'.join(late) or '—'} |"
+        )
+    return "\n".join(lines)

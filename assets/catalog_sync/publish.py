@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 
 from assets.catalog_sync.aggregate import CityCatalog, CityEntry, aggregate
 from assets.catalog_sync.entry import Frequency, Openness
-from assets.catalog_sync.registry import scan_registry
+from assets.catalog_sync.registry import scan_registry, seed_registry
 from assets.catalog_sync.validation import ValidationResult, rejection_notice, validate_registry
 from assets.catalog_sync.versions import (
     CatalogVersion,
@@ -586,6 +586,18 @@ def run_catalog_cycle(
         event = change_event(version, cycle.public_diff, city)
         cycle.deliveries = deliver_change_event(engine, event, subscribers, now=moment)
     return cycle
+
+
+def seed_new_platform(data_dir: Path, engine: Engine, city: City, catalog_dir: Path) -> int:
+    """Bootstrap: a platform that has never published a catalog and whose registry is empty gets
+    every entry of the pipeline catalog (``catalog_dir``) registered for every county, as the demo
+    needs. Once a version exists an empty registry means everything was retired, and stays so.
+
+    Returns the number of registration files written.
+    """
+    if latest_version(engine) is not None:
+        return 0
+    return seed_registry(Path(data_dir), city, Path(catalog_dir))
 
 
 def _version_before(engine: Engine, version: CatalogVersion) -> CatalogVersion | None:
