@@ -24,6 +24,7 @@ class PlatformResource(dg.ConfigurableResource):
     platform_url: str
     catalog_dir: str
     city_config: str
+    quality_as_of: str | None = None  # ISO date; Settings.quality_as_of
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PlatformResource:
@@ -34,6 +35,7 @@ class PlatformResource(dg.ConfigurableResource):
             platform_url=settings.platform_url,
             catalog_dir=str(settings.catalog_dir),
             city_config=str(settings.city_config),
+            quality_as_of=settings.quality_as_of.isoformat() if settings.quality_as_of else None,
         )
 
     def settings(self) -> Settings:
@@ -44,6 +46,7 @@ class PlatformResource(dg.ConfigurableResource):
             platform_url=self.platform_url,
             catalog_dir=Path(self.catalog_dir),
             city_config=Path(self.city_config),
+            quality_as_of=self.quality_as_of,
         )
 
     @cached_property

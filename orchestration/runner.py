@@ -21,6 +21,7 @@ from assets.storage.migrate import ensure_platform_schema
 from orchestration.definitions import build_definitions, build_stages, post_ingest_jobs
 from orchestration.settings import Settings
 from orchestration.stages.catalog import catalog_summary
+from orchestration.stages.quality import quality_summary
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,12 @@ class PipelineReport:
             },
             "catalog": catalog_summary(
                 self.settings, dagster_instance(self.settings), self.post_ingest_runs
+            ),
+            # quality tickets opened / reopened / updated / closed / escalated by this run
+            "quality": quality_summary(
+                self.settings,
+                dagster_instance(self.settings),
+                [*self.batch_ids, *self.post_ingest_runs],
             ),
         }
 

@@ -8,6 +8,7 @@ production: set the zone URLs to PostgreSQL (``postgresql+psycopg://…``), e.g.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -25,6 +26,7 @@ ENV_CITY_CONFIG = "PUBLICDATA_CITY_CONFIG"
 ENV_PSEUDONYM_KEY = "PUBLICDATA_PSEUDONYM_KEY"
 ENV_PSEUDONYM_KEY_FILE = "PUBLICDATA_PSEUDONYM_KEY_FILE"
 ENV_CATALOG_SUBSCRIBERS = "PUBLICDATA_CATALOG_SUBSCRIBERS"
+ENV_QUALITY_AS_OF = "PUBLICDATA_QUALITY_AS_OF"
 
 
 class Settings(BaseModel):
@@ -42,6 +44,9 @@ class Settings(BaseModel):
     pseudonym_key_file: Path | None = None
     # apprise URLs told of every new public catalog version (comma-separated in the environment)
     catalog_subscribers: tuple[str, ...] = ()
+    # the day the quality suites' not-future rules compare with (default: today in China); set it
+    # to re-check old deliveries as of their day, or to check generated data as of its as_of
+    quality_as_of: date | None = None
 
     @classmethod
     def load(cls, data_dir: str | Path | None = None, **overrides: object) -> Settings:
@@ -66,6 +71,8 @@ class Settings(BaseModel):
             values["catalog_subscribers"] = tuple(
                 url.strip() for url in subscribers.split(",") if url.strip()
             )
+        if quality_as_of := os.environ.get(ENV_QUALITY_AS_OF):
+            values["quality_as_of"] = date.fromisoformat(quality_as_of)
         values.update(overrides)
         return cls.model_validate(values)
 

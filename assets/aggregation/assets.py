@@ -9,6 +9,7 @@ from assets.aggregation.partitions import dataset_partitions, split_partition_ke
 from assets.catalog_sync.entry import CatalogEntry
 from assets.common.city import City
 from assets.landing.locate import locate_landing_file
+from assets.quality.findings import delivery_tickets
 from orchestration.resources import PlatformResource
 
 
@@ -74,6 +75,8 @@ def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
             "rows_read": outcome.rows_read,
             "rows_loaded": outcome.rows_loaded,
             "rows_rejected": outcome.rows_rejected,
+            # a file rejected whole becomes a ticket to its department; a loaded one closes it
+            **delivery_tickets(platform.platform_engine(), outcome),
         }
         if not outcome.loaded:
             context.log.error(f"{landing.relative_path} 整文件拒收: {outcome.reason}")

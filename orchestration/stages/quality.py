@@ -1,11 +1,170 @@
-"""Wiring of the quality stage (filled in by its issue's work)."""
+"""Wiring of the quality stage (issue 4): a quality-suite asset check on every exchange table, and the
+daily follow-up of the tickets (escalation of overdue ones, notices to departments, reports).
+
+The ingest jobs of ``spine.py`` select the exchange assets, and Dagster runs the checks of selected
+assets with them, so each county's delivery is checked in the run that loads it.
+"""
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
 
 import dagster as dg
+from dagster._core.events import DagsterEventType
 
 from assets.catalog_sync.entry import CatalogEntry
 from assets.common.city import City
+from assets.quality import ticket_store
+from assets.quality.checks import exchange_quality_check
+from assets.quality.findings import TICKET_METADATA_KEYS
+from assets.quality.notify import notify_departments
+from assets.quality.reports import write_department_report
+from assets.quality.workdays import CHINA_TZ, china_date, is_working_day
+from assets.storage.engine import get_engine
+from assets.storage.migrate import ensure_platform_schema
+from orchestration.resources import PlatformResource
+from orchestration.settings import Settings
 from orchestration.stages import StageDefinitions
+
+FOLLOWUP_JOB = "quality_ticket_followup"
+FOLLOWUP_CRON = "0 9 * * *"  # 09:00 China time, on official working days only
+
+
+@dg.op(
+    description=(
+        "质量工单跟踪：逾期未整改的工单升级至县（区）数据局；把新建、重新打开、升级的工单通知数源部门"
+        "（config/city.yaml 中各部门的 channels）；更新各部门的质量工单报告（XLSX、HTML）。"
+    ),
+    tags={"stage": "quality"},
+)
+def follow_up_quality_tickets(
+    context: dg.OpExecutionContext, platform: PlatformResource
+) -> dg.Output[None]:
+    engine = platform.platform_engine()
+    now = datetime.now(UTC)
+    city, catalog = platform.city, platform.catalog
+    escalated = ticket_store.escalate_overdue(engine, china_date(now), city=city, at=now)
+    notices = notify_departments(engine, city, catalog, now=now)
+    departments = sorted({t.department_id for t in ticket_store.list_tickets(engine)})
+    known = {d.id for d in city.departments}
+    reports = [
+        write_department_report(
+            engine, department_id, platform.settings().reports_dir, city, catalog, now=now
+        )[1]
+        for department_id in departments
+        if department_id in known
+    ]
+    for notice in notices:
+        for delivery in notice.deliveries:
+            if not delivery.ok:
+                context.log.warning(
+                    f"通知 {notice.department_id} 失败（{delivery.channel}）：{delivery.error}"
+                )
+    context.log.info(
+        f"升级 {len(escalated)} 个逾期工单；通知 {sum(n.delivered for n in notices)} 个部门；"
+        f"更新 {len(reports)} 份部门报告"
+    )
+    return dg.Output(
+        None,
+        metadata={
+            "tickets_escalated": [t.id for t in escalated],
+            "departments_notified": [n.department_id for n in notices if n.delivered],
+            "tickets_notified": [i for n in notices if n.delivered for i in n.ticket_ids],
+            "notice_failures": [
+                {"department": n.department_id, "channel": d.channel, "error": d.error}
+                for n in notices
+                for d in n.deliveries
+                if not d.ok
+            ],
+            "reports": [str(path) for path in reports],
+        },
+    )
+
+
+@dg.job(
+    name=FOLLOWUP_JOB,
+    description="质量工单跟踪：逾期升级、通知数源部门、更新部门报告（每个工作日 9:00，入库后也运行一次）。",
+    tags={"stage": "quality"},
+)
+def quality_ticket_followup() -> None:
+    follow_up_quality_tickets()
+
+
+@dg.schedule(
+    job=quality_ticket_followup,
+    cron_schedule=FOLLOWUP_CRON,
+    execution_timezone="Asia/Shanghai",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="每个法定工作日（含调休上班日）9:00 跟踪质量工单；节假日和周末不运行。",
+)
+def quality_ticket_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+    day = context.scheduled_execution_time.astimezone(CHINA_TZ).date()
+    if not is_working_day(day):
+        return dg.SkipReason(f"{day.isoformat()} 不是工作日")
+    return dg.RunRequest(run_key=day.isoformat(), tags={"publicdata/trigger": "schedule"})
 
 
 def definitions(catalog: dict[str, CatalogEntry], city: City) -> StageDefinitions:
-    return StageDefinitions(defs=dg.Definitions())
+    return StageDefinitions(
+        defs=dg.Definitions(
+            asset_checks=[exchange_quality_check(entry, city) for entry in catalog.values()],
+            jobs=[quality_ticket_followup],
+            schedules=[quality_ticket_schedule],
+        ),
+        post_ingest_jobs=(FOLLOWUP_JOB,),
+    )
+
+
+# --- the run summary ------------------------------------------------------------------------------
+
+_EVENTS = {
+    DagsterEventType.ASSET_CHECK_EVALUATION,
+    DagsterEventType.ASSET_MATERIALIZATION,
+    DagsterEventType.STEP_FAILURE,
+    DagsterEventType.STEP_OUTPUT,
+}
+
+
+def _event_metadata(event: object) -> dict:
+    data = getattr(event, "event_specific_data", None)
+    for source in (
+        data,
+        getattr(data, "materialization", None),
+        getattr(data, "user_failure_data", None),
+        getattr(data, "metadata_entries", None),
+    ):
+        metadata = getattr(source, "metadata", None)
+        if isinstance(metadata, dict):
+            return metadata
+    return {}
+
+
+def _ids(value: object) -> list[str]:
+    """Ticket ids of a metadata value (other stages record counts under similar keys: skipped)."""
+    ids = getattr(value, "value", None)
+    if not isinstance(ids, list):
+        return []
+    return [i for i in ids if isinstance(i, str)]
+
+
+def quality_summary(
+    settings: Settings, instance: dg.DagsterInstance, run_ids: Iterable[str]
+) -> dict:
+    """What the given runs did to quality tickets (ids by change, as the checks, the ingest and the
+    follow-up recorded them in the event log), and how many tickets are open now."""
+    changes: dict[str, list[str]] = {
+        key: [] for key in (*TICKET_METADATA_KEYS, "tickets_escalated")
+    }
+    notified: set[str] = set()
+    for run_id in run_ids:
+        for record in instance.all_logs(run_id, of_type=_EVENTS):
+            event = record.dagster_event
+            metadata = _event_metadata(event) if event else {}
+            for key, ids in changes.items():
+                ids.extend(_ids(metadata.get(key)))
+            notified.update(_ids(metadata.get("departments_notified")))
+    ensure_platform_schema(settings.platform_url)
+    still_open = ticket_store.list_tickets(get_engine(settings.platform_url), status="open")
+    summary = {
+        key.removeprefix("tickets_"): sorted(dict.fromkeys(ids)) for key, ids in changes.items()
+    }
+    return {**summary, "departments_notified": sorted(notified), "open": len(still_open)}

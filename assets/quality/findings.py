@@ -1,0 +1,235 @@
+"""One county's partition of an exchange table, checked: validated with its quality suite, each
+failing rule turned into a finding for the source department's tickets, each passing rule into a
+proof that closes its open ticket, and the scrubbed GE result kept for Data Docs.
+
+No Dagster here: the asset check in ``assets/quality/checks.py`` calls :func:`check_partition` and
+turns the :class:`PartitionCheck` into check metadata.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from assets.aggregation.ingest import IngestOutcome
+from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR, CatalogEntry
+from assets.quality import ticket_store
+from assets.quality.results import docs_site, rebuild_docs, results_dir, save_outcome
+from assets.quality.suites import SOURCE_ROW
+from assets.quality.ticket_store import SyncResult
+from assets.quality.tickets import Action, Finding, Ticket
+from assets.quality.validation import (
+    ExpectationOutcome,
+    QualityValidator,
+    ValidationOutcome,
+    default_validator,
+    scrub_text,
+    validation_page,
+)
+from assets.quality.workdays import DuePolicy
+from assets.storage.tables import exchange_table
+
+log = logging.getLogger(__name__)
+
+TICKET_METADATA_KEYS = ("tickets_opened", "tickets_reopened", "tickets_updated", "tickets_closed")
+
+
+@functools.cache
+def validator_for(catalog_dir: Path) -> QualityValidator:
+    """One validator per process and catalog (building GE's context is the expensive part)."""
+    if Path(catalog_dir).resolve() == SHIPPED_CATALOG_DIR.resolve():
+        return default_validator()
+    return QualityValidator(catalog_dir=Path(catalog_dir))
+
+
+@dataclass(frozen=True)
+class PartitionFindings:
+    """What one validation says to the department: rules failing, rules passing, and rules that
+    could not be evaluated (a fault of the platform, not of the delivery: no ticket either way)."""
+
+    findings: tuple[Finding, ...]
+    passed_rule_ids: tuple[str, ...]
+    errors: tuple[ExpectationOutcome, ...]
+
+
+def finding_of(expectation: ExpectationOutcome) -> Finding:
+    """A failing expectation as a ticket finding (examples already masked by the validation)."""
+    return Finding(
+        rule_id=expectation.rule_id,
+        expectation=expectation.description or expectation.expectation_type,
+        columns=expectation.columns,
+        dimension=expectation.dimension,
+        severity=expectation.severity,
+        failed_count=expectation.failed_count,
+        total=expectation.total,
+        examples=tuple(
+            {"source_row": example.source_row, "value": example.value}
+            for example in expectation.examples
+        ),
+        fix=expectation.fix,
+    )
+
+
+def findings_from_outcome(outcome: ValidationOutcome) -> PartitionFindings:
+    findings: list[Finding] = []
+    passed: list[str] = []
+    errors: list[ExpectationOutcome] = []
+    for expectation in outcome.expectations:
+        if expectation.error is not None:
+            errors.append(expectation)
+        elif expectation.success:
+            passed.append(expectation.rule_id)
+        else:
+            findings.append(finding_of(expectation))
+    return PartitionFindings(tuple(findings), tuple(passed), tuple(errors))
+
+
+def read_partition(
+    engine: Engine, entry: CatalogEntry, county_code: str, period: str
+) -> pd.DataFrame:
+    """The (county, period) slice of the exchange table: row numbers, period and the catalog items
+    as delivered text, in file order. An exchange table not created yet is an empty slice."""
+    table = exchange_table(entry)
+    columns = [SOURCE_ROW, "period", *entry.columns]
+    if not sa.inspect(engine).has_table(table.name):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    query = (
+        sa.select(*(table.c[c] for c in columns))
+        .where(table.c.county_code == county_code, table.c.period == period)
+        .order_by(table.c[SOURCE_ROW])
+    )
+    with engine.connect() as connection:
+        frame = pd.read_sql(query, connection)
+    items = frame[entry.columns].astype(object)
+    frame[entry.columns] = items.where(items.notna(), None)
+    return frame
+
+
+@dataclass(frozen=True)
+class PartitionCheck:
+    outcome: ValidationOutcome
+    findings: PartitionFindings
+    tickets: SyncResult
+    docs_index: Path | None
+    docs_page: Path | None
+
+    @property
+    def passed(self) -> bool:
+        return not self.findings.findings and not self.findings.errors
+
+
+def check_partition(
+    validator: QualityValidator,
+    entry: CatalogEntry,
+    *,
+    exchange_engine: Engine,
+    platform_engine: Engine,
+    county_code: str,
+    period: str,
+    townships: list[str],
+    as_of: date,
+    checked_at: datetime,
+    data_dir: Path,
+    due_policy: DuePolicy | None = None,
+) -> PartitionCheck:
+    """Validate the partition, bring the department's tickets up to date, keep the scrubbed result
+    and rebuild the dataset's Data Docs under ``<data_dir>/quality/data_docs/<dataset>/``.
+
+    A Data Docs build that fails is logged and leaves the tickets and the stored result in place:
+    the department's feedback does not depend on the HTML.
+    """
+    frame = read_partition(exchange_engine, entry, county_code, period)
+    outcome = validator.validate(
+        frame, entry.dataset_id, county_code=county_code, as_of=as_of, townships=townships
+    )
+    found = findings_from_outcome(outcome)
+    tickets = ticket_store.sync_findings(
+        platform_engine,
+        dataset_id=entry.dataset_id,
+        county_code=county_code,
+        department_id=entry.provider,
+        period=period,
+        findings=found.findings,
+        passed_rule_ids=found.passed_rule_ids,
+        checked_at=checked_at,
+        due_policy=due_policy or DuePolicy(),
+    )
+    save_outcome(outcome, results_dir(data_dir), period=period)
+    site = docs_site(data_dir, entry.dataset_id)
+    try:
+        index = rebuild_docs(results_dir(data_dir), site, entry.dataset_id)
+        page: Path | None = validation_page(outcome, site)
+    except Exception as exc:  # GE rendering must never cost the department its tickets
+        log.warning(
+            "Data Docs for %s not rebuilt: %s", entry.dataset_id, scrub_text(str(exc))[:300]
+        )
+        index = page = None
+    return PartitionCheck(outcome, found, tickets, index, page)
+
+
+def ticket_changes(result: SyncResult) -> dict[str, list[str]]:
+    """Ticket ids by what a check did to them, under the metadata keys the run summary reads."""
+    return {
+        "tickets_opened": list(result.opened),
+        "tickets_reopened": list(result.reopened),
+        "tickets_updated": list(result.updated),
+        "tickets_closed": list(result.closed),
+    }
+
+
+_CHANGE_KEYS = {
+    Action.OPEN: "tickets_opened",
+    Action.REOPEN: "tickets_reopened",
+    Action.UPDATE: "tickets_updated",
+}
+
+
+def _changed_now(ticket: Ticket, at: datetime) -> str | None:
+    last = ticket.history[-1] if ticket.history else None
+    if last is None or last.at != at:
+        return None
+    return _CHANGE_KEYS.get(last.action)
+
+
+def delivery_tickets(
+    engine: Engine, outcome: IngestOutcome, *, due_policy: DuePolicy | None = None
+) -> dict[str, list[str]]:
+    """A file rejected whole opens (or updates, or reopens) the partition's file-rejection ticket
+    for its department; a file that loads closes that ticket as verified. Returns the ticket ids
+    by change (see :func:`ticket_changes`)."""
+    landing = outcome.landing
+    at = outcome.ingested_at.astimezone(UTC)
+    changes: dict[str, list[str]] = {key: [] for key in TICKET_METADATA_KEYS}
+    if outcome.loaded:
+        closed = ticket_store.close_file_rejection_tickets(
+            engine,
+            dataset_id=outcome.dataset_id,
+            county_code=landing.county_code,
+            period=landing.period,
+            loaded_at=at,
+        )
+        changes["tickets_closed"] = [t.id for t in closed]
+        return changes
+    ticket = ticket_store.open_file_rejection_ticket(
+        engine,
+        dataset_id=outcome.dataset_id,
+        county_code=landing.county_code,
+        department_id=outcome.department_id,
+        period=landing.period,
+        reason_code=outcome.reason_code or "unreadable",
+        reason=outcome.reason or "",
+        checked_at=at,
+        due_policy=due_policy or DuePolicy(),
+        relative_path=landing.relative_path,
+    )
+    key = _changed_now(ticket, at)
+    if key:
+        changes[key].append(ticket.id)
+    return changes

@@ -1,0 +1,106 @@
+"""The latest validation of every partition, kept in the data directory, and the Data Docs built
+from them.
+
+``<data dir>/quality/results/<dataset>/<county>/<period>.json`` holds the scrubbed summary and GE
+result of a partition's latest validation (masked examples only, see ``validation.py``);
+``<data dir>/quality/data_docs/<dataset>/index.html`` is one GE Data Docs site per dataset, rebuilt
+from those files after each check, so a check of one partition never drops the pages of the others
+(and rebuilds only its own dataset's site). A site shows each county's ``DOCS_PERIODS_PER_COUNTY``
+latest periods.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from great_expectations.core.expectation_validation_result import (
+    expectationSuiteValidationResultSchema,
+)
+
+from assets.quality.validation import (
+    Example,
+    ExpectationOutcome,
+    ValidationOutcome,
+    build_data_docs,
+)
+
+QUALITY_DIR = "quality"
+DOCS_PERIODS_PER_COUNTY = 12
+
+
+def results_dir(data_dir: Path) -> Path:
+    return Path(data_dir) / QUALITY_DIR / "results"
+
+
+def docs_root(data_dir: Path) -> Path:
+    return Path(data_dir) / QUALITY_DIR / "data_docs"
+
+
+def docs_site(data_dir: Path, dataset_id: str) -> Path:
+    return docs_root(data_dir) / dataset_id
+
+
+def result_path(directory: Path, dataset_id: str, county_code: str, period: str) -> Path:
+    return directory / dataset_id / county_code / f"{period}.json"
+
+
+def save_outcome(outcome: ValidationOutcome, directory: Path, *, period: str) -> Path:
+    """Write the partition's latest validation atomically (replacing the previous one)."""
+    path = result_path(directory, outcome.dataset_id, outcome.county_code, period)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"summary": outcome.to_dict(), "ge_result": outcome.ge_result}
+    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    partial.write_text(json.dumps(payload, ensure_ascii=False, default=str), encoding="utf-8")
+    os.replace(partial, path)
+    return path
+
+
+def _expectation(raw: dict[str, Any]) -> ExpectationOutcome:
+    return ExpectationOutcome(
+        **{
+            **raw,
+            "columns": tuple(raw["columns"]),
+            "examples": tuple(Example(e["source_row"], e["value"]) for e in raw["examples"]),
+        }
+    )
+
+
+def load_outcome(path: Path) -> ValidationOutcome:
+    """A stored validation, with its GE result object (for Data Docs)."""
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    summary = payload["summary"]
+    return ValidationOutcome(
+        dataset_id=summary["dataset_id"],
+        county_code=summary["county_code"],
+        period=summary["period"],
+        as_of=summary["as_of"],
+        row_count=summary["row_count"],
+        validated_at=dt.datetime.fromisoformat(summary["validated_at"]),
+        expectations=tuple(_expectation(e) for e in summary["expectations"]),
+        ge_result=payload["ge_result"],
+        ge_object=expectationSuiteValidationResultSchema.load(payload["ge_result"]),
+    )
+
+
+def latest_outcomes(
+    directory: Path, dataset_id: str, *, periods_per_county: int = DOCS_PERIODS_PER_COUNTY
+) -> list[ValidationOutcome]:
+    """The stored validations of a dataset: each county's latest ``periods_per_county`` periods."""
+    by_county: dict[str, list[Path]] = defaultdict(list)
+    for path in sorted((directory / dataset_id).glob("*/*.json")):
+        by_county[path.parent.name].append(path)
+    return [
+        load_outcome(path)
+        for _, paths in sorted(by_county.items())
+        for path in sorted(paths, key=lambda p: p.stem)[-periods_per_county:]
+    ]
+
+
+def rebuild_docs(directory: Path, site_dir: Path, dataset_id: str) -> Path:
+    """Rebuild the dataset's Data Docs site from its stored validations; returns index.html."""
+    return build_data_docs(latest_outcomes(directory, dataset_id), site_dir)
