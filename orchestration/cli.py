@@ -272,6 +272,10 @@ def _mount_groups() -> None:
 
     main.add_command(tickets)
     main.add_command(catalog)
+    from orchestration.cli_operation import classify, supply
+
+    main.add_command(supply)
+    main.add_command(classify)
 
 
 _mount_groups()

@@ -21,6 +21,7 @@ from assets.storage.migrate import ensure_platform_schema
 from orchestration.definitions import build_definitions, build_stages, post_ingest_jobs
 from orchestration.settings import Settings
 from orchestration.stages.catalog import catalog_summary
+from orchestration.stages.operation import operation_report
 from orchestration.stages.quality import quality_summary
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,8 @@ class PipelineReport:
                 dagster_instance(self.settings),
                 [*self.batch_ids, *self.post_ingest_runs],
             ),
+            # governed / quarantined / duplicates / published / suppressed and k per dataset
+            "operation": operation_report(self.settings),
         }
 
 

@@ -227,3 +227,118 @@ catalog_events = sa.Table(
 )
 
 # --- governance, classification, operation (issue 3) ---------------------------------------------
+
+# The classification register (分类分级登记): one row per (dataset, column), replaced on each run.
+classification_register = sa.Table(
+    "classification_register",
+    platform_metadata,
+    sa.Column("dataset_id", sa.String(64), primary_key=True),
+    sa.Column("column_name", sa.String(64), primary_key=True),
+    sa.Column("item_name", sa.String(128), nullable=True, comment="信息项名称"),
+    sa.Column("category", sa.String(128), nullable=False, comment="分类"),
+    sa.Column("grade", sa.String(8), nullable=False, comment="分级（核心/重要/一般）"),
+    sa.Column("level", sa.String(8), nullable=False, comment="敏感级别"),
+    sa.Column("detected_type", sa.String(32), nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("declared_type", sa.String(32), nullable=True),
+    sa.Column("agreement", sa.String(16), nullable=False),  # agree | disagree | undeclared
+    sa.Column("evidence", sa.Text, nullable=False, comment="检测依据（只有计数，不含取值）"),
+    sa.Column("remark", sa.Text, nullable=True, comment="给数源部门的说明"),
+    sa.Column("dataset_grade", sa.String(8), nullable=False),
+    sa.Column("dataset_level", sa.String(8), nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("classified_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Governance: rows that failed a hard rule (the row itself stays in the exchange table, found by its
+# provenance), superseded duplicates, and the reconciliation per partition. Replaced per dataset.
+governance_quarantine = sa.Table(
+    "governance_quarantine",
+    platform_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset_id", sa.String(64), nullable=False),
+    sa.Column("county_code", sa.String(6), nullable=False),
+    sa.Column("period", sa.String(10), nullable=False),
+    sa.Column("source_department", sa.String(64), nullable=True),
+    sa.Column("source_file", sa.Text, nullable=False),
+    sa.Column("batch_id", sa.String(36), nullable=True),
+    sa.Column("source_row", sa.Integer, nullable=False),
+    sa.Column("rule_ids", sa.Text, nullable=False),
+    sa.Column("reason_codes", sa.Text, nullable=False),
+    sa.Column("dimensions", sa.Text, nullable=False, comment="GB/T 36344 质量维度"),
+    sa.Column("reasons", sa.Text, nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Index("ix_governance_quarantine_partition", "dataset_id", "county_code", "period"),
+)
+
+governance_duplicates = sa.Table(
+    "governance_duplicates",
+    platform_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset_id", sa.String(64), nullable=False),
+    sa.Column("county_code", sa.String(6), nullable=False),
+    sa.Column("period", sa.String(10), nullable=False),
+    sa.Column("source_file", sa.Text, nullable=False),
+    sa.Column("batch_id", sa.String(36), nullable=True),
+    sa.Column("source_row", sa.Integer, nullable=False),
+    sa.Column("duplicate_kind", sa.String(16), nullable=False),  # exact | business_key
+    sa.Column("key_columns", sa.Text, nullable=False),
+    sa.Column("key_masked", sa.Text, nullable=False, comment="重复的业务键（已掩码）"),
+    sa.Column("kept_batch_id", sa.String(36), nullable=True),
+    sa.Column("kept_source_file", sa.Text, nullable=True),
+    sa.Column("kept_source_row", sa.Integer, nullable=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Index("ix_governance_duplicates_partition", "dataset_id", "county_code", "period"),
+)
+
+governance_reconciliation = sa.Table(
+    "governance_reconciliation",
+    platform_metadata,
+    sa.Column("dataset_id", sa.String(64), primary_key=True),
+    sa.Column("county_code", sa.String(6), primary_key=True),
+    sa.Column("period", sa.String(10), primary_key=True),
+    sa.Column("rows_in", sa.Integer, nullable=False),
+    sa.Column("governed", sa.Integer, nullable=False),
+    sa.Column("quarantined", sa.Integer, nullable=False),
+    sa.Column("duplicates", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("reconciled_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Supply suspensions (第二十七条): one row per suspension; resumed_at NULL while it is in force.
+# county_code NULL = the whole dataset.
+supply_suspensions = sa.Table(
+    "supply_suspensions",
+    platform_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset_id", sa.String(64), nullable=False),
+    sa.Column("county_code", sa.String(6), nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("withdraw", sa.Boolean, nullable=False),
+    sa.Column("suspended_by", sa.String(128), nullable=False),
+    sa.Column("suspended_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("resumed_by", sa.String(128), nullable=True),
+    sa.Column("resumed_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("resume_reason", sa.Text, nullable=True),
+    sa.Index("ix_supply_suspensions_dataset", "dataset_id", "resumed_at"),
+)
+
+# The state of each dataset on the operation platform: the last publish (or why there was none).
+operation_publications = sa.Table(
+    "operation_publications",
+    platform_metadata,
+    sa.Column("dataset_id", sa.String(64), primary_key=True),
+    sa.Column("table_name", sa.String(80), nullable=False),
+    # published | suspended (held, old version stays) | withdrawn | prohibited
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("rows_in", sa.Integer, nullable=False, comment="治理后进入脱敏的行数"),
+    sa.Column("k", sa.Integer, nullable=True),
+    sa.Column("k_threshold", sa.Integer, nullable=False),
+    sa.Column("suppressed", sa.Integer, nullable=False),
+    sa.Column("key_id", sa.String(12), nullable=True, comment="假名化密钥指纹（非密钥）"),
+    sa.Column("quasi_identifiers", sa.JSON, nullable=False),
+    sa.Column("transformations", sa.JSON, nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)

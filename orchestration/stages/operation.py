@@ -1,11 +1,55 @@
-"""Wiring of the operation stage (filled in by its issue's work)."""
+"""Wiring of the operation stage: governance → classification & grading → operation platform, one set
+of assets per dataset (no operation asset for 禁止开放 datasets), and the job the CLI runs after ingest."""
 
 import dagster as dg
 
-from assets.catalog_sync.entry import CatalogEntry
+from assets.catalog_sync.entry import CatalogEntry, load_catalog
+from assets.classification.assets import classification_asset, classification_key
 from assets.common.city import City
+from assets.governance.assets import (
+    governance_asset,
+    governance_key,
+    governance_reconciled_check,
+)
+from assets.operation.assets import operation_asset, operation_checks, operation_key
+from assets.operation.summary import operation_summary
+from assets.storage.engine import get_engine
+from assets.storage.migrate import ensure_platform_schema
+from orchestration.settings import Settings
 from orchestration.stages import StageDefinitions
+
+OPERATION_JOB = "govern_and_publish"
 
 
 def definitions(catalog: dict[str, CatalogEntry], city: City) -> StageDefinitions:
-    return StageDefinitions(defs=dg.Definitions())
+    assets: list[dg.AssetsDefinition] = []
+    checks: list[dg.AssetChecksDefinition] = []
+    keys: list[dg.AssetKey] = []
+    for dataset_id, entry in catalog.items():
+        assets += [governance_asset(entry, city), classification_asset(entry, city)]
+        checks.append(governance_reconciled_check(entry))
+        keys += [governance_key(dataset_id), classification_key(dataset_id)]
+        if not entry.is_prohibited:  # 第四条: never operated
+            assets.append(operation_asset(entry, city))
+            checks += operation_checks(entry)
+            keys.append(operation_key(dataset_id))
+    job = dg.define_asset_job(
+        OPERATION_JOB,
+        selection=dg.AssetSelection.assets(*keys),
+        description="全部数据集：治理 → 分类分级 → 脱敏后供给公共数据运营平台（读取交换平台全部分区）",
+    )
+    return StageDefinitions(
+        defs=dg.Definitions(assets=assets, asset_checks=checks, jobs=[job]),
+        post_ingest_jobs=(OPERATION_JOB,),
+    )
+
+
+def operation_report(settings: Settings) -> dict[str, object]:
+    """The ``operation`` section of ``publicdata run --json``: per dataset governed, quarantined,
+    duplicate, published and suppressed rows with k, and the operation zone's URL."""
+    ensure_platform_schema(settings.platform_url)
+    return operation_summary(
+        get_engine(settings.platform_url),
+        settings.operation_url,
+        load_catalog(settings.catalog_dir),
+    )

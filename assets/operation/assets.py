@@ -1,0 +1,235 @@
+"""Operation platform assets (公共数据运营平台, 第四条/第二十八条 可用不可见): per dataset that may be opened,
+the governed data of all counties, desensitized by the grade policy with the secret pseudonymization
+key, leak-scanned and written by the zone writer; checks re-measure the published table."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import dagster as dg
+import pandas as pd
+
+from assets.catalog_sync.entry import CatalogEntry
+from assets.classification.assets import classification_key
+from assets.common.city import City
+from assets.desensitization.desensitize import desensitize
+from assets.desensitization.kanonymity import measure_k
+from assets.desensitization.policy import load_policy
+from assets.exchange.metadata import column_schema
+from assets.governance.assets import governance_key
+from assets.operation import audit
+from assets.operation.guards import scan_for_leaks
+from assets.operation.records import (
+    governed_path,
+    publications,
+    read_governed,
+    read_register,
+    record_publication,
+    register_levels,
+)
+from assets.operation.suspension import active_suspensions
+from assets.operation.writer import operation_table_name, publish, read_published
+from assets.storage.engine import safe_url
+from orchestration.resources import PlatformResource
+
+OPERATOR = "team:operating_institution"
+
+TRANSFORMATION_LABELS = {
+    "masked": "掩码",
+    "pseudonymized": "假名化（HMAC-SM3）",
+    "generalized": "泛化",
+    "kept": "保留",
+    "suppressed": "置空",
+}
+
+
+def operation_key(dataset_id: str) -> dg.AssetKey:
+    return dg.AssetKey(["operation", dataset_id])
+
+
+def _schema(
+    entry: CatalogEntry, columns: list[str], transformations: dict[str, str], register: pd.DataFrame
+) -> dg.TableSchema:
+    tags: dict[str, dict[str, str]] = {}
+    by_column = register.set_index("column_name") if len(register) else None
+    for column, transformation in transformations.items():
+        column_tags = {"脱敏方式": TRANSFORMATION_LABELS.get(transformation, transformation)}
+        if by_column is not None and column in by_column.index:
+            row = by_column.loc[column]
+            column_tags |= {"分类": row["category"], "分级": row["grade"], "敏感级别": row["level"]}
+        tags[column] = column_tags
+    full = column_schema(entry, extra_tags=tags)
+    return dg.TableSchema(columns=[c for c in full.columns if c.name in set(columns)])
+
+
+def _lineage(dataset_id: str, columns: list[str]) -> dg.TableColumnLineage:
+    upstream = governance_key(dataset_id)
+    return dg.TableColumnLineage(
+        deps_by_column={c: [dg.TableColumnDep(asset_key=upstream, column_name=c)] for c in columns}
+    )
+
+
+def _preview(frame: pd.DataFrame, entry: CatalogEntry) -> dg.MetadataValue:
+    head = frame.head(5).astype(object)
+    head = head.where(head.notna(), "")
+    names = {i.column: i.name for i in entry.items}
+    return dg.MetadataValue.md(head.rename(columns=names).to_markdown(index=False))
+
+
+def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
+    dataset_id = entry.dataset_id
+    table_name = operation_table_name(dataset_id)
+
+    @dg.asset(
+        key=operation_key(dataset_id),
+        deps=[governance_key(dataset_id), classification_key(dataset_id)],
+        group_name="operation",
+        kinds={"sql", "table"},
+        owners=[OPERATOR],
+        output_required=False,
+        description=(
+            f"{entry.title}（公共数据运营平台）：全部县区治理后的数据，按分级脱敏策略处理（掩码；身份号码"
+            "以 HMAC-SM3 密钥假名化作关联键；出生日期、地址、金额泛化；k-匿名不足的等价类压制），"
+            "泄露扫描（阻断：任何明文身份号码、手机号、银行卡号都停止发布）后由运营区写入器整体替换表 "
+            f"{table_name}（读者只见旧版或新版）。暂停供给期间不更新；每次发布写审计日志。"
+        ),
+        tags={"stage": "operation"},
+        metadata={"dagster/table_name": table_name},
+    )
+    def _operation(
+        context: dg.AssetExecutionContext, platform: PlatformResource
+    ) -> Iterator[dg.MaterializeResult]:
+        settings = platform.settings()
+        platform_engine = platform.platform_engine()
+        target = audit.operation_target(dataset_id)
+        held = active_suspensions(platform_engine, dataset_id)
+        if held:
+            scopes = "、".join(s.county_code or "全部县区" for s in held)
+            with platform_engine.begin() as connection:
+                audit.record(
+                    connection,
+                    actor=audit.SYSTEM_ACTOR,
+                    action=audit.PUBLISH_WITHHELD,
+                    target=target,
+                    reason=f"暂停供给中（{scopes}）: " + "；".join(s.reason for s in held),
+                    rows=0,
+                    detail={"run_id": context.run_id, "suspensions": [s.id for s in held]},
+                )
+            context.log.warning(f"{dataset_id} 暂停供给中（{scopes}），运营平台表不更新")
+            return
+
+        governed = read_governed(governed_path(settings.data_dir, dataset_id))
+        register = read_register(platform_engine, dataset_id)
+        levels, detected = register_levels(register) if len(register) else (None, None)
+        policy = load_policy()
+        published = desensitize(
+            governed,
+            entry,
+            levels=levels,
+            detected=detected,
+            policy=policy,
+            key=settings.pseudonym_key_bytes(),
+            city=platform.city,
+        )
+        outcome = publish(platform.operation_engine(), entry, published)
+        report = published.report
+        now = datetime.now(UTC)
+        with platform_engine.begin() as connection:
+            record_publication(
+                connection,
+                dataset_id=dataset_id,
+                table_name=outcome.table_name,
+                status="published",
+                report=report,
+                rows=outcome.rows,
+                run_id=context.run_id,
+                at=now,
+                k_threshold=policy.k_threshold,
+            )
+            audit.record(
+                connection,
+                actor=audit.SYSTEM_ACTOR,
+                action=audit.PUBLISH,
+                target=target,
+                reason="治理、分类分级、脱敏后供给运营平台",
+                rows=outcome.rows,
+                detail={
+                    "run_id": context.run_id,
+                    "table": outcome.table_name,
+                    "rows_in": report.rows_in,
+                    "replaced_rows": outcome.replaced_rows,
+                    "k": outcome.k,
+                    "k_threshold": report.k_threshold,
+                    "suppressed": report.suppressed,
+                    "key_id": report.key_id,
+                },
+                at=now,
+            )
+        columns = [str(c) for c in published.frame.columns]
+        yield dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": outcome.rows,
+                "rows_in": report.rows_in,
+                "k": report.k,
+                "k_threshold": report.k_threshold,
+                "suppressed": report.suppressed,
+                "quasi_identifiers": list(report.quasi_identifiers),
+                "generalization_levels": dict(report.generalization_levels),
+                "transformations": dict(report.transformations),
+                "dropped_columns": list(report.dropped_columns),
+                "key_id": report.key_id,
+                "replaced_rows": outcome.replaced_rows,
+                "zone": safe_url(settings.operation_url),
+                "dagster/column_schema": _schema(
+                    entry, columns, dict(report.transformations), register
+                ),
+                "dagster/column_lineage": _lineage(dataset_id, columns),
+                "preview": _preview(published.frame, entry),
+            }
+        )
+
+    return _operation
+
+
+def operation_checks(entry: CatalogEntry) -> list[dg.AssetChecksDefinition]:
+    dataset_id = entry.dataset_id
+
+    @dg.asset_check(
+        asset=operation_key(dataset_id),
+        name="no_cleartext_identifiers",
+        blocking=True,
+        description="运营平台表中没有任何明文公民身份号码、手机号码或银行卡号（含自由文本中的）。",
+    )
+    def _no_leak(platform: PlatformResource) -> dg.AssetCheckResult:
+        frame = read_published(platform.operation_engine(), dataset_id)
+        found = scan_for_leaks(frame) if frame is not None else {}
+        return dg.AssetCheckResult(
+            passed=frame is not None and not found,
+            severity=dg.AssetCheckSeverity.ERROR,
+            description="未发现明文标识符" if frame is not None and not found else "发现明文标识符",
+            metadata={
+                "rows": 0 if frame is None else len(frame),
+                "columns_scanned": 0 if frame is None else len(frame.columns),
+                "findings": {c: dict(kinds) for c, kinds in found.items()},
+            },
+        )
+
+    @dg.asset_check(
+        asset=operation_key(dataset_id),
+        name="k_anonymity",
+        blocking=True,
+        description="运营平台表在准标识符上的 k-匿名度不低于脱敏策略的阈值。",
+    )
+    def _k_anonymity(platform: PlatformResource) -> dg.AssetCheckResult:
+        frame = read_published(platform.operation_engine(), dataset_id)
+        record = publications(platform.platform_engine()).get(dataset_id)
+        threshold = int(record["k_threshold"]) if record else load_policy().k_threshold
+        columns = list(record["quasi_identifiers"]) if record else []
+        k = measure_k(frame, columns) if frame is not None else None
+        passed = frame is not None and (k is None or k >= threshold)
+        return dg.AssetCheckResult(
+            passed=passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"k": k, "k_threshold": threshold, "quasi_identifiers": columns},
+        )
+
+    return [_no_leak, _k_anonymity]

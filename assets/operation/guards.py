@@ -1,0 +1,158 @@
+"""Guards of the operation platform, each enforced in code before anything is written there:
+
+- ``scan_for_leaks`` / ``assert_no_leak``: the blocking leak scan. The personal-data detectors run over
+  every published column (as text; timestamps excepted), on whole values and on digit runs inside free
+  text; any cleartext ID number, mobile number or bank card stops the publish;
+- ``ensure_publishable``: a 禁止开放 resource never reaches the zone (第四条);
+- ``assert_k_anonymous``: the published table's smallest class over its quasi-identifiers is measured on
+  the frame itself, not taken from the report;
+- supply suspension (第二十七条) lives in ``suspension.py``; the asset asks it before publishing.
+
+Errors name columns, types and counts — never a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from assets.catalog_sync.entry import CatalogEntry
+from assets.classification.detectors import (
+    LABELS,
+    LEAK_TYPES,
+    MATCHERS,
+    compact,
+    contains_identifier,
+    normalize_text,
+)
+from assets.common.identifiers import uscc_valid
+from assets.desensitization.desensitize import ProhibitedDatasetError
+from assets.desensitization.kanonymity import measure_k
+
+
+class LeakFound(ValueError):
+    """Cleartext identifiers found in a frame meant for the operation platform."""
+
+    def __init__(self, dataset_id: str, found: Mapping[str, Mapping[str, int]]) -> None:
+        self.dataset_id = dataset_id
+        self.found = {col: dict(kinds) for col, kinds in found.items()}
+        parts = [
+            f"{col}（" + "、".join(f"{LABELS[t]} {n} 处" for t, n in kinds.items()) + "）"
+            for col, kinds in self.found.items()
+        ]
+        super().__init__(
+            f"{dataset_id}: 泄露扫描发现明文标识符，拒绝发布到运营平台: {'；'.join(parts)}"
+        )
+
+
+class KAnonymityViolation(ValueError):
+    """The frame's smallest class over its quasi-identifiers is below the threshold."""
+
+
+def _scannable(values: pd.Series) -> bool:
+    return not pd.api.types.is_datetime64_any_dtype(values.dtype) and not (
+        pd.api.types.is_bool_dtype(values.dtype)
+    )
+
+
+# A column this much made of valid unified social credit codes holds legal entities' public codes.
+USCC_COLUMN_SHARE = 0.5
+
+
+def _uscc(text: pd.Series) -> pd.Series:
+    """Values that are valid GB 32100 credit codes. An all-digit credit code can pass Luhn by chance
+    (1 in 10) but is an organisation's public identifier, not a bank card — excused only in a column
+    mostly made of credit codes (``USCC_COLUMN_SHARE`` of its values); elsewhere nothing is."""
+    return uscc_valid(compact(text)).fillna(False).astype(bool)
+
+
+# Digit groups separated by spaces or dashes inside free text (联系电话 138 1234 5678).
+_SEPARATED_RUN = r"(?<![0-9A-Za-z])(\d{3,6}(?:[ \-]\d{2,8}){1,5}[Xx]?)(?![0-9A-Za-z])"
+
+
+def _separated_identifiers(text: pd.Series) -> pd.DataFrame:
+    """Per value, whether a run of digit groups inside it, joined, is an identifier of a leak type
+    (the detectors' own scan reads only unbroken digit runs inside free text)."""
+    found = pd.DataFrame(False, index=text.index, columns=list(LEAK_TYPES))
+    runs = normalize_text(text).str.extractall(_SEPARATED_RUN)
+    if not len(runs):
+        return found
+    joined = runs[0].str.replace(r"[ \-]", "", regex=True)
+    joined = joined[joined.str.len() >= 11]
+    for leak_type in LEAK_TYPES:
+        hit = MATCHERS[leak_type](joined).groupby(level=0).any()
+        found.loc[hit.index[hit.to_numpy(dtype=bool)], leak_type] = True
+    return found
+
+
+# Fewer digits than this cannot make an ID number (15/18), a mobile (11) or a bank card (16–19).
+MIN_IDENTIFIER_DIGITS = 11
+
+
+def _column_hits(values: pd.Series) -> dict[str, int]:
+    """Leak-type counts of one column. Each distinct value is scanned once, and only values holding
+    enough digits to make an identifier at all, so masked, generalized and pseudonymized columns cost
+    little."""
+    text = values.dropna().astype("string[pyarrow]")
+    if text.empty:
+        return {}
+    occurrences = text.value_counts(sort=False)
+    distinct = pd.Series(occurrences.index, dtype="string[pyarrow]")
+    weight = occurrences.to_numpy()
+    digits = normalize_text(distinct).str.count(r"[0-9]").fillna(0).to_numpy()
+    candidates = digits >= MIN_IDENTIFIER_DIGITS
+    if not candidates.any():
+        return {}
+    sample = distinct[candidates]
+    hits = contains_identifier(sample) | _separated_identifiers(sample)
+    if bool(hits["bank_card"].any()):
+        share = float(weight[candidates][_uscc(sample).to_numpy()].sum()) / float(weight.sum())
+        if share >= USCC_COLUMN_SHARE:
+            hits["bank_card"] &= ~_uscc(sample)
+    counts = {t: int(weight[candidates][hits[t].to_numpy()].sum()) for t in LEAK_TYPES}
+    return {t: n for t, n in counts.items() if n}
+
+
+def scan_for_leaks(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per column, how many values are or contain a cleartext identifier of each leak type (ID
+    number, mobile, bank card). Columns without any are left out; an empty result means clean."""
+    found: dict[str, dict[str, int]] = {}
+    for column in frame.columns:
+        if _scannable(frame[column]):
+            counts = _column_hits(frame[column])
+            if counts:
+                found[str(column)] = counts
+    return found
+
+
+def assert_no_leak(frame: pd.DataFrame, dataset_id: str) -> None:
+    """Raise ``LeakFound`` when any column holds a cleartext identifier."""
+    found = scan_for_leaks(frame)
+    if found:
+        raise LeakFound(dataset_id, found)
+
+
+def ensure_publishable(entry: CatalogEntry) -> None:
+    """第四条: a resource whose 开放属性 is 禁止开放 is never operated."""
+    if entry.is_prohibited:
+        raise ProhibitedDatasetError(
+            f"{entry.title}（{entry.dataset_id}）开放属性为禁止开放，不得进入运营平台"
+        )
+
+
+def assert_k_anonymous(
+    frame: pd.DataFrame, quasi_identifiers: Sequence[str], threshold: int, dataset_id: str
+) -> int | None:
+    """The frame's k over ``quasi_identifiers`` (None when there are none or no rows); raises
+    ``KAnonymityViolation`` when it is below ``threshold``."""
+    columns = [c for c in quasi_identifiers if c in frame.columns]
+    missing = sorted(set(quasi_identifiers) - set(columns))
+    if missing:
+        raise KAnonymityViolation(f"{dataset_id}: 发布数据缺少准标识符列 {', '.join(missing)}")
+    k = measure_k(frame, columns)
+    if k is not None and k < threshold:
+        raise KAnonymityViolation(
+            f"{dataset_id}: k-匿名度 {k} 低于阈值 {threshold}（准标识符 {', '.join(columns)}）"
+        )
+    return k

@@ -1,0 +1,36 @@
+"""The embedded demo's pseudonymization key: random, generated once per data directory, owner-only.
+
+Production passes the key through ``PUBLICDATA_PSEUDONYM_KEY`` or ``PUBLICDATA_PSEUDONYM_KEY_FILE``
+(see ``orchestration/settings.py``); a fixed key in the code would let anyone recompute pseudonyms.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+KEY_BYTES = 32
+
+
+def ensure_key_file(path: Path) -> Path:
+    """Create ``path`` with a fresh random key (mode 0600, directory 0700) unless it exists.
+
+    Concurrent first uses agree on one key: the key is written to a private temporary file that is then
+    hard-linked into place, which fails if another process got there first.
+    """
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(base64.b64encode(secrets.token_bytes(KEY_BYTES)) + b"\n")
+        with contextlib.suppress(FileExistsError):  # another process's key won
+            os.link(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path

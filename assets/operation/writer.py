@@ -1,0 +1,244 @@
+"""The operation-zone writer (公共数据运营平台): the only code that writes dataset tables there.
+
+- ``publish`` accepts a ``DesensitizedFrame`` and nothing else (only ``desensitize`` can build one), runs
+  the guards (禁止开放, the blocking leak scan, k measured on the frame), then replaces the dataset's table
+  ``operation_<dataset>`` atomically: the new version is loaded into a staging table no reader knows,
+  then one transaction drops the old table and renames the staging table into its place. Readers see the
+  old version or the new one, never a mix; a writer killed before the swap leaves the old version whole.
+- ``withdraw`` removes a published version (第二十七条 暂停供给并撤回): the whole table, or one county's
+  rows — after which small classes are suppressed again so the remaining table stays k-anonymous.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from assets.catalog_sync.entry import CatalogEntry
+from assets.desensitization.desensitize import DesensitizedFrame
+from assets.desensitization.kanonymity import class_sizes
+from assets.operation.guards import assert_k_anonymous, assert_no_leak, ensure_publishable
+from assets.storage.bulk import replace_slice
+from assets.storage.engine import is_postgres
+
+STAGING_SUFFIX = "__next"
+SLICE_COLUMN = "county_code"
+
+
+def operation_table_name(dataset_id: str) -> str:
+    return f"operation_{dataset_id}"
+
+
+@dataclass(frozen=True)
+class PublishOutcome:
+    dataset_id: str
+    table_name: str
+    rows: int
+    replaced_rows: int  # rows of the version it replaced (0 when there was none)
+    k: int | None
+    suppressed: int
+
+
+@dataclass(frozen=True)
+class WithdrawOutcome:
+    dataset_id: str
+    table_name: str
+    county_code: str | None
+    removed: int  # rows of the withdrawn county (or the whole table)
+    suppressed: int  # further rows removed so the remaining table stays k-anonymous
+    remaining: int
+
+
+def _column_type(values: pd.Series, *, is_date: bool) -> sa.types.TypeEngine:
+    """The SQL type of a published column: catalog dates stay dates, other timestamps (provenance)
+    keep their time, numbers stay numbers, everything else (masked, pseudonymized, generalized) is
+    text."""
+    dtype = values.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return sa.Date() if is_date else sa.DateTime(timezone=True)
+    if pd.api.types.is_bool_dtype(dtype):
+        return sa.Boolean()
+    if pd.api.types.is_integer_dtype(dtype):
+        return sa.BigInteger()
+    if pd.api.types.is_float_dtype(dtype):
+        return sa.Float()
+    return sa.Text()
+
+
+def _storable(frame: pd.DataFrame, types: dict[str, sa.types.TypeEngine]) -> pd.DataFrame:
+    """Values in the form the loaders take for each column type (dates as ``datetime.date``)."""
+    out = frame.copy()
+    for name, kind in types.items():
+        values = out[name]
+        if isinstance(kind, sa.DateTime):
+            if pd.api.types.is_datetime64_any_dtype(values.dtype) and values.dt.tz is None:
+                out[name] = values.dt.tz_localize("UTC")  # the zones store UTC
+        elif isinstance(kind, sa.Date):
+            if pd.api.types.is_datetime64_any_dtype(values.dtype):
+                dates = values.dt.date.astype(object)
+                out[name] = dates.where(values.notna(), None)
+        elif isinstance(kind, sa.Integer) and not pd.api.types.is_integer_dtype(values.dtype):
+            out[name] = pd.to_numeric(values, errors="raise").astype("Int64")
+        elif isinstance(kind, sa.Text | sa.String):
+            # plain Python strings: the bulk loader's COPY joins columns of one Arrow string type
+            text = values.astype(object)
+            out[name] = text.where(values.notna(), None).map(str, na_action="ignore")
+    return out
+
+
+def _table_exists(engine: Engine, name: str) -> bool:
+    return sa.inspect(engine).has_table(name)
+
+
+def _drop_if_exists(engine: Engine, name: str) -> None:
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
+
+
+def _swap_in(engine: Engine, staging: str, name: str) -> None:
+    """Drop ``name`` and rename ``staging`` to it, in one transaction."""
+    drop = f'DROP TABLE IF EXISTS "{name}"'
+    rename = f'ALTER TABLE "{staging}" RENAME TO "{name}"'
+    if is_postgres(engine):
+        with engine.begin() as connection:  # DDL is transactional in PostgreSQL
+            connection.exec_driver_sql(drop)
+            connection.exec_driver_sql(rename)
+        return
+    # SQLite's DDL is transactional too, but the sqlite3 module runs DDL outside the transactions it
+    # opens implicitly: take the connection into explicit-transaction mode for the swap.
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        previous = driver.isolation_level
+        driver.isolation_level = None
+        try:
+            cursor = driver.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                cursor.execute(drop)
+                cursor.execute(rename)
+                cursor.execute("COMMIT")
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+        finally:
+            driver.isolation_level = previous
+    finally:
+        raw.close()
+
+
+def _replace_table(
+    engine: Engine, name: str, frame: pd.DataFrame, columns: list[sa.Column]
+) -> None:
+    if SLICE_COLUMN not in frame.columns:
+        raise ValueError(f"运营平台数据缺少 {SLICE_COLUMN} 列")
+    staging = f"{name}{STAGING_SUFFIX}"
+    _drop_if_exists(engine, staging)  # left over from a writer killed before its swap
+    table = sa.Table(staging, sa.MetaData(), *columns)
+    table.create(engine)
+    try:
+        # the staging table is invisible to readers: loading it slice by slice is safe
+        for county, part in frame.groupby(SLICE_COLUMN, sort=True, dropna=False):
+            replace_slice(engine, table, part, {SLICE_COLUMN: county})
+        _swap_in(engine, staging, name)
+    except BaseException:
+        _drop_if_exists(engine, staging)
+        raise
+
+
+def _count(engine: Engine, name: str) -> int:
+    if not _table_exists(engine, name):
+        return 0
+    with engine.connect() as connection:
+        return int(connection.exec_driver_sql(f'SELECT count(*) FROM "{name}"').scalar_one())
+
+
+def publish(engine: Engine, entry: CatalogEntry, published: DesensitizedFrame) -> PublishOutcome:
+    """Replace the dataset's operation table with ``published``, after the guards pass."""
+    if not isinstance(published, DesensitizedFrame):
+        raise TypeError(
+            "运营平台只接受经过脱敏（desensitize）的数据，拒绝写入未脱敏的 "
+            f"{type(published).__name__}"
+        )
+    ensure_publishable(entry)
+    report = published.report
+    if report.dataset_id != entry.dataset_id:
+        raise ValueError(f"脱敏结果属于 {report.dataset_id}，不能发布为 {entry.dataset_id}")
+    frame = published.frame
+    assert_no_leak(frame, entry.dataset_id)
+    k = assert_k_anonymous(frame, report.quasi_identifiers, report.k_threshold, entry.dataset_id)
+
+    names = {item.column: item.name for item in entry.items}
+    dates = {item.column for item in entry.items if item.type == "date"}
+    types = {str(c): _column_type(frame[c], is_date=c in dates) for c in frame.columns}
+    columns = [sa.Column(c, kind, comment=names.get(c)) for c, kind in types.items()]
+    name = operation_table_name(entry.dataset_id)
+    replaced = _count(engine, name)
+    _replace_table(engine, name, _storable(frame, types), columns)
+    return PublishOutcome(
+        dataset_id=entry.dataset_id,
+        table_name=name,
+        rows=len(frame),
+        replaced_rows=replaced,
+        k=k,
+        suppressed=report.suppressed,
+    )
+
+
+def _reflect(engine: Engine, name: str) -> sa.Table | None:
+    if not _table_exists(engine, name):
+        return None
+    return sa.Table(name, sa.MetaData(), autoload_with=engine)
+
+
+def read_published(engine: Engine, dataset_id: str) -> pd.DataFrame | None:
+    """The dataset's table as the operation platform holds it, or None when nothing is published."""
+    table = _reflect(engine, operation_table_name(dataset_id))
+    if table is None:
+        return None
+    with engine.connect() as connection:
+        return pd.read_sql(sa.select(table), connection)
+
+
+def withdraw(
+    engine: Engine,
+    dataset_id: str,
+    *,
+    county_code: str | None = None,
+    quasi_identifiers: Sequence[str] = (),
+    k_threshold: int = 5,
+) -> WithdrawOutcome:
+    """Remove the published version: the whole table, or one county's rows (then re-suppress the
+    classes that fell below ``k_threshold``). Nothing new is written: the remainder is a subset of what
+    was published."""
+    name = operation_table_name(dataset_id)
+    table = _reflect(engine, name)
+    if table is None:
+        return WithdrawOutcome(dataset_id, name, county_code, 0, 0, 0)
+    if county_code is None:
+        removed = _count(engine, name)
+        _drop_if_exists(engine, name)
+        return WithdrawOutcome(dataset_id, name, None, removed, 0, 0)
+
+    with engine.connect() as connection:
+        current = pd.read_sql(sa.select(table), connection)
+    remaining = current.loc[current[SLICE_COLUMN] != county_code].reset_index(drop=True)
+    removed = len(current) - len(remaining)
+    columns_present = [c for c in quasi_identifiers if c in remaining.columns]
+    suppressed = 0
+    if columns_present and len(remaining):
+        keep = class_sizes(remaining, columns_present) >= k_threshold
+        suppressed = int((~keep).sum())
+        remaining = remaining.loc[np.asarray(keep)].reset_index(drop=True)
+    if removed == 0 and suppressed == 0:
+        return WithdrawOutcome(dataset_id, name, county_code, 0, 0, len(remaining))
+    assert_no_leak(remaining, dataset_id)
+    columns = [sa.Column(c.name, c.type, comment=c.comment) for c in table.columns]
+    types = {c.name: c.type for c in table.columns}
+    _replace_table(engine, name, _storable(remaining, types), columns)
+    return WithdrawOutcome(dataset_id, name, county_code, removed, suppressed, len(remaining))
