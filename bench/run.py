@@ -32,7 +32,7 @@ from assets.storage.engine import dispose_engines, get_engine
 RESULTS: list[dict] = []
 
 # Later stages add a module with `run(ctx: BenchContext) -> None` that calls ctx.timed(...).
-STAGE_MODULES: tuple[str, ...] = ("bench.operation",)
+STAGE_MODULES: tuple[str, ...] = ("bench.operation", "bench.quality")
 
 
 @dataclass

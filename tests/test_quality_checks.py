@@ -13,13 +13,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from assets.aggregation.ingest import IngestOutcome
+from assets.aggregation.ingest import IngestOutcome, ingest_landing_file, read_stage
 from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR
 from assets.common.city import DEFAULT_CITY_CONFIG
 from assets.common.identifiers import id_check_char
 from assets.exchange.assets import exchange_key
 from assets.exchange.load import load_exchange_slice
-from assets.landing.reader import LandingPath
+from assets.landing.generator import generate
+from assets.landing.reader import LandingPath, scan_landing
 from assets.quality import ticket_store as store
 from assets.quality.checks import CHECK_NAME
 from assets.quality.findings import (
@@ -29,11 +30,13 @@ from assets.quality.findings import (
     validator_for,
 )
 from assets.quality.results import docs_site, latest_outcomes, results_dir
+from assets.quality.suites import load_suite
 from assets.quality.tickets import Action, Dimension, Finding, Status
 from assets.quality.validation import validation_page
 from assets.quality.workdays import DuePolicy
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
+from bench.quality import plain_failures
 from orchestration.definitions import build_definitions
 from orchestration.stages.quality import FOLLOWUP_JOB, quality_ticket_schedule
 from tests.helpers import settings_for
@@ -329,3 +332,39 @@ def test_followup_job_escalates_notifies_and_reports(tmp_path, db_url, receiver)
     # the next day's run has nothing new to say
     defs.resolve_job_def(FOLLOWUP_JOB).execute_in_process(instance=dg.DagsterInstance.ephemeral())
     assert len(receiver.received) == 1
+
+
+# --- the benchmark's plain evaluation is the same rules -----------------------------------------
+
+
+def test_plain_pandas_rules_count_what_the_suites_count(tmp_path, city, catalog):
+    as_of = date(2026, 11, 20)
+    generate(tmp_path, rows=400, seed=5, city=city, catalog=catalog, as_of=as_of, defect_rate=0.3)
+    files, _ = scan_landing(tmp_path, catalog, city.county_codes)
+    validator = validator_for(SHIPPED_CATALOG_DIR)
+    failing = 0
+    for landing in files:
+        entry = catalog[landing.dataset_id]
+        outcome = ingest_landing_file(
+            landing,
+            entry,
+            department_id=entry.provider,
+            staging_dir=tmp_path / "aggregation",
+            batch_id="bench",
+            ingested_at=datetime(2026, 11, 21, tzinfo=UTC),
+        )
+        frame = read_stage(outcome.staged_path)
+        townships = list(city.county(landing.county_code).townships)
+        checked = validator.validate(
+            frame, entry.dataset_id, county_code=landing.county_code, as_of=as_of
+        )
+        plain = plain_failures(
+            frame,
+            load_suite(entry.dataset_id),
+            county_code=landing.county_code,
+            townships=townships,
+            as_of=as_of,
+        )
+        assert plain == {e.rule_id: e.failed_count for e in checked.expectations}
+        failing += len(checked.failures)
+    assert failing > 50  # the comparison covered failing rules, not only clean ones
