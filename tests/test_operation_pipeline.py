@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import dagster as dg
 import pandas as pd
 import pytest
 import sqlalchemy as sa
@@ -138,6 +139,37 @@ def test_operation_zone_end_to_end(tmp_path, db_url, catalog, city, monkeypatch)
     ids = register.set_index(["dataset_id", "column_name"])
     assert ids.loc[("household_registration", "id_number"), "level"] == "L4"
     assert (ids.loc[("petition_records", slice(None)), "level"] >= "L3").all()
+
+    # column lineage exchange → governance → operation, each published column's transformation
+    instance = dagster_instance(settings)
+
+    def metadata(*key: str) -> dict:
+        event = instance.get_latest_materialization_event(dg.AssetKey(list(key)))
+        return event.asset_materialization.metadata
+
+    published_meta = metadata("operation", "household_registration")
+    households_out = read_published(operation_engine, "household_registration")
+    lineage = published_meta["dagster/column_lineage"].value.deps_by_column
+    assert set(lineage) == set(households_out.columns)
+    assert lineage["id_number"][0].asset_key == dg.AssetKey(
+        ["governance", "household_registration"]
+    )
+    governance_lineage = metadata("governance", "household_registration")[
+        "dagster/column_lineage"
+    ].value.deps_by_column
+    assert governance_lineage["id_number"][0].asset_key == dg.AssetKey(
+        ["exchange", "household_registration"]
+    )
+    schema = {c.name: c.tags for c in published_meta["dagster/column_schema"].value.columns}
+    assert schema["id_number"]["脱敏方式"].startswith("假名化")
+    assert schema["name"]["脱敏方式"] == "掩码" and schema["birth_date"]["脱敏方式"] == "泛化"
+    assert schema["id_number"]["分级"] and schema["id_number"]["敏感级别"] == "L4"
+    graded = metadata("classification", "household_registration")["dagster/column_schema"]
+    tags = {c.name: c.tags for c in graded.value.columns}
+    assert tags["id_number"]["分类"].endswith("个人身份信息") and tags["phone"]["敏感级别"] in (
+        "L3",
+        "L4",
+    )
 
     publishes = audit.entries(platform_engine, actions=(audit.PUBLISH,))
     assert sorted(e.target for e in publishes) == sorted(f"operation/{d}" for d in open_datasets)
