@@ -97,20 +97,16 @@ class Settings(BaseModel):
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
 
-    @property
-    def embedded(self) -> bool:
-        """Every zone is an SQLite file (the demo / single-machine set-up)."""
-        return all(url.startswith("sqlite") for url in self.zone_urls.values())
-
     def pseudonym_key_bytes(self) -> bytes:
         """The HMAC-SM3 pseudonymization key: ``PUBLICDATA_PSEUDONYM_KEY``, else the key file
-        ``PUBLICDATA_PSEUDONYM_KEY_FILE``; embedded deployments without either get a random key
-        generated once in ``<data dir>/secrets/pseudonym.key`` (mode 0600). Production must configure
-        one: a lost or changed key changes every pseudonym."""
+        ``PUBLICDATA_PSEUDONYM_KEY_FILE``, else a random key generated once in
+        ``<data dir>/secrets/pseudonym.key`` (mode 0600) — right for the embedded demo and one machine;
+        a deployment on several machines must configure one key for all of them, or their pseudonyms
+        differ. A lost or changed key changes every pseudonym."""
         from assets.desensitization.pseudonymize import load_key
         from assets.operation.keyfile import ensure_key_file
 
         key_file = self.pseudonym_key_file
-        if not self.pseudonym_key and key_file is None and self.embedded:
+        if not self.pseudonym_key and key_file is None:
             key_file = ensure_key_file(self.data_dir / "secrets" / "pseudonym.key")
         return load_key(self.pseudonym_key, key_file)

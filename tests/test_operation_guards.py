@@ -154,9 +154,8 @@ def test_suspension_and_resumption_are_recorded_and_audited(db_url):
 # --- the embedded key -----------------------------------------------------------------------------
 
 
-def test_embedded_key_is_random_private_and_stable(tmp_path):
+def test_generated_key_is_random_private_and_stable(tmp_path):
     settings = settings_for(tmp_path / "a")
-    assert settings.embedded
     first = settings.pseudonym_key_bytes()
     key_file = tmp_path / "a" / "secrets" / "pseudonym.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
@@ -166,13 +165,14 @@ def test_embedded_key_is_random_private_and_stable(tmp_path):
     assert ensure_key_file(key_file) == key_file and key_file.read_bytes().strip() == first
 
 
-def test_configured_key_wins_and_production_needs_one(tmp_path):
+def test_configured_key_wins(tmp_path):
     configured = settings_for(tmp_path, pseudonym_key="a-configured-key-of-32-bytes!!!!")
     assert configured.pseudonym_key_bytes() == b"a-configured-key-of-32-bytes!!!!"
+    key_file = tmp_path / "managed.key"
+    key_file.write_bytes(b"a-managed-key-file-of-32-bytes!!\n")
+    from_file = settings_for(tmp_path, pseudonym_key_file=key_file)
+    assert from_file.pseudonym_key_bytes() == b"a-managed-key-file-of-32-bytes!!"
     assert not (tmp_path / "secrets").exists()
-    production = settings_for(
-        tmp_path, operation_url="postgresql+psycopg://postgres@127.0.0.1:5432/x"
-    )
-    assert not production.embedded
-    with pytest.raises(PseudonymKeyError, match="未配置"):
-        production.pseudonym_key_bytes()
+    weak = settings_for(tmp_path, pseudonym_key="short")
+    with pytest.raises(PseudonymKeyError, match="至少需要"):
+        weak.pseudonym_key_bytes()

@@ -247,6 +247,7 @@ def test_operation_zone_end_to_end(tmp_path, db_url, catalog, city, monkeypatch)
         "supply", "resume", *data, "--dataset", "market_entities", "--county", "640521",
         "--reason", "已核实",
     )  # fmt: skip
+    assert operation_report(settings)["datasets"]["household_registration"]["status"] == "resumed"
     assert _publish(settings)["household_registration"]["status"] == "published"
     resumed = read_published(operation_engine, "household_registration")
     assert len(resumed) == len(households)

@@ -237,4 +237,16 @@ def resume_supply(
             detail={"suspension_id": int(row["id"]), "suspended_at": str(row["suspended_at"])},
             at=at,
         )
+        others = connection.execute(
+            sa.select(sa.func.count()).where(
+                supply_suspensions.c.dataset_id == dataset_id,
+                supply_suspensions.c.resumed_at.is_(None),
+            )
+        ).scalar_one()
+        if not others:  # the published version stays until the next run publishes again
+            connection.execute(
+                operation_publications.update()
+                .where(operation_publications.c.dataset_id == dataset_id)
+                .values(status="resumed", updated_at=at)
+            )
     return _from_row({**row, "resumed_by": actor, "resumed_at": at, "resume_reason": reason})
