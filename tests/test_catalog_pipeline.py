@@ -334,10 +334,8 @@ def test_a_new_catalog_entry_file_is_a_new_dataset_without_code(tmp_path, db_url
         write_delivery(data_dir, entry, county, period.key, medical_rows(4, prefix=f"药店{county}"))
 
     report = run_pipeline(settings)
-    # The dataset's quality suite is the one thing a new entry still needs beside its file ("and its
-    # suite", issue 5); suites are read from the repository's quality_suites/, which a temporary
-    # catalog cannot supply, so a failing suite step is tolerated here — nothing else may fail.
-    assert [f for f in _failures(report) if "pharmacies_quality_suite" not in f["error"]] == []
+    # no suite file for the new entry: its quality suite is generated from the entry's item rules
+    assert _failures(report) == []
     with get_engine(settings.exchange_url).connect() as connection:
         rows = connection.execute(
             sa.text(

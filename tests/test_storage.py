@@ -125,3 +125,21 @@ def test_migrations_match_the_declared_platform_tables(db_url):
         context = MigrationContext.configure(connection)
         diff = compare_metadata(context, platform_metadata)
     assert diff == []
+
+
+def test_copy_accepts_arrow_backed_and_object_text_columns_together(db_url, catalog):
+    entry = catalog["medical_institutions"]
+    engine = get_engine(db_url)
+    table = exchange_table(entry)
+    ensure_table(engine, table)
+    frame = slice_frame(entry, "640502", "2026-Q3", 4)
+    frame["institution_name"] = frame["institution_name"].astype("string[pyarrow]")
+    frame.loc[1, "institution_name"] = None
+    replace_slice(engine, table, frame, {"county_code": "640502", "period": "2026-Q3"})
+    with engine.connect() as connection:
+        names = (
+            connection.execute(sa.select(table.c.institution_name).order_by(table.c.source_row))
+            .scalars()
+            .all()
+        )
+    assert names == ["a0", None, "a2", "a3"]

@@ -117,6 +117,10 @@ def effective_pii(item: CatalogItem, detected: Mapping[str, str] | None) -> str 
     return FORMAT_PII.get(item.format or "")
 
 
+# formats whose values are category codes (regions, industries, organisations), not personal data
+CATEGORICAL_FORMATS = frozenset({"division_code", "industry_code", "uscc"})
+
+
 def _value_text(values: pd.Series, item: CatalogItem) -> pd.Series:
     """A column as the text it was delivered as (typed dates back to ISO days)."""
     if item.type == "date":
@@ -140,6 +144,9 @@ def _generalize_once(
         return step(values), "generalized"
     if item.type in ("integer", "decimal"):
         return to_amount_band(values, policy.generalization.amount_bands), "generalized"
+    if item.enum or item.enum_ref or item.format in CATEGORICAL_FORMATS:
+        # a code list is already a generalization: its values name categories, not people
+        return as_text(values).astype(STRING), "kept"
     # free text has no hierarchy: hiding most of it is the only safe generalization
     return mask_generic(as_text(values)).astype(STRING), "masked"
 

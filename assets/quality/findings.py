@@ -164,7 +164,9 @@ def check_partition(
     save_outcome(outcome, results_dir(data_dir), period=period)
     site = docs_site(data_dir, entry.dataset_id)
     try:
-        index = rebuild_docs(results_dir(data_dir), site, entry.dataset_id)
+        index = rebuild_docs(
+            results_dir(data_dir), site, entry.dataset_id, validator.suite(entry.dataset_id)
+        )
         page: Path | None = validation_page(outcome, site)
     except Exception as exc:  # GE rendering must never cost the department its tickets
         log.warning(

@@ -101,6 +101,7 @@ def latest_outcomes(
     ]
 
 
-def rebuild_docs(directory: Path, site_dir: Path, dataset_id: str) -> Path:
+def rebuild_docs(directory: Path, site_dir: Path, dataset_id: str, suite: Any = None) -> Path:
     """Rebuild the dataset's Data Docs site from its stored validations; returns index.html."""
-    return build_data_docs(latest_outcomes(directory, dataset_id), site_dir)
+    suites = {dataset_id: suite} if suite is not None else None
+    return build_data_docs(latest_outcomes(directory, dataset_id), site_dir, suites=suites)

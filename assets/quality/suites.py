@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
@@ -143,6 +144,9 @@ _FORMAT_TEXT: dict[str, tuple[str, str]] = {
 
 _HIGH_FORMATS = {"cn_id_number", "uscc", "bank_card", "certificate_no", "id_or_uscc"}
 _CONTACT_FORMATS = {"cn_mobile", "phone"}
+
+
+log = logging.getLogger(__name__)
 
 
 def _q(item: CatalogItem) -> str:
@@ -465,6 +469,19 @@ def load_suite(dataset_id: str, directory: Path = SUITES_DIR) -> gx.ExpectationS
             f"{path}: 数据集 {dataset_id} 没有质量规则文件，请运行 python -m assets.quality.suites --write"
         ) from exc
     return gx.ExpectationSuite(**raw)
+
+
+def suite_for(entry: CatalogEntry, directory: Path = SUITES_DIR) -> gx.ExpectationSuite:
+    """The suite file of a dataset when there is one; for a catalog entry that has none yet (a new
+    dataset registered without its suite), the suite the catalog's rules generate."""
+    if suite_path(entry.dataset_id, directory).exists():
+        return load_suite(entry.dataset_id, directory)
+    log.warning(
+        "数据集 %s 没有质量规则文件 %s，按目录条目的信息项规则生成",
+        entry.dataset_id,
+        suite_path(entry.dataset_id, directory),
+    )
+    return build_suite(entry)
 
 
 def stale_suites(catalog: Mapping[str, CatalogEntry], directory: Path = SUITES_DIR) -> list[str]:

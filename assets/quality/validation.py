@@ -43,6 +43,7 @@ from assets.quality.suites import (
     SOURCE_ROW,
     SUITES_DIR,
     load_suite,
+    suite_for,
 )
 
 MAX_EXAMPLES = 5
@@ -168,9 +169,13 @@ class QualityValidator:
         self._context = _ephemeral_context()
         self._datasource = self._context.data_sources.add_pandas(DATASOURCE)
         self._suites = {
-            dataset_id: load_suite(dataset_id, suites_dir) for dataset_id in self._catalog
+            dataset_id: suite_for(entry, suites_dir) for dataset_id, entry in self._catalog.items()
         }
         self._batch_definitions: dict[str, Any] = {}
+
+    def suite(self, dataset_id: str) -> Any:
+        """The expectation suite this validator runs for a dataset."""
+        return self._suites[dataset_id]
 
     @property
     def dataset_ids(self) -> list[str]:
@@ -423,7 +428,11 @@ def validation_page(outcome: ValidationOutcome, site_dir: Path) -> Path:
 
 
 def build_data_docs(
-    outcomes: Iterable[ValidationOutcome], site_dir: Path, *, suites_dir: Path = SUITES_DIR
+    outcomes: Iterable[ValidationOutcome],
+    site_dir: Path,
+    *,
+    suites_dir: Path = SUITES_DIR,
+    suites: Mapping[str, Any] | None = None,
 ) -> Path:
     """Build GE Data Docs for the latest validation of each partition into ``site_dir``.
 
@@ -455,7 +464,8 @@ def build_data_docs(
     )
     try:
         for dataset_id in sorted({o.dataset_id for o in latest.values()}):
-            context.suites.add(load_suite(dataset_id, suites_dir))
+            suite = (suites or {}).get(dataset_id) or load_suite(dataset_id, suites_dir)
+            context.suites.add(suite)
         for outcome in latest.values():
             if outcome.ge_object is None:
                 raise ValueError(

@@ -53,7 +53,9 @@ def _copy_column(array: pa.Array) -> pa.Array:
             text = pc.replace_substring(text, needle, replacement)
     else:
         text = pc.cast(array, pa.string())
-    return pc.fill_null(text, "\\N")
+    # one string width for all columns, whatever pandas handed over (object → string,
+    # string[pyarrow] → large_string): the join kernel wants them alike
+    return pc.fill_null(text.cast(pa.large_string()), "\\N")
 
 
 def _copy_text(frame: pd.DataFrame) -> bytes:
@@ -61,9 +63,10 @@ def _copy_text(frame: pd.DataFrame) -> bytes:
     kernels and handed over as one buffer, with no Python object per row."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     columns = [_copy_column(table.column(i).combine_chunks()) for i in range(table.num_columns)]
-    lines = pc.binary_join_element_wise(*columns, "\t")
-    lines = pc.binary_join_element_wise(lines, pa.array(["\n"] * len(lines), pa.string()), "")
-    lines = lines.cast(pa.large_string())
+    lines = pc.binary_join_element_wise(*columns, pa.scalar("\t", pa.large_string()))
+    lines = pc.binary_join_element_wise(
+        lines, pa.array(["\n"] * len(lines), pa.large_string()), pa.scalar("", pa.large_string())
+    )
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)[
         lines.offset : lines.offset + len(lines) + 1
     ]
