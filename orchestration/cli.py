@@ -20,7 +20,8 @@ from rich.table import Table
 from orchestration.settings import Settings
 
 err = Console(stderr=True)
-out = Console()
+# piped output (CI logs, files) gets room for the Chinese table columns instead of rich's 80
+out = Console() if sys.stdout.isatty() else Console(width=140)
 
 data_dir_option = click.option(
     "--data-dir",
@@ -198,11 +199,68 @@ def _print_summary(summary: dict, settings: Settings) -> None:
         f"合计 {total['files']} 个文件：读取 {total['rows_read']} 行 = 入库 {total['rows_loaded']} + "
         f"拒收 {total['rows_rejected']}；整文件拒收 {total['files_rejected']} 个。"
     )
+    _print_operation(summary.get("operation"), titles)
+    _print_quality(summary.get("quality"))
+    _print_catalog(summary.get("catalog"), titles, counties)
+    for failure in summary["runs"]["failed"]:
+        out.print(
+            f"[red]运行失败[/] {failure.get('path') or failure.get('job')}: {failure['error']}"
+        )
+    out.print("数据区：")
     for zone, url in summary["zones"].items():
         out.print(f"  {zone:9s} {url}")
     out.print(
         f"Dagster UI: [bold]make ui[/]（或 publicdata ui --data-dir {summary['data_dir']}），浏览器打开 http://127.0.0.1:3000"
     )
+
+
+def _print_operation(operation: dict | None, titles: dict[str, str]) -> None:
+    if not operation:
+        return
+    table = Table(title="治理与运营平台供给（可用不可见）")
+    for column in ("数据集", "入", "治理后", "隔离", "重复", "发布", "k", "抑制", "状态"):
+        table.add_column(column, justify="left" if column in ("数据集", "状态") else "right")
+    status_names = {
+        "published": "已发布",
+        "prohibited": "禁止开放",
+        "suspended": "暂停供给",
+    }
+    for dataset_id, row in operation["datasets"].items():
+        table.add_row(
+            titles.get(dataset_id, dataset_id),
+            *(str(row.get(k, "")) for k in ("rows_in", "governed", "quarantined", "duplicates")),
+            str(row.get("published", 0)),
+            "-" if row.get("k") is None else str(row["k"]),
+            str(row.get("suppressed", 0)),
+            status_names.get(row.get("status", ""), row.get("status", "")),
+        )
+    out.print(table)
+
+
+def _print_quality(quality: dict | None) -> None:
+    if not quality:
+        return
+    counts = {
+        k: len(quality.get(k, [])) for k in ("opened", "reopened", "updated", "closed", "escalated")
+    }
+    out.print(
+        f"质量工单：新开 {counts['opened']}，重开 {counts['reopened']}，更新 {counts['updated']}，"
+        f"验证关闭 {counts['closed']}，升级 {counts['escalated']}；当前未关闭 {quality.get('open', 0)} 张"
+        "（publicdata tickets list 查看）。"
+    )
+
+
+def _print_catalog(catalog: dict | None, titles: dict[str, str], counties: dict[str, str]) -> None:
+    if not catalog:
+        return
+    state = "新版本" if catalog.get("new_version") else "无变化"
+    out.print(
+        f"资源目录：第 {catalog.get('version')} 版（{state}），发布 {catalog.get('published_entries')} 条，"
+        f"不公开 {catalog.get('withheld_entries')} 条。"
+    )
+    for dataset_id, late in (catalog.get("late_counties") or {}).items():
+        names = "、".join(counties.get(c, c) for c in late)
+        out.print(f"[yellow]未按更新频率交付[/] {titles.get(dataset_id, dataset_id)}: {names}")
 
 
 @main.command()
