@@ -84,8 +84,9 @@ class PipelineReport:
         }
 
 
-# The CLI shows its own progress; Dagster's console logger only speaks up for warnings and errors.
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The CLI prints its own progress and summary (rejections, failed runs, tickets); the run events,
+# warnings included, are in the Dagster instance for the UI. The console logger stays quiet.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 Progress = Callable[[str, int, int], None]
 

@@ -174,10 +174,19 @@ def test_check_partition_follows_the_delivery(tmp_path, db_url):
     assert validation_page(clean.outcome, site).exists()
     assert stored[0].failures[0].failed_count == 3  # the summary round-trips
 
-    # the same delivery checked again: the same ticket, no change
+    # the same delivery checked again: nothing to learn, the tickets are left as they are (a claimed
+    # fix is judged only against a later delivery)
+    store.claim_fixed(
+        engine,
+        ticket.id,
+        by="中宁县公安局",
+        comment="已更正",
+        at=datetime(2025, 6, 2, 9, tzinfo=UTC),
+    )
     again = _check(tmp_path, engine, COUNTY, datetime(2025, 6, 3, 1, tzinfo=UTC))
-    assert not again.tickets.opened and not again.tickets.updated
-    assert again.tickets.unchanged == (ticket.id,)
+    assert not again.passed
+    assert again.tickets == store.SyncResult()
+    assert store.get_ticket(engine, ticket.id).status is Status.FIX_CLAIMED
 
     # a corrected delivery closes it as verified
     deliver(COUNTY, bad_rows=0)
@@ -185,7 +194,8 @@ def test_check_partition_follows_the_delivery(tmp_path, db_url):
     assert fixed.passed and fixed.tickets.closed == (ticket.id,)
     closed = store.get_ticket(engine, ticket.id)
     assert closed.status is Status.CLOSED
-    assert [h.action for h in closed.history][-2:] == [Action.PASS, Action.VERIFY]
+    # the department's claim, then the later delivery that proved it
+    assert [h.action for h in closed.history][-2:] == [Action.CLAIM_FIX, Action.VERIFY]
 
 
 def test_empty_exchange_table_is_an_empty_partition(tmp_path):

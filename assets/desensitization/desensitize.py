@@ -136,7 +136,7 @@ def _mask(values: pd.Series, item: CatalogItem, pii: str | None) -> pd.Series:
 
 
 def _generalize_once(
-    values: pd.Series, item: CatalogItem, policy: DesensitizationPolicy
+    values: pd.Series, item: CatalogItem, policy: DesensitizationPolicy, level: str
 ) -> tuple[pd.Series, Transformation]:
     """Generalization of a column outside k-anonymity (not a quasi-identifier)."""
     if item.type == "date":
@@ -144,8 +144,10 @@ def _generalize_once(
         return step(values), "generalized"
     if item.type in ("integer", "decimal"):
         return to_amount_band(values, policy.generalization.amount_bands), "generalized"
-    if item.enum or item.enum_ref or item.format in CATEGORICAL_FORMATS:
-        # a code list is already a generalization: its values name categories, not people
+    if item.enum or item.enum_ref or item.format in CATEGORICAL_FORMATS or level in ("L1", "L2"):
+        # a code list is already a generalization: its values name categories, not people; and
+        # non-personal internal text (an enterprise's name) is what merchants come for — the
+        # blocking leak scan still stops any identifier hiding in it
         return as_text(values).astype(STRING), "kept"
     # free text has no hierarchy: hiding most of it is the only safe generalization
     return mask_generic(as_text(values)).astype(STRING), "masked"
@@ -224,7 +226,7 @@ def desensitize(
                 )
             )
         elif action == "generalize":
-            out[col], transformations[col] = _generalize_once(values, item, policy)
+            out[col], transformations[col] = _generalize_once(values, item, policy, level)
         elif item.format == "phone" and pii is None:
             out[col] = _mask_mobiles_only(values)
             transformations[col] = "masked" if mobile_valid(as_text(values)).any() else "kept"

@@ -8,7 +8,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.catalog_sync.entry import CatalogEntry
-from assets.common.masking import mask_series
+from assets.common.masking import mask_digit_runs, mask_series
 
 _PROVENANCE_DOCS = {
     "county_code": ("string", "行政区划代码（交付县区）"),
@@ -59,8 +59,12 @@ def masked_preview(frame: pd.DataFrame, entry: CatalogEntry, rows: int = 5) -> d
     """A few rows for the UI with every personal-data column masked."""
     head = frame[entry.columns].head(rows).copy()
     for item in entry.items:
+        # declared personal data by its type; anything else still loses every long digit run,
+        # since a column the catalog calls non-personal can hold a mobile (a clinic's 联系电话)
         if item.pii:
             head[item.column] = mask_series(head[item.column], item.pii)
+        else:
+            head[item.column] = mask_digit_runs(head[item.column])
     head = head.astype(object).where(head.notna(), "")
     return dg.MetadataValue.md(
         head.rename(columns={i.column: i.name for i in entry.items}).to_markdown(index=False)

@@ -21,7 +21,13 @@ from sqlalchemy.engine import Engine
 from assets.aggregation.ingest import IngestOutcome
 from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR, CatalogEntry
 from assets.quality import ticket_store
-from assets.quality.results import docs_site, rebuild_docs, results_dir, save_outcome
+from assets.quality.results import (
+    checked_deliveries,
+    docs_site,
+    rebuild_docs,
+    results_dir,
+    save_outcome,
+)
 from assets.quality.suites import SOURCE_ROW
 from assets.quality.ticket_store import SyncResult
 from assets.quality.tickets import Action, Finding, Ticket
@@ -97,7 +103,7 @@ def read_partition(
     """The (county, period) slice of the exchange table: row numbers, period and the catalog items
     as delivered text, in file order. An exchange table not created yet is an empty slice."""
     table = exchange_table(entry)
-    columns = [SOURCE_ROW, "period", *entry.columns]
+    columns = [SOURCE_ROW, "period", "file_checksum", *entry.columns]
     if not sa.inspect(engine).has_table(table.name):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     query = (
@@ -150,18 +156,27 @@ def check_partition(
         frame, entry.dataset_id, county_code=county_code, as_of=as_of, townships=townships
     )
     found = findings_from_outcome(outcome)
-    tickets = ticket_store.sync_findings(
-        platform_engine,
-        dataset_id=entry.dataset_id,
-        county_code=county_code,
-        department_id=entry.provider,
-        period=period,
-        findings=found.findings,
-        passed_rule_ids=found.passed_rule_ids,
-        checked_at=checked_at,
-        due_policy=due_policy or DuePolicy(),
-    )
-    save_outcome(outcome, results_dir(data_dir), period=period)
+    delivered = sorted(frame["file_checksum"].dropna().unique().tolist()) if len(frame) else []
+    if not delivered or delivered == checked_deliveries(
+        results_dir(data_dir), entry.dataset_id, county_code, period
+    ):
+        # Only a new delivery can prove a ticket fixed or relapsed: an empty partition proves
+        # nothing, and re-checking the delivery already judged must not reopen a claimed fix
+        # before the department could redeliver.
+        tickets = SyncResult()
+    else:
+        tickets = ticket_store.sync_findings(
+            platform_engine,
+            dataset_id=entry.dataset_id,
+            county_code=county_code,
+            department_id=entry.provider,
+            period=period,
+            findings=found.findings,
+            passed_rule_ids=found.passed_rule_ids,
+            checked_at=checked_at,
+            due_policy=due_policy or DuePolicy(),
+        )
+    save_outcome(outcome, results_dir(data_dir), period=period, file_checksums=delivered)
     site = docs_site(data_dir, entry.dataset_id)
     try:
         index = rebuild_docs(

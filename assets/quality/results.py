@@ -49,15 +49,37 @@ def result_path(directory: Path, dataset_id: str, county_code: str, period: str)
     return directory / dataset_id / county_code / f"{period}.json"
 
 
-def save_outcome(outcome: ValidationOutcome, directory: Path, *, period: str) -> Path:
-    """Write the partition's latest validation atomically (replacing the previous one)."""
+def save_outcome(
+    outcome: ValidationOutcome,
+    directory: Path,
+    *,
+    period: str,
+    file_checksums: list[str] | None = None,
+) -> Path:
+    """Write the partition's latest validation atomically (replacing the previous one), with the
+    checksums of the delivery it judged."""
     path = result_path(directory, outcome.dataset_id, outcome.county_code, period)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"summary": outcome.to_dict(), "ge_result": outcome.ge_result}
+    payload = {
+        "summary": outcome.to_dict(),
+        "ge_result": outcome.ge_result,
+        "file_checksums": file_checksums or [],
+    }
     partial = path.with_name(f".{path.name}.{os.getpid()}.part")
     partial.write_text(json.dumps(payload, ensure_ascii=False, default=str), encoding="utf-8")
     os.replace(partial, path)
     return path
+
+
+def checked_deliveries(
+    directory: Path, dataset_id: str, county_code: str, period: str
+) -> list[str]:
+    """Checksums of the delivery the partition's stored validation judged ([] when none)."""
+    path = result_path(directory, dataset_id, county_code, period)
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("file_checksums", [])
+    except (FileNotFoundError, json.JSONDecodeError):
+        return []
 
 
 def _expectation(raw: dict[str, Any]) -> ExpectationOutcome:

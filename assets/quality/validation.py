@@ -239,7 +239,7 @@ class QualityValidator:
                 key=lambda o: order.get(o.rule_id, len(order)),
             )
         )
-        run_id = RunIdentifier(run_name=f"{county_code}-{period or 'all'}", run_time=validated_at)
+        run_id = RunIdentifier(run_name=_run_name(county_code, period), run_time=validated_at)
         result.meta["run_id"] = run_id
         result.meta["validation_time"] = validated_at
         result.meta["county_code"] = county_code
@@ -409,12 +409,18 @@ def _example_value(
 # --- Data Docs ---------------------------------------------------------------------------------
 
 
+def _run_name(county_code: str, period: str | None) -> str:
+    # GE's page renderer tries to read a run name as a date: "640502-2026-11-26" (a daily
+    # dataset's partition) would parse, with a nonsensical UTC offset, and break the page
+    return f"county{county_code}-period{period or 'all'}"
+
+
 def _result_identifier(outcome: ValidationOutcome) -> ValidationResultIdentifier:
     period = outcome.period or "all"
     return ValidationResultIdentifier(
         expectation_suite_identifier=ExpectationSuiteIdentifier(name=outcome.dataset_id),
         run_id=RunIdentifier(
-            run_name=f"{outcome.county_code}-{period}", run_time=outcome.validated_at
+            run_name=_run_name(outcome.county_code, outcome.period), run_time=outcome.validated_at
         ),
         batch_identifier=f"{outcome.dataset_id}-{outcome.county_code}-{period}",
     )
