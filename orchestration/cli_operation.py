@@ -48,7 +48,15 @@ _by = click.option("--by", "actor", default=None, help="操作人（默认当前
 _json = click.option("--json", "as_json", is_flag=True, help="在 stdout 输出 JSON")
 
 
+def _existing_settings(data_dir: Path | None) -> Settings:
+    settings = Settings.load(data_dir)
+    if problem := settings.missing_data_dir():
+        raise click.ClickException(problem)
+    return settings
+
+
 def _settings_checked(data_dir: Path | None, dataset_id: str, county_code: str | None) -> Settings:
+    # suspending before the first publication is allowed: the records are created then
     settings = Settings.load(data_dir)
     catalog = load_catalog(settings.catalog_dir)
     if dataset_id not in catalog:
@@ -172,7 +180,7 @@ def list_suspensions(data_dir: Path | None, show_all: bool, as_json: bool) -> No
     """列出生效中的（或全部）暂停供给。"""
     from assets.operation.suspension import active_suspensions, suspension_history
 
-    settings = Settings.load(data_dir)
+    settings = _existing_settings(data_dir)
     ensure_platform_schema(settings.platform_url)
     engine = get_engine(settings.platform_url)
     found = suspension_history(engine) if show_all else active_suspensions(engine)

@@ -41,6 +41,8 @@ class Context:
 
     def __init__(self, data_dir: Path | None) -> None:
         self.settings = Settings.load(data_dir)
+        if problem := self.settings.missing_data_dir():
+            raise click.ClickException(problem)
         ensure_platform_schema(self.settings.platform_url)
         self.engine: Engine = get_engine(self.settings.platform_url)
         self.today = china_date(datetime.now(UTC))

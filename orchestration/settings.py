@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.engine import make_url
 
 from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR
 from assets.common.city import DEFAULT_CITY_CONFIG
@@ -75,6 +76,14 @@ class Settings(BaseModel):
             values["quality_as_of"] = date.fromisoformat(quality_as_of)
         values.update(overrides)
         return cls.model_validate(values)
+
+    def missing_data_dir(self) -> str | None:
+        """Why commands working on existing platform records cannot run here: their embedded
+        database does not exist (a mistyped --data-dir, or no run yet), or None."""
+        url = make_url(self.platform_url)
+        if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+            return f"数据目录中没有平台记录: {self.data_dir}（先运行 publicdata run / demo，或检查 --data-dir）"
+        return None
 
     @property
     def zone_urls(self) -> dict[str, str]:

@@ -77,3 +77,12 @@ def test_generate_is_deterministic_from_the_command_line(tmp_path):
     assert files_a == files_b and files_a
     for rel in files_a:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
+
+
+def test_read_only_commands_refuse_a_missing_data_directory(tmp_path):
+    missing = tmp_path / "typo"
+    for args in (("tickets", "list", "--json"), ("supply", "list")):
+        result = _run(*args, "--data-dir", str(missing))
+        assert result.returncode != 0, args
+        assert "数据目录中没有平台记录" in result.stderr
+    assert not missing.exists()
