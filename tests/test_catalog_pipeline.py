@@ -288,6 +288,7 @@ def test_a_late_county_fails_freshness_and_its_department_gets_a_ticket(
     assert ticket.dimension is Dimension.TIMELINESS
     assert ticket.is_open
     assert late.metadata["open_tickets"].value == {LATE_COUNTY: ticket.id}
+    assert ticket.id in summary["quality"]["opened"]  # the run summary lists it with the others
 
     # the UI lists the check on the exchange asset with its latest (failed, WARN) evaluation
     ui = _ui_checks(settings, tmp_path, "petition_records")["freshness"]
@@ -304,6 +305,7 @@ def test_a_late_county_fails_freshness_and_its_department_gets_a_ticket(
     assert summary["catalog"]["late_counties"] == {}
     assert _latest_check(settings, "petition_records").passed
     assert get_ticket(platform, ticket.id).status is Status.CLOSED
+    assert ticket.id in summary["quality"]["closed"]
     assert len([t for t in list_tickets(platform) if t.rule_id.startswith("freshness.")]) == 1
 
 

@@ -96,8 +96,11 @@ def freshness_check(entry: CatalogEntry, city: City) -> dg.AssetChecksDefinition
         if tickets is not None:
             metadata.update(
                 {
-                    "tickets_opened": len(tickets.opened) + len(tickets.reopened),
-                    "tickets_closed": len(tickets.closed),
+                    # ids under the keys the quality stage uses, so the run summary lists them too
+                    "tickets_opened": list(tickets.opened),
+                    "tickets_reopened": list(tickets.reopened),
+                    "tickets_updated": list(tickets.updated),
+                    "tickets_closed": list(tickets.closed),
                     "open_tickets": tickets.open_by_county,
                 }
             )
