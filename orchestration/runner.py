@@ -54,6 +54,7 @@ class PipelineReport:
     def summary(self) -> dict:
         engine = get_engine(self.settings.platform_url)
         records = ingest_records(engine, self.batch_ids)
+        instance = dagster_instance(self.settings)
         return {
             "data_dir": str(self.settings.data_dir),
             "files": file_records(records),
@@ -70,14 +71,10 @@ class PipelineReport:
                 "post_ingest": len(self.post_ingest_runs),
                 "failed": self.failed_partitions,
             },
-            "catalog": catalog_summary(
-                self.settings, dagster_instance(self.settings), self.post_ingest_runs
-            ),
+            "catalog": catalog_summary(self.settings, instance, self.post_ingest_runs),
             # quality tickets opened / reopened / updated / closed / escalated by this run
             "quality": quality_summary(
-                self.settings,
-                dagster_instance(self.settings),
-                [*self.batch_ids, *self.post_ingest_runs],
+                self.settings, instance, [*self.batch_ids, *self.post_ingest_runs]
             ),
             # governed / quarantined / duplicates / published / suppressed and k per dataset
             "operation": operation_report(self.settings),

@@ -205,65 +205,52 @@ def item_rules(item: CatalogItem) -> list[RuleSpec]:
     return specs
 
 
+# per cross-field check: reason code, dimension, and the explanation (names[i] = the i-th column's
+# Chinese item name; values = the rule's listed values)
+_CROSS_CHECKS: dict[str, tuple[Reason, Dimension, str]] = {
+    "id_birth_date": (
+        Reason.ID_BIRTH_DATE_MISMATCH,
+        Dimension.CONSISTENCY,
+        "{names[1]}与{names[0]}第7至14位不一致",
+    ),
+    "id_gender": (
+        Reason.ID_GENDER_MISMATCH,
+        Dimension.CONSISTENCY,
+        "{names[1]}与{names[0]}第17位（奇数为男、偶数为女）不一致",
+    ),
+    "date_order": (Reason.DATE_ORDER, Dimension.TIMELINESS, "{names[1]}早于{names[0]}"),
+    "region_is_county": (
+        Reason.REGION_NOT_COUNTY,
+        Dimension.CONSISTENCY,
+        "{names[0]}不等于交付县（区）的行政区划代码",
+    ),
+    "township_in_county": (
+        Reason.TOWNSHIP_NOT_IN_COUNTY,
+        Dimension.CONSISTENCY,
+        "{names[0]}不是交付县（区）的乡镇",
+    ),
+    "empty_iff": (
+        Reason.EMPTY_IFF,
+        Dimension.CONSISTENCY,
+        "{names[1]}为{values}时{names[0]}应为空，否则必填",
+    ),
+}
+
+
 def _cross_spec(rule: CrossFieldRule, entry: CatalogEntry) -> RuleSpec:
+    if rule.check not in _CROSS_CHECKS:
+        raise ValueError(f"未知的跨字段校验: {rule.check}")
+    reason, dimension, template = _CROSS_CHECKS[rule.check]
     names = [entry.item(c).name for c in rule.columns]
-    rule_id = f"{rule.check}:{'+'.join(rule.columns)}"
-    if rule.check == "id_birth_date":
-        return RuleSpec(
-            rule_id,
-            rule.check,
-            rule.columns,
-            Reason.ID_BIRTH_DATE_MISMATCH,
-            Dimension.CONSISTENCY,
-            f"{names[1]}与{names[0]}第7至14位不一致",
-        )
-    if rule.check == "id_gender":
-        return RuleSpec(
-            rule_id,
-            rule.check,
-            rule.columns,
-            Reason.ID_GENDER_MISMATCH,
-            Dimension.CONSISTENCY,
-            f"{names[1]}与{names[0]}第17位（奇数为男、偶数为女）不一致",
-        )
-    if rule.check == "date_order":
-        return RuleSpec(
-            rule_id,
-            rule.check,
-            rule.columns,
-            Reason.DATE_ORDER,
-            Dimension.TIMELINESS,
-            f"{names[1]}早于{names[0]}",
-        )
-    if rule.check == "region_is_county":
-        return RuleSpec(
-            rule_id,
-            rule.check,
-            rule.columns,
-            Reason.REGION_NOT_COUNTY,
-            Dimension.CONSISTENCY,
-            f"{names[0]}不等于交付县（区）的行政区划代码",
-        )
-    if rule.check == "township_in_county":
-        return RuleSpec(
-            rule_id,
-            rule.check,
-            rule.columns,
-            Reason.TOWNSHIP_NOT_IN_COUNTY,
-            Dimension.CONSISTENCY,
-            f"{names[0]}不是交付县（区）的乡镇",
-        )
-    if rule.check == "empty_iff":
-        values = "、".join(rule.values or ())
-        return RuleSpec(
-            rule_id,
-            rule.check,
-            rule.columns,
-            Reason.EMPTY_IFF,
-            Dimension.CONSISTENCY,
-            f"{names[1]}为{values}时{names[0]}应为空，否则必填",
-        )
-    raise ValueError(f"未知的跨字段校验: {rule.check}")
+    explanation = template.format(names=names, values="、".join(rule.values or ()))
+    return RuleSpec(
+        f"{rule.check}:{'+'.join(rule.columns)}",
+        rule.check,
+        rule.columns,
+        reason,
+        dimension,
+        explanation,
+    )
 
 
 def rule_registry(entry: CatalogEntry) -> dict[str, RuleSpec]:
