@@ -21,6 +21,7 @@ run: $(STAMP)
 	$(BIN)/publicdata demo --data-dir $(DATA) --rows $(ROWS) --seed $(SEED)
 
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 ui: $(STAMP)
@@ -31,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

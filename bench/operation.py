@@ -12,8 +12,8 @@ from assets.classification.classify import classify_frame, dataset_grade
 from assets.desensitization.desensitize import desensitize
 from assets.desensitization.policy import load_policy
 from assets.governance.govern import govern
+from assets.governance.records import governed_text
 from assets.operation.guards import scan_for_leaks
-from assets.operation.records import governed_text
 from assets.operation.writer import publish
 from assets.storage.engine import get_engine
 

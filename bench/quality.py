@@ -12,7 +12,7 @@ from datetime import date
 import great_expectations as gx
 import pandas as pd
 
-from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR
+from assets.common.catalog import SHIPPED_CATALOG_DIR
 from assets.quality import expectations as rules
 from assets.quality.findings import read_partition, validator_for
 from assets.quality.suites import PARAM_AS_OF, PARAM_COUNTY_CODES, PARAM_TOWNSHIPS

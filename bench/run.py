@@ -22,7 +22,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from assets.aggregation.ingest import ingest_landing_file, read_stage
-from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR, load_catalog
+from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.common.city import load_city
 from assets.exchange.load import load_exchange_slice
 from assets.landing.generator import generate

@@ -51,7 +51,7 @@ def main() -> None:
 def _generate(
     settings: Settings, rows: int, seed: int, as_of: date | None, defect_rate: float, periods: int
 ):
-    from assets.catalog_sync.entry import load_catalog
+    from assets.common.catalog import load_catalog
     from assets.common.city import load_city
     from assets.landing.generator import generate
 
@@ -160,7 +160,7 @@ def _run(settings: Settings, as_json: bool) -> int:
 
 
 def _print_summary(summary: dict, settings: Settings) -> None:
-    from assets.catalog_sync.entry import load_catalog
+    from assets.common.catalog import load_catalog
     from assets.common.city import load_city
 
     titles = {ds: entry.title for ds, entry in load_catalog(settings.catalog_dir).items()}

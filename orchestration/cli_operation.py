@@ -23,7 +23,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from assets.catalog_sync.entry import load_catalog
+from assets.common.catalog import load_catalog
 from assets.common.city import load_city
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema

@@ -23,14 +23,14 @@ from typing import Any
 import click
 from sqlalchemy.engine import Engine
 
-from assets.catalog_sync.entry import CatalogEntry, load_catalog
+from assets.common.catalog import CatalogEntry, load_catalog
 from assets.common.city import City, load_city
-from assets.quality import ticket_store as store
-from assets.quality.reports import write_department_report
-from assets.quality.tickets import Status, Ticket, TicketError
-from assets.quality.workdays import china_date
+from assets.common.workdays import china_date
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
+from assets.tickets import store as store
+from assets.tickets.reports import write_department_report
+from assets.tickets.rules import Status, Ticket, TicketError
 from orchestration.settings import Settings
 
 STATUS_CHOICES = ["open", *(s.value for s in Status)]

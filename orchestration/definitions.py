@@ -3,9 +3,8 @@ set of assets with no code change; each stage contributes its part from ``orches
 
 import dagster as dg
 
-from assets.catalog_sync.entry import load_catalog
+from assets.common.catalog import load_catalog
 from assets.common.city import load_city
-from orchestration.resources import PlatformResource
 from orchestration.settings import Settings
 from orchestration.stages import StageDefinitions, catalog, operation, quality, spine
 
@@ -27,7 +26,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions.merge(
         *(stage.defs for stage in build_stages(settings)),
         dg.Definitions(
-            resources={"platform": PlatformResource.from_settings(settings)},
+            resources={"platform": settings.platform_resource()},
             executor=dg.in_process_executor,
         ),
     )

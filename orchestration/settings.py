@@ -11,11 +11,13 @@ import os
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.engine import make_url
 
-from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR
+from assets.common.catalog import SHIPPED_CATALOG_DIR
 from assets.common.city import DEFAULT_CITY_CONFIG
+from assets.storage.platform import PlatformResource
 
 ZONES = ("exchange", "operation", "platform")
 
@@ -85,6 +87,25 @@ class Settings(BaseModel):
             return f"数据目录中没有平台记录: {self.data_dir}（先运行 publicdata run / demo，或检查 --data-dir）"
         return None
 
+    def platform_resource(self) -> PlatformResource:
+        """The resource the assets read every setting from. A key set in the environment goes in as
+        ``dg.EnvVar`` (Dagster resolves it when a run starts, and never shows its value)."""
+        key: str | dg.EnvVar | None = self.pseudonym_key
+        if key and os.environ.get(ENV_PSEUDONYM_KEY) == key:
+            key = dg.EnvVar(ENV_PSEUDONYM_KEY)
+        return PlatformResource(
+            data_dir=str(self.data_dir),
+            exchange_url=self.exchange_url,
+            operation_url=self.operation_url,
+            platform_url=self.platform_url,
+            catalog_dir=str(self.catalog_dir),
+            city_config=str(self.city_config),
+            quality_as_of=self.quality_as_of.isoformat() if self.quality_as_of else None,
+            pseudonym_key=key,
+            pseudonym_key_file=str(self.pseudonym_key_file) if self.pseudonym_key_file else None,
+            catalog_subscribers=list(self.catalog_subscribers),
+        )
+
     @property
     def zone_urls(self) -> dict[str, str]:
         return {zone: getattr(self, f"{zone}_url") for zone in ZONES}
@@ -107,15 +128,7 @@ class Settings(BaseModel):
         return self.data_dir / "reports"
 
     def pseudonym_key_bytes(self) -> bytes:
-        """The HMAC-SM3 pseudonymization key: ``PUBLICDATA_PSEUDONYM_KEY``, else the key file
-        ``PUBLICDATA_PSEUDONYM_KEY_FILE``, else a random key generated once in
-        ``<data dir>/secrets/pseudonym.key`` (mode 0600) — right for the embedded demo and one machine;
-        a deployment on several machines must configure one key for all of them, or their pseudonyms
-        differ. A lost or changed key changes every pseudonym."""
-        from assets.desensitization.pseudonymize import load_key
-        from assets.operation.keyfile import ensure_key_file
+        """The HMAC-SM3 pseudonymization key (see ``assets.operation.keyfile``)."""
+        from assets.operation.keyfile import resolve_pseudonym_key
 
-        key_file = self.pseudonym_key_file
-        if not self.pseudonym_key and key_file is None:
-            key_file = ensure_key_file(self.data_dir / "secrets" / "pseudonym.key")
-        return load_key(self.pseudonym_key, key_file)
+        return resolve_pseudonym_key(self.data_dir, self.pseudonym_key, self.pseudonym_key_file)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
+from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
 from assets.common.city import City, load_city
 from assets.storage.engine import dispose_engines
 

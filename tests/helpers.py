@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from assets.catalog_sync.entry import CatalogEntry
+from assets.common.catalog import CatalogEntry
 from orchestration.settings import Settings
 
 

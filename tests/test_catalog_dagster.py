@@ -10,7 +10,7 @@ from assets.catalog_sync.assets import CITY_CATALOG_KEY, city_catalog
 from assets.catalog_sync.publish import JSON_NAME, public_dir
 from assets.catalog_sync.registry import seed_registry
 from assets.catalog_sync.sensors import CATALOG_JOB_NAME, catalog_job, catalog_registry_sensor
-from orchestration.resources import PlatformResource
+from assets.storage.platform import PlatformResource
 from tests.helpers import settings_for
 from tests.test_catalog_validation import register, shipped
 
@@ -29,7 +29,7 @@ def _materialize(platform: PlatformResource) -> dict:
 
 
 def test_the_registry_sensor_runs_once_per_change(city, tmp_path):
-    platform = PlatformResource.from_settings(settings_for(tmp_path))
+    platform = settings_for(tmp_path).platform_resource()
 
     result, _ = _tick(platform, None)
     assert isinstance(result, dg.SkipReason)  # empty registry
@@ -98,7 +98,7 @@ def test_the_sensor_targets_the_catalog_job():
 
 
 def test_the_catalog_asset_validates_versions_and_publishes(db_url, city, tmp_path):
-    platform = PlatformResource.from_settings(settings_for(tmp_path, db_url))
+    platform = settings_for(tmp_path, db_url).platform_resource()
     seed_registry(tmp_path, city)
     first = _materialize(platform)
     assert first["version"] == 1 and first["new_version"] is True

@@ -6,7 +6,6 @@ from datetime import date
 
 import pytest
 
-from assets.catalog_sync.entry import Frequency
 from assets.catalog_sync.mounting import (
     GRACE_DAYS,
     STATUS_LATE,
@@ -19,6 +18,7 @@ from assets.catalog_sync.mounting import (
     mounting_summary,
     period_of,
 )
+from assets.common.catalog import Frequency
 from assets.storage.bulk import ensure_table, replace_slice
 from assets.storage.engine import get_engine
 from assets.storage.tables import exchange_table

@@ -27,18 +27,18 @@ from assets.catalog_sync.checks import (
     FRESHNESS_SCHEDULE_NAME,
     freshness_check_key,
 )
-from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR, load_catalog
 from assets.catalog_sync.freshness import china_today, freshness_rule_id
 from assets.catalog_sync.publish import JSON_NAME, catalog_events_of, public_dir
 from assets.catalog_sync.registry import registry_dir, scan_registry
 from assets.catalog_sync.sensors import CATALOG_JOB_NAME
 from assets.catalog_sync.versions import get_version, list_versions
+from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.landing.generator import generate
 from assets.landing.generator.periods import recent_periods
-from assets.quality.ticket_store import get_ticket, list_tickets
-from assets.quality.tickets import Dimension, Status
 from assets.storage.engine import get_engine
 from assets.storage.tables import exchange_table_name
+from assets.tickets.rules import Dimension, Status
+from assets.tickets.store import get_ticket, list_tickets
 from orchestration.definitions import build_definitions, build_stages, post_ingest_jobs
 from orchestration.runner import dagster_instance, run_pipeline
 from tests.helpers import medical_rows, settings_for, write_delivery

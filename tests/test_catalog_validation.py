@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR
 from assets.catalog_sync.registry import (
     registry_dir,
     registry_fingerprint,
@@ -23,6 +22,7 @@ from assets.catalog_sync.validation import (
     validate_registration,
     validate_registry,
 )
+from assets.common.catalog import SHIPPED_CATALOG_DIR
 
 
 def shipped(dataset_id: str) -> dict:

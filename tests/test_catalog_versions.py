@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from assets.catalog_sync.aggregate import CityCatalog, aggregate, entry_changes, entry_document
-from assets.catalog_sync.entry import CatalogEntry
 from assets.catalog_sync.registry import scan_registry
 from assets.catalog_sync.validation import validate_registry
 from assets.catalog_sync.versions import (
@@ -20,6 +19,7 @@ from assets.catalog_sync.versions import (
     record_version,
     sync_registrations,
 )
+from assets.common.catalog import CatalogEntry
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 from assets.storage.tables import catalog_registrations, catalog_rejections

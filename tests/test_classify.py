@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
 from assets.classification.classify import (
     ColumnClassification,
     classify_file,
@@ -26,6 +25,7 @@ from assets.classification.scheme import (
     default_scheme,
     load_scheme,
 )
+from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
 from tests.test_detectors import (
     _raw_fragments,
     make_address,

@@ -11,11 +11,11 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from assets.quality import ticket_store as store
-from assets.quality.tickets import Finding
-from assets.quality.workdays import DuePolicy
+from assets.common.workdays import DuePolicy
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
+from assets.tickets import store as store
+from assets.tickets.rules import Finding
 from orchestration.cli_tickets import tickets
 from orchestration.settings import Settings
 

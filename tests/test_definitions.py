@@ -6,7 +6,7 @@ import shutil
 
 import dagster as dg
 
-from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR
+from assets.common.catalog import SHIPPED_CATALOG_DIR
 from orchestration.definitions import build_definitions
 from tests.helpers import settings_for
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR, load_catalog
+from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.common.city import load_city
 from assets.common.identifiers import (
     id_check_char,

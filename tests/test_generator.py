@@ -17,7 +17,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR, CatalogEntry, Frequency, load_catalog
+from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry, Frequency, load_catalog
 from assets.common.city import County, load_city
 from assets.common.identifiers import (
     USCC_PATTERN,

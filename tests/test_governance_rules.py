@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
+from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
 from assets.common.city import load_city
 from assets.common.identifiers import (
     id_check_char,

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LOADER = textwrap.dedent(
     """
     import logging, sys
-    from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR, load_catalog
+    from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
     from assets.exchange.load import load_exchange_slice
     from assets.storage.engine import get_engine
     from tests.helpers import slice_frame

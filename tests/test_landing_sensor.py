@@ -7,7 +7,6 @@ import os
 import dagster as dg
 
 from orchestration.definitions import build_definitions
-from orchestration.resources import PlatformResource
 from tests.helpers import medical_rows, settings_for, write_delivery
 
 
@@ -18,7 +17,7 @@ def _tick(
     context = dg.build_sensor_context(
         instance=instance,
         cursor=cursor,
-        resources={"platform": PlatformResource.from_settings(settings)},
+        resources={"platform": settings.platform_resource()},
         definitions=defs,
     )
     return sensor(context)

@@ -11,17 +11,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from assets.quality import ticket_store as store
-from assets.quality.notify import (
+from assets.common.workdays import DuePolicy
+from assets.storage.engine import get_engine
+from assets.storage.migrate import ensure_platform_schema
+from assets.tickets import store as store
+from assets.tickets.notify import (
     channel_label,
     notify_departments,
     render_notice,
     resolve_channel,
 )
-from assets.quality.tickets import Action, Finding
-from assets.quality.workdays import DuePolicy
-from assets.storage.engine import get_engine
-from assets.storage.migrate import ensure_platform_schema
+from assets.tickets.rules import Action, Finding
 
 T0 = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)
 RAW_ID = re.compile(r"(?<!\d)\d{17}[\dX](?!\d)")

@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from assets.operation import audit
+from assets.audit import log as audit
 from assets.storage.engine import get_engine
 from orchestration.cli import main
 from tests.test_classify import _check_file_result, _free_frame, _raw_fragments

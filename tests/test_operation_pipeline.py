@@ -17,12 +17,12 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from assets.audit import log as audit
 from assets.common.identifiers import id_number_valid, luhn_valid, mobile_valid, uscc_valid
 from assets.desensitization.kanonymity import measure_k
 from assets.desensitization.policy import load_policy
 from assets.governance.assets import governance_reconciled_check
 from assets.landing.generator import generate
-from assets.operation import audit
 from assets.operation.guards import scan_for_leaks
 from assets.operation.records import publications
 from assets.operation.writer import read_published
@@ -30,7 +30,6 @@ from assets.storage.engine import get_engine
 from assets.storage.tables import classification_register, governance_quarantine
 from orchestration.cli import main
 from orchestration.definitions import build_definitions
-from orchestration.resources import PlatformResource
 from orchestration.runner import dagster_instance, run_pipeline
 from orchestration.stages.operation import OPERATION_JOB, operation_report
 from tests.helpers import settings_for
@@ -178,7 +177,7 @@ def test_operation_zone_end_to_end(tmp_path, db_url, catalog, city, monkeypatch)
     )
 
     # the blocking reconciliation check passes, and fails once a record goes missing
-    resource = PlatformResource.from_settings(settings)
+    resource = settings.platform_resource()
     check = governance_reconciled_check(catalog["household_registration"])
     assert check(platform=resource).passed
     with platform_engine.begin() as connection:
@@ -223,7 +222,9 @@ def test_operation_zone_end_to_end(tmp_path, db_url, catalog, city, monkeypatch)
     assert "640521" not in set(entities_withdrawn["county_code"])
 
     # another key: what is not suspended changes, what is suspended stays as it was
+    # another key: the settings are read once, when the Definitions are built (never during a run)
     monkeypatch.setenv("PUBLICDATA_PSEUDONYM_KEY", KEY_B)
+    settings = settings_for(tmp_path, db_url)
     held = _publish(settings)
     assert held["household_registration"]["status"] == "suspended"
     assert held["market_entities"]["suspended_counties"] == ["640521"]

@@ -14,28 +14,28 @@ import pytest
 import yaml
 
 from assets.aggregation.ingest import IngestOutcome, ingest_landing_file, read_stage
-from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR
+from assets.aggregation.tickets import delivery_tickets
+from assets.common.catalog import SHIPPED_CATALOG_DIR
 from assets.common.city import DEFAULT_CITY_CONFIG
 from assets.common.identifiers import id_check_char
+from assets.common.workdays import DuePolicy
 from assets.exchange.assets import exchange_key
 from assets.exchange.load import load_exchange_slice
 from assets.landing.generator import generate
 from assets.landing.reader import LandingPath, scan_landing
-from assets.quality import ticket_store as store
 from assets.quality.checks import CHECK_NAME
 from assets.quality.findings import (
     check_partition,
-    delivery_tickets,
     findings_from_outcome,
     validator_for,
 )
 from assets.quality.results import docs_site, latest_outcomes, results_dir
 from assets.quality.suites import load_suite
-from assets.quality.tickets import Action, Dimension, Finding, Status
 from assets.quality.validation import validation_page
-from assets.quality.workdays import DuePolicy
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
+from assets.tickets import store as store
+from assets.tickets.rules import Action, Dimension, Finding, Status
 from bench.quality import plain_failures
 from orchestration.definitions import build_definitions
 from orchestration.stages.quality import FOLLOWUP_JOB, quality_ticket_schedule

@@ -11,7 +11,7 @@ import great_expectations as gx
 import pandas as pd
 import pytest
 
-from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
+from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
 from assets.common.city import load_city
 from assets.common.identifiers import (
     id_check_char,

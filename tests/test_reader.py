@@ -17,7 +17,7 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assets.catalog_sync.entry import CatalogEntry
+from assets.common.catalog import CatalogEntry
 from assets.common.identifiers import id_check_char
 from assets.landing import reader
 from assets.landing.reader import (

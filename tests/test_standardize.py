@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR, load_catalog
+from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.common.identifiers import id_check_char
 from assets.governance.standardize import (
     excel_damaged,

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from assets.quality import tickets as rules
-from assets.quality.tickets import (
+from assets.tickets import rules
+from assets.tickets.rules import (
     MAX_EXAMPLES,
     TRANSITIONS,
     Action,

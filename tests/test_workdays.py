@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from assets.quality import workdays
-from assets.quality.workdays import DuePolicy, add_working_days, is_working_day
+from assets.common import workdays
+from assets.common.workdays import DuePolicy, add_working_days, is_working_day
 
 # State Council schedules: 2025 春节 1/28–2/4 (调休上班 1/26 周日, 2/8 周六), 国庆 10/1–10/8
 # (9/28 周日, 10/11 周六); 2026 春节 2/15–2/23 (2/14 周六, 2/28 周六), 中秋 9/25, 国庆 10/1–10/7

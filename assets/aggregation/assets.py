@@ -6,11 +6,11 @@ import dagster as dg
 
 from assets.aggregation.ingest import ingest_landing_file, record_ingest
 from assets.aggregation.partitions import dataset_partitions, split_partition_key
-from assets.catalog_sync.entry import CatalogEntry
+from assets.aggregation.tickets import delivery_tickets
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.landing.locate import locate_landing_file
-from assets.quality.findings import delivery_tickets
-from orchestration.resources import PlatformResource
+from assets.storage.platform import PlatformResource
 
 
 def landing_key(dataset_id: str) -> dg.AssetKey:
@@ -58,13 +58,12 @@ def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, platform: PlatformResource
     ) -> dg.MaterializeResult:
         county_code, period = split_partition_key(context)
-        settings = platform.settings()
-        landing = locate_landing_file(settings.data_dir, dataset_id, county_code, period)
+        landing = locate_landing_file(platform.data_path, dataset_id, county_code, period)
         outcome = ingest_landing_file(
             landing,
             entry,
             department_id=entry.provider,
-            staging_dir=settings.staging_dir,
+            staging_dir=platform.staging_dir,
             batch_id=context.run_id,
             ingested_at=datetime.now(UTC),
         )

@@ -3,7 +3,7 @@ arrive (one dynamic partition set per dataset, since each dataset has its own de
 
 import dagster as dg
 
-from assets.catalog_sync.entry import CatalogEntry
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 
 COUNTY = "county"

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from assets.catalog_sync.entry import CatalogEntry
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 
 ITEMS = "信息项"

@@ -11,7 +11,7 @@ import pandas as pd
 from assets.catalog_sync.freshness import china_today
 from assets.catalog_sync.mounting import mounting_markdown, mounting_status, mounting_summary
 from assets.catalog_sync.publish import CatalogCycle, run_catalog_cycle, seed_new_platform
-from orchestration.resources import PlatformResource
+from assets.storage.platform import PlatformResource
 
 CITY_CATALOG_KEY = dg.AssetKey(["catalog", "city_catalog"])
 
@@ -85,17 +85,16 @@ def city_catalog(
     以 JSON、DCAT JSON-LD 和网页发布到运营平台（operation/catalog/，只含元数据，不含禁止开放的条目），
     并通知订阅方。元数据中附各条目各县（区）的数据挂接情况（有无数据、是否按更新频率按时，第三十一条）。
     平台尚无目录版本且登记区为空时，先按目录条目为每个县（区）登记（演示）。"""
-    settings = platform.settings()
     engine = platform.platform_engine()
     now = datetime.now(UTC)
-    seeded = seed_new_platform(settings.data_dir, engine, platform.city, settings.catalog_dir)
+    seeded = seed_new_platform(platform.data_path, engine, platform.city, platform.catalog_path)
     if seeded:
         context.log.info(f"平台尚无目录且登记区为空：已按目录条目为各县（区）登记 {seeded} 个文件")
     cycle = run_catalog_cycle(
-        settings.data_dir,
+        platform.data_path,
         engine,
         platform.city,
-        subscribers=settings.catalog_subscribers,
+        subscribers=tuple(platform.catalog_subscribers),
         now=now,
     )
     for rejection in cycle.rejected:

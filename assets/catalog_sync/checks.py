@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from assets.aggregation.partitions import split_partition_key
-from assets.catalog_sync.entry import CatalogEntry
 from assets.catalog_sync.freshness import (
     china_today,
     evaluate_freshness,
@@ -32,9 +31,10 @@ from assets.catalog_sync.freshness import (
     sync_freshness_tickets,
 )
 from assets.catalog_sync.mounting import GRACE_DAYS
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.exchange.assets import exchange_key
-from orchestration.resources import PlatformResource
+from assets.storage.platform import PlatformResource
 
 if TYPE_CHECKING:  # what define_asset_job returns; not exported at the top of dagster
     from dagster._core.definitions.unresolved_asset_job_definition import (

@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from assets.catalog_sync.entry import CatalogEntry
 from assets.catalog_sync.mounting import (
     GRACE_DAYS,
     STATUS_NO_DATA,
@@ -32,6 +31,7 @@ from assets.catalog_sync.mounting import (
     mounting_status,
 )
 from assets.catalog_sync.versions import latest_version
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -192,9 +192,9 @@ def sync_freshness_tickets(
     whose delivery just landed). Returns ``None`` where the ticket store is not installed.
     """
     try:
-        from assets.quality import ticket_store
-        from assets.quality.tickets import SEVERITY_MEDIUM, Dimension, Finding
-        from assets.quality.workdays import DuePolicy
+        from assets.common.workdays import DuePolicy
+        from assets.tickets import store as ticket_store
+        from assets.tickets.rules import SEVERITY_MEDIUM, Dimension, Finding
     except ImportError:
         return None
 

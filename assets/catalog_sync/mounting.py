@@ -20,7 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from assets.catalog_sync.entry import CatalogEntry, Frequency
+from assets.common.catalog import CatalogEntry, Frequency
 from assets.common.city import City
 from assets.storage.tables import exchange_table_name
 

@@ -28,7 +28,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assets.catalog_sync.aggregate import CityCatalog, CityEntry, aggregate
-from assets.catalog_sync.entry import Frequency, Openness
 from assets.catalog_sync.registry import scan_registry, seed_registry
 from assets.catalog_sync.validation import ValidationResult, rejection_notice, validate_registry
 from assets.catalog_sync.versions import (
@@ -42,6 +41,7 @@ from assets.catalog_sync.versions import (
     set_rejection_ticket,
     sync_registrations,
 )
+from assets.common.catalog import Frequency, Openness
 from assets.common.city import City
 from assets.storage.tables import catalog_events
 
@@ -437,9 +437,9 @@ TicketOpener = Callable[[Engine, ValidationResult, City, datetime], str | None]
 def _ticket_store_opener() -> TicketOpener | None:
     """Rejections go to the department as quality tickets where the ticket store is installed."""
     try:
-        from assets.quality import ticket_store
-        from assets.quality.tickets import SEVERITY_MEDIUM, Dimension, Finding
-        from assets.quality.workdays import DuePolicy, china_date
+        from assets.common.workdays import DuePolicy, china_date
+        from assets.tickets import store as ticket_store
+        from assets.tickets.rules import SEVERITY_MEDIUM, Dimension, Finding
     except ImportError:
         return None
 
@@ -480,8 +480,8 @@ def _close_registration_tickets(
 ) -> int:
     """A corrected registration was accepted: close its open registration ticket as verified."""
     try:
-        from assets.quality import ticket_store
-        from assets.quality.workdays import DuePolicy, china_date
+        from assets.common.workdays import DuePolicy, china_date
+        from assets.tickets import store as ticket_store
     except ImportError:
         return 0
     closed = 0

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR
+from assets.common.catalog import SHIPPED_CATALOG_DIR
 from assets.common.city import City
 
 REGISTRY_DIRNAME = "registry"

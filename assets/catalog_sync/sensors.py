@@ -15,7 +15,7 @@ import dagster as dg
 
 from assets.catalog_sync.assets import CITY_CATALOG_KEY
 from assets.catalog_sync.registry import fingerprint_hash, registry_fingerprint
-from orchestration.resources import PlatformResource
+from assets.storage.platform import PlatformResource
 
 CATALOG_JOB_NAME = "catalog_publication"
 
@@ -65,7 +65,7 @@ def catalog_registry_sensor(
     context: dg.SensorEvaluationContext, platform: PlatformResource
 ) -> dg.SensorResult | dg.SkipReason:
     before, sequence = load_cursor(context.cursor)
-    after = registry_fingerprint(platform.settings().data_dir)
+    after = registry_fingerprint(platform.data_path)
     if after == before:
         return dg.SkipReason("目录登记没有变化")
     changes = fingerprint_changes(before, after)

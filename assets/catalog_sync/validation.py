@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from assets.catalog_sync.entry import CatalogEntry, Frequency, Openness
 from assets.catalog_sync.registry import Registration
+from assets.common.catalog import CatalogEntry, Frequency, Openness
 from assets.common.city import City
 
 ENTRY_FIELDS: tuple[str, ...] = (

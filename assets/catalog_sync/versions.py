@@ -23,8 +23,8 @@ from assets.catalog_sync.aggregate import (
     entry_changes,
     entry_document,
 )
-from assets.catalog_sync.entry import CatalogEntry
 from assets.catalog_sync.validation import ValidationResult
+from assets.common.catalog import CatalogEntry
 from assets.storage.engine import is_postgres
 from assets.storage.tables import catalog_registrations, catalog_rejections, catalog_versions
 

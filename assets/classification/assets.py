@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
-from assets.catalog_sync.entry import CatalogEntry
 from assets.classification.classify import classify_frame, dataset_grade
+from assets.classification.records import record_register
 from assets.classification.scheme import default_scheme
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.exchange.metadata import column_schema
 from assets.governance.assets import DATA_BUREAU, governance_key
-from assets.operation.records import governed_path, governed_text, read_governed, record_register
-from orchestration.resources import PlatformResource
+from assets.governance.records import governed_path, governed_text, read_governed
+from assets.storage.platform import PlatformResource
 
 
 def classification_key(dataset_id: str) -> dg.AssetKey:
@@ -42,7 +43,7 @@ def classification_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition
         context: dg.AssetExecutionContext, platform: PlatformResource
     ) -> dg.MaterializeResult:
         scheme = default_scheme()
-        governed = read_governed(governed_path(platform.settings().data_dir, dataset_id))
+        governed = read_governed(governed_path(platform.data_path, dataset_id))
         classifications = classify_frame(
             governed_text(governed, entry), dataset_id=dataset_id, entry=entry, scheme=scheme
         )

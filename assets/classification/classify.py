@@ -20,14 +20,14 @@ from typing import Literal
 
 import pandas as pd
 
-from assets.catalog_sync.entry import (
+from assets.classification.detectors import LABELS, NONE, Detection, detect_column
+from assets.classification.scheme import Scheme, default_scheme
+from assets.common.catalog import (
     SHIPPED_CATALOG_DIR,
     CatalogEntry,
     CatalogItem,
     load_catalog,
 )
-from assets.classification.detectors import LABELS, NONE, Detection, detect_column
-from assets.classification.scheme import Scheme, default_scheme
 from assets.landing.reader import read_table
 
 Agreement = Literal["agree", "disagree", "undeclared"]

@@ -16,7 +16,7 @@ from typing import Literal
 
 import pandas as pd
 
-from assets.catalog_sync.entry import CatalogEntry, CatalogItem
+from assets.common.catalog import CatalogEntry, CatalogItem
 from assets.common.city import City, load_city
 from assets.common.identifiers import mobile_valid
 from assets.common.masking import mask_generic, mask_phone, mask_series

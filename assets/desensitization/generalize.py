@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from assets.catalog_sync.entry import CatalogEntry, CatalogItem
+from assets.common.catalog import CatalogEntry, CatalogItem
 from assets.common.city import City
 from assets.common.reference import ETHNICITIES
 from assets.governance.standardize import STRING, as_text, format_dates, regex_extract

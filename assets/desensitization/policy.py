@@ -13,7 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from assets.catalog_sync.entry import CatalogItem, PiiType
+from assets.common.catalog import CatalogItem, PiiType
 
 Action = Literal["keep", "generalize", "pseudonymize", "mask", "suppress"]
 

@@ -5,13 +5,13 @@ import dagster as dg
 from assets.aggregation.assets import aggregation_key
 from assets.aggregation.ingest import read_stage, staged_path
 from assets.aggregation.partitions import dataset_partitions, split_partition_key
-from assets.catalog_sync.entry import CatalogEntry
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.exchange.load import load_exchange_slice
 from assets.exchange.metadata import column_schema, masked_preview
 from assets.storage.engine import safe_url
+from assets.storage.platform import PlatformResource
 from assets.storage.tables import exchange_table_name
-from orchestration.resources import PlatformResource
 
 
 def exchange_key(dataset_id: str) -> dg.AssetKey:
@@ -40,8 +40,7 @@ def exchange_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, platform: PlatformResource
     ) -> dg.MaterializeResult:
         county_code, period = split_partition_key(context)
-        settings = platform.settings()
-        frame = read_stage(staged_path(settings.staging_dir, dataset_id, county_code, period))
+        frame = read_stage(staged_path(platform.staging_dir, dataset_id, county_code, period))
 
         def progress(done: int, total: int) -> None:
             context.log.debug(f"exchange load {dataset_id} {county_code} {period}: {done}/{total}")
@@ -63,7 +62,7 @@ def exchange_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
                 "replaced_rows": load.replaced_rows,
                 "unchanged": load.unchanged,
                 "source_files": sorted(frame["source_file"].unique().tolist()),
-                "zone": safe_url(settings.exchange_url),
+                "zone": safe_url(platform.exchange_url),
                 "preview_masked": masked_preview(frame, entry),
             }
         )

@@ -8,7 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from assets.catalog_sync.entry import CatalogEntry
+from assets.common.catalog import CatalogEntry
 from assets.storage.bulk import Progress, ensure_table, replace_slice
 from assets.storage.tables import exchange_table
 

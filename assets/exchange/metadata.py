@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import dagster as dg
 import pandas as pd
 
-from assets.catalog_sync.entry import CatalogEntry
+from assets.common.catalog import CatalogEntry
 from assets.common.masking import mask_digit_runs, mask_series
 
 _PROVENANCE_DOCS = {

@@ -9,13 +9,12 @@ import dagster as dg
 import pandas as pd
 import pyarrow.parquet as pq
 
-from assets.catalog_sync.entry import CatalogEntry
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.exchange.assets import exchange_key
 from assets.exchange.metadata import column_schema
 from assets.governance.govern import govern
-from assets.governance.rules import rule_registry
-from assets.operation.records import (
+from assets.governance.records import (
     count_exchange_rows,
     governed_path,
     read_exchange,
@@ -23,8 +22,9 @@ from assets.operation.records import (
     recorded_reconciliation,
     write_governed,
 )
+from assets.governance.rules import rule_registry
+from assets.storage.platform import PlatformResource
 from assets.storage.tables import exchange_table_name
-from orchestration.resources import PlatformResource
 
 CHINA = ZoneInfo("Asia/Shanghai")
 DATA_BUREAU = "team:data_bureau"
@@ -64,10 +64,9 @@ def governance_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
     def _governance(
         context: dg.AssetExecutionContext, platform: PlatformResource
     ) -> dg.MaterializeResult:
-        settings = platform.settings()
         frame = read_exchange(platform.exchange_engine(), entry)
         result = govern(frame, entry, city=platform.city, as_of=datetime.now(CHINA).date())
-        path = governed_path(settings.data_dir, dataset_id)
+        path = governed_path(platform.data_path, dataset_id)
         write_governed(path, result.governed)
         record_governance(
             platform.platform_engine(), result, run_id=context.run_id, at=datetime.now(UTC)
@@ -124,7 +123,7 @@ def governance_reconciled_check(entry: CatalogEntry) -> dg.AssetChecksDefinition
         table = exchange.merge(recorded, on=["county_code", "period"], how="outer")
         counts = [c for c in table.columns if c not in ("county_code", "period")]
         table[counts] = table[counts].fillna(0).astype("int64")
-        path = governed_path(platform.settings().data_dir, dataset_id)
+        path = governed_path(platform.data_path, dataset_id)
         governed_rows = pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
         problems: list[str] = []
         unbalanced = table.loc[

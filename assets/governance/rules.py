@@ -21,8 +21,8 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
-from assets.catalog_sync.entry import CatalogEntry, CatalogItem, CrossFieldRule
 from assets.common import identifiers
+from assets.common.catalog import CatalogEntry, CatalogItem, CrossFieldRule
 from assets.common.city import City
 from assets.common.reference import ENUM_REFERENCES
 from assets.governance.standardize import (

@@ -24,7 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from assets.catalog_sync.entry import CatalogEntry, CatalogItem
+from assets.common.catalog import CatalogEntry, CatalogItem
 
 STRING = "string[pyarrow]"
 

@@ -36,7 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
-from assets.catalog_sync.entry import CatalogEntry, Frequency
+from assets.common.catalog import CatalogEntry, Frequency
 
 LANDING_DIR = "landing"
 SUFFIX_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}

@@ -8,28 +8,24 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
-from assets.catalog_sync.entry import CatalogEntry
+from assets.audit import log as audit
 from assets.classification.assets import classification_key
+from assets.classification.records import read_register, register_levels
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.desensitization.desensitize import desensitize
 from assets.desensitization.kanonymity import measure_k
 from assets.desensitization.policy import load_policy
 from assets.exchange.metadata import column_schema
 from assets.governance.assets import governance_key
-from assets.operation import audit
+from assets.governance.records import governed_path, read_governed
 from assets.operation.guards import scan_for_leaks
-from assets.operation.records import (
-    governed_path,
-    publications,
-    read_governed,
-    read_register,
-    record_publication,
-    register_levels,
-)
+from assets.operation.keyfile import resolve_pseudonym_key
+from assets.operation.records import publications, record_publication
 from assets.operation.suspension import active_suspensions
 from assets.operation.writer import operation_table_name, publish, read_published
 from assets.storage.engine import safe_url
-from orchestration.resources import PlatformResource
+from assets.storage.platform import PlatformResource
 
 OPERATOR = "team:operating_institution"
 
@@ -98,7 +94,6 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
     def _operation(
         context: dg.AssetExecutionContext, platform: PlatformResource
     ) -> Iterator[dg.MaterializeResult]:
-        settings = platform.settings()
         platform_engine = platform.platform_engine()
         target = audit.operation_target(dataset_id)
         held = active_suspensions(platform_engine, dataset_id)
@@ -117,7 +112,7 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
             context.log.warning(f"{dataset_id} 暂停供给中（{scopes}），运营平台表不更新")
             return
 
-        governed = read_governed(governed_path(settings.data_dir, dataset_id))
+        governed = read_governed(governed_path(platform.data_path, dataset_id))
         register = read_register(platform_engine, dataset_id)
         levels, detected = register_levels(register) if len(register) else (None, None)
         policy = load_policy()
@@ -127,7 +122,9 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
             levels=levels,
             detected=detected,
             policy=policy,
-            key=settings.pseudonym_key_bytes(),
+            key=resolve_pseudonym_key(
+                platform.data_path, platform.pseudonym_key, platform.pseudonym_key_file
+            ),
             city=platform.city,
         )
         outcome = publish(platform.operation_engine(), entry, published)
@@ -178,7 +175,7 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
                 "dropped_columns": list(report.dropped_columns),
                 "key_id": report.key_id,
                 "replaced_rows": outcome.replaced_rows,
-                "zone": safe_url(settings.operation_url),
+                "zone": safe_url(platform.operation_url),
                 "dagster/column_schema": _schema(
                     entry, columns, dict(report.transformations), register
                 ),

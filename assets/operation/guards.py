@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from assets.catalog_sync.entry import CatalogEntry
 from assets.classification.detectors import (
     LABELS,
     LEAK_TYPES,
@@ -26,6 +25,7 @@ from assets.classification.detectors import (
     contains_identifier,
     normalize_text,
 )
+from assets.common.catalog import CatalogEntry
 from assets.common.identifiers import uscc_valid
 from assets.desensitization.desensitize import ProhibitedDatasetError
 from assets.desensitization.kanonymity import measure_k

@@ -34,3 +34,15 @@ def ensure_key_file(path: Path) -> Path:
     finally:
         temporary.unlink(missing_ok=True)
     return path
+
+
+def resolve_pseudonym_key(data_dir: Path, key: str | None, key_file: str | Path | None) -> bytes:
+    """The HMAC-SM3 pseudonymization key: the configured key, else the key file, else a random key
+    generated once in ``<data dir>/secrets/pseudonym.key`` (mode 0600) — right for the embedded demo
+    and one machine; a deployment on several machines must configure one key for all of them."""
+    from assets.desensitization.pseudonymize import load_key
+
+    path = Path(key_file) if key_file else None
+    if not key and path is None:
+        path = ensure_key_file(data_dir / "secrets" / "pseudonym.key")
+    return load_key(key, path)

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 
 from sqlalchemy.engine import Engine
 
-from assets.catalog_sync.entry import CatalogEntry
-from assets.operation.records import publications, reconciliation_totals
+from assets.common.catalog import CatalogEntry
+from assets.governance.records import reconciliation_totals
+from assets.operation.records import publications
 from assets.operation.suspension import active_suspensions
 from assets.operation.writer import operation_table_name
 from assets.storage.engine import safe_url

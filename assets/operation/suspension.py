@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from assets.operation import audit
+from assets.audit import log as audit
 from assets.operation.writer import WithdrawOutcome, withdraw
 from assets.storage.tables import operation_publications, supply_suspensions
 

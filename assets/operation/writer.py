@@ -19,7 +19,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from assets.catalog_sync.entry import CatalogEntry
+from assets.common.catalog import CatalogEntry
 from assets.desensitization.desensitize import DesensitizedFrame
 from assets.desensitization.kanonymity import class_sizes
 from assets.operation.guards import assert_k_anonymous, assert_no_leak, ensure_publishable

@@ -16,13 +16,14 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from assets.aggregation.partitions import dataset_partitions, split_partition_key
-from assets.catalog_sync.entry import CatalogEntry
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City
+from assets.common.workdays import china_date
 from assets.exchange.assets import exchange_key
-from assets.quality.findings import PartitionCheck, check_partition, ticket_changes, validator_for
+from assets.quality.findings import PartitionCheck, check_partition, validator_for
 from assets.quality.validation import ExpectationOutcome
-from assets.quality.workdays import china_date
-from orchestration.resources import PlatformResource
+from assets.storage.platform import PlatformResource
+from assets.tickets.changes import ticket_changes
 
 CHECK_NAME = "quality_suite"
 
@@ -141,19 +142,18 @@ def exchange_quality_check(entry: CatalogEntry, city: City) -> dg.AssetChecksDef
         context: dg.AssetCheckExecutionContext, platform: PlatformResource
     ) -> dg.AssetCheckResult:
         county_code, period = split_partition_key(context)
-        settings = platform.settings()
         checked_at = datetime.now(UTC)
         check = check_partition(
-            validator_for(settings.catalog_dir),
+            validator_for(platform.catalog_path),
             entry,
             exchange_engine=platform.exchange_engine(),
             platform_engine=platform.platform_engine(),
             county_code=county_code,
             period=period,
             townships=list(platform.city.county(county_code).townships),
-            as_of=settings.quality_as_of or china_date(checked_at),
+            as_of=platform.quality_as_of_date or china_date(checked_at),
             checked_at=checked_at,
-            data_dir=settings.data_dir,
+            data_dir=platform.data_path,
         )
         changes = {k: v for k, v in ticket_changes(check.tickets).items() if v}
         context.log.info(

@@ -11,16 +11,15 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from assets.aggregation.ingest import IngestOutcome
-from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR, CatalogEntry
-from assets.quality import ticket_store
+from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry
+from assets.common.workdays import DuePolicy
 from assets.quality.results import (
     checked_deliveries,
     docs_site,
@@ -29,8 +28,6 @@ from assets.quality.results import (
     save_outcome,
 )
 from assets.quality.suites import SOURCE_ROW
-from assets.quality.ticket_store import SyncResult
-from assets.quality.tickets import Action, Finding, Ticket
 from assets.quality.validation import (
     ExpectationOutcome,
     QualityValidator,
@@ -39,12 +36,12 @@ from assets.quality.validation import (
     scrub_text,
     validation_page,
 )
-from assets.quality.workdays import DuePolicy
 from assets.storage.tables import exchange_table
+from assets.tickets import store as ticket_store
+from assets.tickets.rules import Finding
+from assets.tickets.store import SyncResult
 
 log = logging.getLogger(__name__)
-
-TICKET_METADATA_KEYS = ("tickets_opened", "tickets_reopened", "tickets_updated", "tickets_closed")
 
 
 @functools.cache
@@ -189,64 +186,3 @@ def check_partition(
         )
         index = page = None
     return PartitionCheck(outcome, found, tickets, index, page)
-
-
-def ticket_changes(result: SyncResult) -> dict[str, list[str]]:
-    """Ticket ids by what a check did to them, under the metadata keys the run summary reads."""
-    return {
-        "tickets_opened": list(result.opened),
-        "tickets_reopened": list(result.reopened),
-        "tickets_updated": list(result.updated),
-        "tickets_closed": list(result.closed),
-    }
-
-
-_CHANGE_KEYS = {
-    Action.OPEN: "tickets_opened",
-    Action.REOPEN: "tickets_reopened",
-    Action.UPDATE: "tickets_updated",
-}
-
-
-def _changed_now(ticket: Ticket, at: datetime) -> str | None:
-    last = ticket.history[-1] if ticket.history else None
-    if last is None or last.at != at:
-        return None
-    return _CHANGE_KEYS.get(last.action)
-
-
-def delivery_tickets(
-    engine: Engine, outcome: IngestOutcome, *, due_policy: DuePolicy | None = None
-) -> dict[str, list[str]]:
-    """A file rejected whole opens (or updates, or reopens) the partition's file-rejection ticket
-    for its department; a file that loads closes that ticket as verified. Returns the ticket ids
-    by change (see :func:`ticket_changes`)."""
-    landing = outcome.landing
-    at = outcome.ingested_at.astimezone(UTC)
-    changes: dict[str, list[str]] = {key: [] for key in TICKET_METADATA_KEYS}
-    if outcome.loaded:
-        closed = ticket_store.close_file_rejection_tickets(
-            engine,
-            dataset_id=outcome.dataset_id,
-            county_code=landing.county_code,
-            period=landing.period,
-            loaded_at=at,
-        )
-        changes["tickets_closed"] = [t.id for t in closed]
-        return changes
-    ticket = ticket_store.open_file_rejection_ticket(
-        engine,
-        dataset_id=outcome.dataset_id,
-        county_code=landing.county_code,
-        department_id=outcome.department_id,
-        period=landing.period,
-        reason_code=outcome.reason_code or "unreadable",
-        reason=outcome.reason or "",
-        checked_at=at,
-        due_policy=due_policy or DuePolicy(),
-        relative_path=landing.relative_path,
-    )
-    key = _changed_now(ticket, at)
-    if key:
-        changes[key].append(ticket.id)
-    return changes

@@ -40,7 +40,7 @@ from typing import Any
 import great_expectations as gx
 from great_expectations.expectations.expectation import Expectation
 
-from assets.catalog_sync.entry import (
+from assets.common.catalog import (
     SHIPPED_CATALOG_DIR,
     CatalogEntry,
     CatalogItem,

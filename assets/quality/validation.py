@@ -33,7 +33,7 @@ from great_expectations.data_context.types.resource_identifiers import (
     ValidationResultIdentifier,
 )
 
-from assets.catalog_sync.entry import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
+from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
 from assets.common.city import DEFAULT_CITY_CONFIG, City, load_city
 from assets.common.masking import mask_id_number, mask_phone, mask_series
 from assets.quality.suites import (

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from assets.catalog_sync.entry import CatalogEntry
+from assets.common.catalog import CatalogEntry
 
 # --- zone tables -------------------------------------------------------------------------------
 

@@ -12,9 +12,9 @@ from assets.catalog_sync.checks import (
     freshness_job,
     freshness_schedule,
 )
-from assets.catalog_sync.entry import CatalogEntry
 from assets.catalog_sync.sensors import CATALOG_JOB_NAME, catalog_job, catalog_registry_sensor
 from assets.catalog_sync.versions import latest_version
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.storage.engine import get_engine
 from orchestration.settings import Settings

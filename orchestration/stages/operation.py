@@ -3,8 +3,8 @@ of assets per dataset (no operation asset for 禁止开放 datasets), and the jo
 
 import dagster as dg
 
-from assets.catalog_sync.entry import CatalogEntry, load_catalog
 from assets.classification.assets import classification_asset, classification_key
+from assets.common.catalog import CatalogEntry, load_catalog
 from assets.common.city import City
 from assets.governance.assets import (
     governance_asset,

@@ -11,17 +11,17 @@ from datetime import UTC, datetime
 import dagster as dg
 from dagster._core.events import DagsterEventType
 
-from assets.catalog_sync.entry import CatalogEntry
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City
-from assets.quality import ticket_store
+from assets.common.workdays import CHINA_TZ, china_date, is_working_day
 from assets.quality.checks import exchange_quality_check
-from assets.quality.findings import TICKET_METADATA_KEYS
-from assets.quality.notify import notify_departments
-from assets.quality.reports import write_department_report
-from assets.quality.workdays import CHINA_TZ, china_date, is_working_day
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
-from orchestration.resources import PlatformResource
+from assets.storage.platform import PlatformResource
+from assets.tickets import store as ticket_store
+from assets.tickets.changes import TICKET_METADATA_KEYS
+from assets.tickets.notify import notify_departments
+from assets.tickets.reports import write_department_report
 from orchestration.settings import Settings
 from orchestration.stages import StageDefinitions
 
@@ -48,7 +48,7 @@ def follow_up_quality_tickets(
     known = {d.id for d in city.departments}
     reports = [
         write_department_report(
-            engine, department_id, platform.settings().reports_dir, city, catalog, now=now
+            engine, department_id, platform.reports_dir, city, catalog, now=now
         )[1]
         for department_id in departments
         if department_id in known

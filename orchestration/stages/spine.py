@@ -4,10 +4,10 @@ import dagster as dg
 
 from assets.aggregation.assets import aggregation_key, county_ingest_asset, landing_spec
 from assets.aggregation.partitions import dataset_partitions
-from assets.catalog_sync.entry import CatalogEntry
+from assets.aggregation.sensors import ingest_job_name, landing_sensor
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.exchange.assets import exchange_asset, exchange_key
-from assets.landing.sensors import ingest_job_name, landing_sensor
 from orchestration.stages import StageDefinitions
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assets.catalog_sync.entry import CatalogEntry
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City, County
 from assets.landing.generator.defects import DefectInjector
 from assets.landing.generator.manifest import (

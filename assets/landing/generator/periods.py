@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from assets.catalog_sync.entry import Frequency
+from assets.common.catalog import Frequency
 
 
 @dataclass(frozen=True)

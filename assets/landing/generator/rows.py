@@ -16,7 +16,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from assets.catalog_sync.entry import CatalogEntry
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City, County
 from assets.common.reference import ENUM_REFERENCES
 from assets.landing.generator import primitives as P

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from assets.catalog_sync.entry import CatalogEntry, CatalogItem
+from assets.common.catalog import CatalogEntry, CatalogItem
 from assets.landing.generator import tables
 
 FORMAT_KINDS: dict[str, str] = {

@@ -22,11 +22,11 @@ from itertools import groupby
 import apprise
 from sqlalchemy.engine import Engine
 
-from assets.catalog_sync.entry import CatalogEntry
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City, Department
-from assets.quality import ticket_store as store
-from assets.quality.ticket_store import Delivery
-from assets.quality.tickets import ORIGIN_INGEST, Ticket
+from assets.tickets import store as store
+from assets.tickets.rules import ORIGIN_INGEST, Ticket
+from assets.tickets.store import Delivery
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ import jinja2
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from assets.catalog_sync.entry import CatalogEntry
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City
-from assets.quality import ticket_store as store
-from assets.quality.tickets import OPEN_STATUSES, Ticket, TicketError
-from assets.quality.workdays import CHINA_TZ, china_date
+from assets.common.workdays import CHINA_TZ, china_date
+from assets.tickets import store as store
+from assets.tickets.rules import OPEN_STATUSES, Ticket, TicketError
 
 REPORT_NAME = "quality_tickets"
 _TEMPLATES = jinja2.Environment(

@@ -1,7 +1,7 @@
 """Quality tickets (第十一条): the problems found in a county's delivery, addressed to the source
 department that supplied it and followed until a later delivery proves them fixed.
 
-Pure rules, no database and no Dagster: :mod:`assets.quality.ticket_store` loads a :class:`Ticket`,
+Pure rules, no database and no Dagster: :mod:`assets.tickets.store` loads a :class:`Ticket`,
 applies these functions and writes the result back.
 
 Lifecycle (``TRANSITIONS``)::

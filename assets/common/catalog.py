@@ -190,4 +190,5 @@ def load_catalog(directory: Path) -> dict[str, CatalogEntry]:
     return dict(sorted(entries.items()))
 
 
-SHIPPED_CATALOG_DIR = Path(__file__).parent / "entries"
+# the shipped catalog entry files stay with the catalog stage (README: assets/catalog_sync/entries)
+SHIPPED_CATALOG_DIR = Path(__file__).parents[1] / "catalog_sync" / "entries"

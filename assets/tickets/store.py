@@ -1,6 +1,6 @@
 """Quality tickets in the platform records (SQLAlchemy Core on ``quality_tickets``).
 
-The store loads tickets, applies the pure rules of :mod:`assets.quality.tickets` and writes them back,
+The store loads tickets, applies the pure rules of :mod:`assets.tickets.rules` and writes them back,
 one transaction per call. There is one ticket per (county, department, dataset, rule) for all time: a
 unique constraint enforces it, and two checks racing to open the same ticket end with one ticket (the
 loser retries and finds the winner's row).
@@ -20,8 +20,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from assets.common.city import City
-from assets.quality import tickets as rules
-from assets.quality.tickets import (
+from assets.common.workdays import DuePolicy
+from assets.storage.tables import (
+    quality_ticket_counters,
+    quality_ticket_deliveries,
+    quality_tickets,
+)
+from assets.tickets import rules
+from assets.tickets.rules import (
     ORIGIN_INGEST,
     ORIGIN_VALIDATION,
     Dimension,
@@ -30,12 +36,6 @@ from assets.quality.tickets import (
     Status,
     Ticket,
     TicketError,
-)
-from assets.quality.workdays import DuePolicy
-from assets.storage.tables import (
-    quality_ticket_counters,
-    quality_ticket_deliveries,
-    quality_tickets,
 )
 
 log = logging.getLogger(__name__)

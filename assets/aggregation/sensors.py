@@ -6,11 +6,11 @@ import dagster as dg
 
 from assets.aggregation.ingest import last_ingested_checksums
 from assets.aggregation.partitions import partition_key, period_partitions_name
-from assets.catalog_sync.entry import CatalogEntry
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.landing.changes import detect_changes, dump_cursor, load_cursor
 from assets.landing.reader import scan_landing
-from orchestration.resources import PlatformResource
+from assets.storage.platform import PlatformResource
 
 
 def ingest_job_name(dataset_id: str) -> str:
@@ -31,8 +31,7 @@ def landing_sensor(catalog: dict[str, CatalogEntry], city: City, jobs: list) -> 
     def _landing_files(
         context: dg.SensorEvaluationContext, platform: PlatformResource
     ) -> dg.SensorResult:
-        settings = platform.settings()
-        files, invalid = scan_landing(settings.data_dir, catalog, city.county_codes)
+        files, invalid = scan_landing(platform.data_path, catalog, city.county_codes)
         for path, reason in invalid:
             context.log.warning(f"不符合交付约定的文件，未处理: {path}: {reason}")
         changed, states = detect_changes(files, load_cursor(context.cursor))

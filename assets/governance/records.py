@@ -1,0 +1,197 @@
+"""Governance's working store and platform records.
+
+- the governed data of a dataset (typed, all counties and periods) is the city's governance working
+  store: ``<data dir>/governance/<dataset>.parquet``, replaced atomically (write, then rename);
+- quarantine, duplicate and reconciliation records are platform records (``assets/storage/tables.py``),
+  replaced per dataset inside one transaction. None of them holds a data value: quarantine and
+  duplicate records point at the exchange row by its provenance, and a repeated business key is stored
+  masked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from assets.common.catalog import CatalogEntry
+from assets.governance.govern import GovernanceResult
+from assets.storage.tables import (
+    exchange_table,
+    governance_duplicates,
+    governance_quarantine,
+    governance_reconciliation,
+)
+
+# --- governed data ------------------------------------------------------------------------------
+
+
+def governed_path(data_dir: Path, dataset_id: str) -> Path:
+    return data_dir / "governance" / f"{dataset_id}.parquet"
+
+
+def write_governed(path: Path, frame: pd.DataFrame) -> None:
+    """Write the governed frame; a reader sees the previous file or the new one, never a part."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    frame.to_parquet(partial, index=False)
+    os.replace(partial, path)
+
+
+def read_governed(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def read_exchange(engine: Engine, entry: CatalogEntry) -> pd.DataFrame:
+    """Every row of the dataset's exchange table (empty, with the columns, when it does not exist)."""
+    table = exchange_table(entry)
+    if not sa.inspect(engine).has_table(table.name):
+        return pd.DataFrame({c.name: pd.Series(dtype=object) for c in table.columns})
+    with engine.connect() as connection:
+        return pd.read_sql(sa.select(table), connection)
+
+
+def count_exchange_rows(engine: Engine, entry: CatalogEntry) -> pd.DataFrame:
+    """Rows of the exchange table per (county_code, period)."""
+    table = exchange_table(entry)
+    if not sa.inspect(engine).has_table(table.name):
+        return pd.DataFrame(columns=["county_code", "period", "rows"])
+    query = sa.select(table.c.county_code, table.c.period, sa.func.count().label("rows")).group_by(
+        table.c.county_code, table.c.period
+    )
+    with engine.connect() as connection:
+        return pd.DataFrame(
+            connection.execute(query).all(), columns=["county_code", "period", "rows"]
+        )
+
+
+# --- governance records ---------------------------------------------------------------------------
+
+
+def _records(frame: pd.DataFrame, columns: Sequence[str], **constant: object) -> list[dict]:
+    present = frame[[c for c in columns if c in frame.columns]]
+    records = present.astype(object).where(present.notna(), None).to_dict("records")
+    for record in records:
+        record.update(constant)
+    return records
+
+
+_QUARANTINE_COLUMNS = [
+    c.name for c in governance_quarantine.columns if c.name not in ("id", "dataset_id", "run_id")
+]
+_DUPLICATE_COLUMNS = [
+    c.name for c in governance_duplicates.columns if c.name not in ("id", "dataset_id", "run_id")
+]
+
+
+def record_governance(
+    engine: Engine, result: GovernanceResult, *, run_id: str, at: datetime
+) -> None:
+    """Replace the dataset's quarantine, duplicate and reconciliation records in one transaction."""
+    dataset_id = result.dataset_id
+    quarantine = _records(
+        result.quarantine, _QUARANTINE_COLUMNS, dataset_id=dataset_id, run_id=run_id
+    )
+    duplicates = _records(
+        result.duplicates, _DUPLICATE_COLUMNS, dataset_id=dataset_id, run_id=run_id
+    )
+    by_partition = result.reconciliation.by_partition
+    reconciliation = _records(
+        by_partition,
+        ["county_code", "period", "rows_in", "governed", "quarantined", "duplicates"],
+        dataset_id=dataset_id,
+        run_id=run_id,
+        reconciled_at=at,
+    )
+    for record in reconciliation:
+        for key in ("rows_in", "governed", "quarantined", "duplicates"):
+            record[key] = int(record[key])
+    with engine.begin() as connection:
+        for table in (governance_quarantine, governance_duplicates, governance_reconciliation):
+            connection.execute(sa.delete(table).where(table.c.dataset_id == dataset_id))
+        for table, rows in (
+            (governance_quarantine, quarantine),
+            (governance_duplicates, duplicates),
+            (governance_reconciliation, reconciliation),
+        ):
+            if rows:
+                connection.execute(table.insert(), rows)
+
+
+def recorded_reconciliation(engine: Engine, dataset_id: str) -> pd.DataFrame:
+    """The recorded reconciliation per partition, with how many quarantine and duplicate records
+    actually exist for it."""
+    recon = governance_reconciliation
+    with engine.connect() as connection:
+        table = pd.DataFrame(
+            connection.execute(
+                sa.select(
+                    recon.c.county_code,
+                    recon.c.period,
+                    recon.c.rows_in,
+                    recon.c.governed,
+                    recon.c.quarantined,
+                    recon.c.duplicates,
+                ).where(recon.c.dataset_id == dataset_id)
+            ).all(),
+            columns=["county_code", "period", "rows_in", "governed", "quarantined", "duplicates"],
+        )
+        for name, source in (
+            ("quarantine_records", governance_quarantine),
+            ("duplicate_records", governance_duplicates),
+        ):
+            counts = pd.DataFrame(
+                connection.execute(
+                    sa.select(source.c.county_code, source.c.period, sa.func.count())
+                    .where(source.c.dataset_id == dataset_id)
+                    .group_by(source.c.county_code, source.c.period)
+                ).all(),
+                columns=["county_code", "period", name],
+            )
+            table = table.merge(counts, on=["county_code", "period"], how="outer")
+    count_columns = [c for c in table.columns if c not in ("county_code", "period")]
+    table[count_columns] = table[count_columns].apply(pd.to_numeric).fillna(0).astype("int64")
+    return table
+
+
+def reconciliation_totals(engine: Engine) -> dict[str, dict[str, int]]:
+    """Per dataset: rows_in, governed, quarantined, duplicates as recorded by the last governance."""
+    recon = governance_reconciliation
+    query = sa.select(
+        recon.c.dataset_id,
+        sa.func.sum(recon.c.rows_in),
+        sa.func.sum(recon.c.governed),
+        sa.func.sum(recon.c.quarantined),
+        sa.func.sum(recon.c.duplicates),
+    ).group_by(recon.c.dataset_id)
+    with engine.connect() as connection:
+        rows = connection.execute(query).all()
+    return {
+        dataset: {
+            "rows_in": int(rows_in or 0),
+            "governed": int(governed or 0),
+            "quarantined": int(quarantined or 0),
+            "duplicates": int(duplicates or 0),
+        }
+        for dataset, rows_in, governed, quarantined, duplicates in rows
+    }
+
+
+def governed_text(frame: pd.DataFrame, entry: CatalogEntry) -> pd.DataFrame:
+    """The catalog columns of a governed frame as text (dates as ISO days), for the detectors."""
+    columns = {}
+    for item in entry.items:
+        if item.column not in frame.columns:
+            continue
+        values = frame[item.column]
+        if pd.api.types.is_datetime64_any_dtype(values.dtype):
+            text = values.dt.strftime("%Y-%m-%d").astype("string")
+        else:
+            text = values.astype("string")
+        columns[item.column] = text
+    return pd.DataFrame(columns, index=frame.index)

@@ -1,0 +1,79 @@
+"""The platform resource: the one place assets get paths, engines, keys and the city configuration from.
+
+Every setting is a field; the pseudonymization key is a secret and comes in as ``dg.EnvVar`` when the
+Definitions are built from the environment. Nothing here reads the environment during a run: the
+settings object of ``orchestration/settings.py`` builds this resource once, at load time.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+
+import dagster as dg
+from sqlalchemy.engine import Engine
+
+from assets.common.catalog import CatalogEntry, load_catalog
+from assets.common.city import City, load_city
+from assets.storage.engine import get_engine
+from assets.storage.migrate import ensure_platform_schema
+
+
+class PlatformResource(dg.ConfigurableResource):
+    """The data directory, the zone URLs, the configuration files and the secrets of one deployment."""
+
+    data_dir: str
+    exchange_url: str
+    operation_url: str
+    platform_url: str
+    catalog_dir: str
+    city_config: str
+    quality_as_of: str | None = None  # ISO date: the day not-future quality rules compare with
+    pseudonym_key: str | None = None  # secret: dg.EnvVar("PUBLICDATA_PSEUDONYM_KEY")
+    pseudonym_key_file: str | None = None
+    catalog_subscribers: list[str] = []  # apprise URLs told of each new public catalog version
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_path / "landing"
+
+    @property
+    def staging_dir(self) -> Path:
+        """County aggregation staging (the county front-end store): Parquet per partition."""
+        return self.data_path / "aggregation"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_path / "reports"
+
+    @property
+    def catalog_path(self) -> Path:
+        return Path(self.catalog_dir)
+
+    @property
+    def quality_as_of_date(self) -> date | None:
+        return date.fromisoformat(self.quality_as_of) if self.quality_as_of else None
+
+    @cached_property
+    def city(self) -> City:
+        return load_city(Path(self.city_config))
+
+    @cached_property
+    def catalog(self) -> dict[str, CatalogEntry]:
+        return load_catalog(Path(self.catalog_dir))
+
+    def exchange_engine(self) -> Engine:
+        return get_engine(self.exchange_url)
+
+    def operation_engine(self) -> Engine:
+        return get_engine(self.operation_url)
+
+    def platform_engine(self) -> Engine:
+        """The platform records, migrated to the newest schema on first use."""
+        ensure_platform_schema(self.platform_url)
+        return get_engine(self.platform_url)
