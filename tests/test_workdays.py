@@ -87,13 +87,15 @@ def fresh_warnings(monkeypatch):
 @pytest.mark.parametrize(
     ("start", "n", "expected"),
     [
-        (date(2099, 1, 1), 5, date(2099, 1, 8)),  # Thursday → plain Monday–Friday
-        (date(2099, 10, 1), 3, date(2099, 10, 6)),  # no National Day data: weekdays count
-        (date(1999, 2, 12), 1, date(1999, 2, 15)),  # before the package's data starts
+        (date(2099, 1, 5), 5, date(2099, 1, 12)),  # Monday → Monday–Friday, no festival in between
+        # no official file: python-holidays' National Day (1–5 October 2099) is off, no 调休
+        (date(2099, 10, 1), 3, date(2099, 10, 8)),
+        (date(1999, 2, 12), 1, date(1999, 2, 15)),  # before the shipped files start: weekdays
     ],
 )
-def test_years_without_data_fall_back_to_weekdays(fresh_warnings, start, n, expected):
+def test_years_without_an_official_file_are_provisional(fresh_warnings, start, n, expected):
     assert add_working_days(start, n) == expected
+    assert workdays.default_calendar().due(start, n).provisional
 
 
 def test_fallback_warns_once_per_year(fresh_warnings, caplog):

@@ -13,6 +13,18 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from assets.common.catalog import CatalogEntry
+from assets.storage.metadata import platform_metadata
+from assets.storage.tables_authorization import (  # noqa: F401  (declared here too, issue 15)
+    agreement_signatures,
+    agreement_templates,
+    agreement_versions,
+    application_items,
+    application_reviews,
+    applications,
+    grants,
+    merchants,
+    operator_authorizations,
+)
 
 # --- zone tables -------------------------------------------------------------------------------
 
@@ -59,7 +71,7 @@ def exchange_table(entry: CatalogEntry, metadata: sa.MetaData | None = None) -> 
 
 # --- platform records (created by migrations only) ----------------------------------------------
 
-platform_metadata = sa.MetaData()
+# platform_metadata: assets/storage/metadata.py, shared with the tables_*.py siblings
 
 ingest_files = sa.Table(
     "ingest_files",
