@@ -13,9 +13,7 @@ from assets.authorization.records import Actor, AuthorizationError, utc_now
 from assets.operation.suspension import resume_supply, suspend_supply
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
-from tests.authorization_helpers import AGREEMENT_BODY, BUREAU, OPERATOR, valid_uscc
-
-MERCHANT = Actor("merchant_user", "merchant_user")
+from tests.authorization_helpers import AGREEMENT_BODY, BUREAU, MERCHANT, OPERATOR, valid_uscc
 
 
 @pytest.fixture
@@ -53,7 +51,7 @@ def _setup(engine, *, mode="whole", domains=(), scenarios=()):
     with engine.begin() as connection:
         grant_id = create_grant(
             connection,
-            OPERATOR,
+            Actor(OPERATOR),
             application_id="a0001",
             merchant_id=merchant.merchant_id,
             dataset_id="medical_institutions",
@@ -84,7 +82,7 @@ def test_an_expired_or_revoked_operator_authorization_stops_every_grant(engine):
     with engine.begin() as connection:
         create_grant(
             connection,
-            OPERATOR,
+            Actor(OPERATOR),
             application_id="a0002",
             merchant_id="m0001",
             dataset_id="market_entities",

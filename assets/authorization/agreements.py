@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assets.authorization.records import (
-    Actor,
     AuthorizationError,
     NotFound,
+    authorize,
     china_time,
     fetch_all,
     fetch_one,
@@ -96,13 +96,14 @@ def _from_row(row: dict) -> AgreementVersion:
 
 def draft_version(
     engine: Engine,
-    actor: Actor,
+    account: str,
     body: str,
     *,
     template_code: str = DEVELOPMENT,
     title: str = DEVELOPMENT_TITLE,
 ) -> AgreementVersion:
     """A new version of the template, waiting for the bureau's approval."""
+    actor = authorize(engine, account, "agreements.draft")
     body = body.strip()
     missing = [clause for clause in REQUIRED_CLAUSES if clause not in body]
     if missing:
@@ -148,9 +149,10 @@ def draft_version(
 
 
 def decide_version(
-    engine: Engine, actor: Actor, version_id: int, *, approve: bool, reason: str | None = None
+    engine: Engine, account: str, version_id: int, *, approve: bool, reason: str | None = None
 ) -> AgreementVersion:
     """The bureau approves (it becomes current) or rejects (with the reason) a drafted version."""
+    actor = authorize(engine, account, "agreements.approve")
     current = get_version(engine, version_id)
     if current.status != "draft":
         raise AuthorizationError(
@@ -182,8 +184,9 @@ def decide_version(
     return get_version(engine, version_id)
 
 
-def sign(engine: Engine, actor: Actor, merchant_id: str, version_id: int) -> AgreementVersion:
+def sign(engine: Engine, account: str, merchant_id: str, version_id: int) -> AgreementVersion:
     """The merchant signs a version; only the current approved version can be signed."""
+    actor = authorize(engine, account, "agreements.sign", merchant_id=merchant_id)
     version = get_version(engine, version_id)
     current = current_version(engine, version.template_code)
     if current is None or current.id != version_id:

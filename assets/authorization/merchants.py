@@ -15,9 +15,9 @@ from sqlalchemy.engine import Engine
 
 from assets.authorization.grants import revoke_grants
 from assets.authorization.records import (
-    Actor,
     AuthorizationError,
     NotFound,
+    authorize,
     china_time,
     due,
     fetch_all,
@@ -115,7 +115,7 @@ def _from_row(row: dict) -> Merchant:
 
 def register_merchant(
     engine: Engine,
-    actor: Actor,
+    account: str,
     *,
     name: str,
     uscc: str,
@@ -126,6 +126,7 @@ def register_merchant(
     merchant_id: str | None = None,
 ) -> Merchant:
     """Accept (受理) a merchant's registration: the operator's 5-working-day clock starts ``today``."""
+    actor = authorize(engine, account, "merchants.register")
     uscc = uscc.strip().upper()
     if problem := uscc_problem(uscc):
         raise AuthorizationError(problem)
@@ -173,9 +174,10 @@ def register_merchant(
 
 
 def decide_merchant(
-    engine: Engine, actor: Actor, merchant_id: str, *, approve: bool, reason: str | None = None
+    engine: Engine, account: str, merchant_id: str, *, approve: bool, reason: str | None = None
 ) -> Merchant:
     """予以注册 / 不予注册 (the latter with its reason, 第十八条)."""
+    actor = authorize(engine, account, "merchants.decide")
     merchant = get_merchant(engine, merchant_id)
     if merchant.status != "pending":
         raise AuthorizationError(f"数据商 {merchant_id} 已{merchant.status_label}，不能再次核查")
@@ -205,10 +207,11 @@ def decide_merchant(
     return get_merchant(engine, merchant_id)
 
 
-def exit_merchant(engine: Engine, actor: Actor, merchant_id: str, *, reason: str) -> list[str]:
+def exit_merchant(engine: Engine, account: str, merchant_id: str, *, reason: str) -> list[str]:
     """退出: the merchant's grants are revoked, the exit is recorded and reported to the bureau (an
     audit entry of its own, and ``exit_reported_at``). The workspace reconciliation drops the merchant's
     database objects from ``all_merchants``' status. Returns the revoked grant ids."""
+    actor = authorize(engine, account, "merchants.exit", merchant_id=merchant_id)
     reason = require_reason(reason, "数据商退出必须写明原因")
     merchant = get_merchant(engine, merchant_id)
     if merchant.status == "exited":

@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assets.authorization.records import (
-    Actor,
     AuthorizationError,
     NotFound,
+    authorize,
     china_time,
     fetch_all,
     fetch_one,
@@ -119,7 +119,7 @@ def _from_row(row: dict) -> OperatorAuthorization:
 
 def create_authorization(
     engine: Engine,
-    actor: Actor,
+    account: str,
     *,
     unit_name: str,
     agreement_no: str,
@@ -131,6 +131,7 @@ def create_authorization(
     unit_uscc: str | None = None,
 ) -> OperatorAuthorization:
     """Record the authorized-operation agreement the bureau signed with the operating unit."""
+    actor = authorize(engine, account, "authorization.manage")
     mode = Mode(mode)
     domains = tuple(d.strip() for d in domains if d.strip())
     scenarios = tuple(s.strip() for s in scenarios if s.strip())
@@ -181,9 +182,10 @@ def create_authorization(
 
 
 def revoke_authorization(
-    engine: Engine, actor: Actor, authorization_id: int, *, reason: str
+    engine: Engine, account: str, authorization_id: int, *, reason: str
 ) -> OperatorAuthorization:
     """End an authorization before its term (every grant it carried stops at once)."""
+    actor = authorize(engine, account, "authorization.manage")
     reason = require_reason(reason, "撤销运营授权必须写明原因")
     current = get_authorization(engine, authorization_id)
     if current.revoked_at is not None:

@@ -32,6 +32,19 @@ class Actor:
     role: str | None = None
 
 
+def authorize(
+    engine: Engine,
+    account: str,
+    action: str,
+    *,
+    county_code: str | None = None,
+    department_id: str | None = None,
+    merchant_id: str | None = None,
+) -> Actor:
+    """The acting account, checked for ``action`` in the request's scope (raises ``AccessDenied``)."""
+    return Actor(account, None)  # replaced by assets.accounts.authorize.require when it lands
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
