@@ -6,9 +6,16 @@ import dagster as dg
 from assets.common.catalog import load_catalog
 from assets.common.city import load_city
 from orchestration.settings import Settings
-from orchestration.stages import StageDefinitions, catalog, operation, quality, spine
+from orchestration.stages import (
+    StageDefinitions,
+    authorization,
+    catalog,
+    operation,
+    quality,
+    spine,
+)
 
-STAGES = (spine, quality, catalog, operation)
+STAGES = (spine, quality, catalog, operation, authorization)
 
 
 def build_stages(settings: Settings) -> list[StageDefinitions]:

@@ -8,7 +8,7 @@ production: set the zone URLs to PostgreSQL (``postgresql+psycopg://…``), e.g.
 from __future__ import annotations
 
 import os
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from assets.common.catalog import SHIPPED_CATALOG_DIR
 from assets.common.city import DEFAULT_CITY_CONFIG
+from assets.common.workdays import DEFAULT_CALENDAR_DIR, china_date, use_calendar_dir
 from assets.storage.platform import PlatformResource
 
 ZONES = ("exchange", "operation", "platform")
@@ -30,6 +31,8 @@ ENV_PSEUDONYM_KEY = "PUBLICDATA_PSEUDONYM_KEY"
 ENV_PSEUDONYM_KEY_FILE = "PUBLICDATA_PSEUDONYM_KEY_FILE"
 ENV_CATALOG_SUBSCRIBERS = "PUBLICDATA_CATALOG_SUBSCRIBERS"
 ENV_QUALITY_AS_OF = "PUBLICDATA_QUALITY_AS_OF"
+ENV_TODAY = "PUBLICDATA_TODAY"
+ENV_CALENDAR_DIR = "PUBLICDATA_CALENDAR_DIR"
 
 
 class Settings(BaseModel):
@@ -50,6 +53,10 @@ class Settings(BaseModel):
     # the day the quality suites' not-future rules compare with (default: today in China); set it
     # to re-check old deliveries as of their day, or to check generated data as of its as_of
     quality_as_of: date | None = None
+    # "today" for every deadline (applications, merchants, deemed approvals): tests, demos, re-checks
+    today: date | None = None
+    # the official working-day calendar: <dir>/<year>.yaml, over the shipped config/calendar files
+    calendar_dir: Path = DEFAULT_CALENDAR_DIR
 
     @classmethod
     def load(cls, data_dir: str | Path | None = None, **overrides: object) -> Settings:
@@ -76,8 +83,19 @@ class Settings(BaseModel):
             )
         if quality_as_of := os.environ.get(ENV_QUALITY_AS_OF):
             values["quality_as_of"] = date.fromisoformat(quality_as_of)
+        if today := os.environ.get(ENV_TODAY):
+            values["today"] = date.fromisoformat(today)
+        if calendar_dir := os.environ.get(ENV_CALENDAR_DIR):
+            values["calendar_dir"] = Path(calendar_dir)
         values.update(overrides)
-        return cls.model_validate(values)
+        settings = cls.model_validate(values)
+        # the calendar is the process's: ticket due dates read the same official files
+        use_calendar_dir(settings.calendar_dir)
+        return settings
+
+    def today_date(self) -> date:
+        """``PUBLICDATA_TODAY``, else today in China."""
+        return self.today or china_date(datetime.now(UTC))
 
     def missing_data_dir(self) -> str | None:
         """Why commands working on existing platform records cannot run here: their embedded
@@ -104,6 +122,8 @@ class Settings(BaseModel):
             pseudonym_key=key,
             pseudonym_key_file=str(self.pseudonym_key_file) if self.pseudonym_key_file else None,
             catalog_subscribers=list(self.catalog_subscribers),
+            today=self.today.isoformat() if self.today else None,
+            calendar_dir=str(self.calendar_dir),
         )
 
     @property

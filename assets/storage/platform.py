@@ -7,7 +7,7 @@ settings object of ``orchestration/settings.py`` builds this resource once, at l
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from assets.common.catalog import CatalogEntry, load_catalog
 from assets.common.city import City, load_city
+from assets.common.workdays import WorkCalendar, china_date, use_calendar_dir
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 
@@ -33,6 +34,8 @@ class PlatformResource(dg.ConfigurableResource):
     pseudonym_key: str | None = None  # secret: dg.EnvVar("PUBLICDATA_PSEUDONYM_KEY")
     pseudonym_key_file: str | None = None
     catalog_subscribers: list[str] = []  # apprise URLs told of each new public catalog version
+    today: str | None = None  # ISO date: PUBLICDATA_TODAY, "today" for every deadline
+    calendar_dir: str | None = None  # the official working-day calendar files (<year>.yaml)
 
     @property
     def data_path(self) -> Path:
@@ -58,6 +61,14 @@ class PlatformResource(dg.ConfigurableResource):
     @property
     def quality_as_of_date(self) -> date | None:
         return date.fromisoformat(self.quality_as_of) if self.quality_as_of else None
+
+    def today_date(self) -> date:
+        """The configured today, else today in China."""
+        return date.fromisoformat(self.today) if self.today else china_date(datetime.now(UTC))
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return use_calendar_dir(Path(self.calendar_dir) if self.calendar_dir else None)
 
     @cached_property
     def city(self) -> City:
