@@ -292,7 +292,26 @@ def demo(
     """生成演示数据，然后运行整条流水线。"""
     settings = Settings.load(data_dir)
     _generate(settings, rows, seed, as_of.date() if as_of else None, defect_rate, periods)
+    _demo_accounts(settings)
     sys.exit(_run(settings, as_json))
+
+
+def _demo_accounts(settings: Settings) -> None:
+    """One account per role and scope, random passwords in <data dir>/secrets/demo_accounts.txt."""
+    from assets.accounts.demo import ensure_demo_accounts
+    from assets.common.city import load_city
+    from assets.storage.engine import get_engine
+    from assets.storage.migrate import ensure_platform_schema
+
+    ensure_platform_schema(settings.platform_url)
+    secrets_file = settings.data_dir / "secrets" / "demo_accounts.txt"
+    created = ensure_demo_accounts(
+        get_engine(settings.platform_url), load_city(settings.city_config), secrets_file
+    )
+    if created:
+        err.print(
+            f"[yellow]已建立 {len(created)} 个演示账号[/]，口令见 {secrets_file}（仅供演示，请修改口令）"
+        )
 
 
 @main.command()
@@ -325,7 +344,10 @@ def ui(data_dir: Path | None, port: int) -> None:
 
 
 def _mount_groups() -> None:
+    from orchestration.cli_accounts import accounts
     from orchestration.cli_catalog import catalog
+
+    main.add_command(accounts)
     from orchestration.cli_tickets import tickets
 
     main.add_command(tickets)

@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import Engine
 
+from orchestration.cli_accounts import acting_account, as_option
 from orchestration.settings import Settings
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -285,19 +286,24 @@ def diff(
 
 @catalog.command()
 @data_dir_option
+@as_option
 @json_option
-def publish(data_dir: Path | None, as_json: bool) -> None:
-    """校验登记、汇聚全市目录、生成版本并发布到运营平台，通知订阅方。"""
+def publish(data_dir: Path | None, acting_as: str | None, as_json: bool) -> None:
+    """校验登记、汇聚全市目录、生成版本并发布到运营平台，通知订阅方（市数据局、平台运维）。"""
     from assets.catalog_sync.publish import run_catalog_cycle
     from assets.common.city import load_city
 
     settings = Settings.load(data_dir)
+    engine = _platform(settings)
+    account = acting_account(engine, acting_as, "catalog.publish")
     cycle = run_catalog_cycle(
         settings.data_dir,
-        _platform(settings),
+        engine,
         load_city(settings.city_config),
         subscribers=settings.catalog_subscribers,
         now=datetime.now(UTC),
+        actor=account.name,
+        actor_role=account.role,
     )
     summary = {
         "registrations": len(cycle.results),

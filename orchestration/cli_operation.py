@@ -1,20 +1,20 @@
 """``publicdata supply`` and ``publicdata classify``: supply suspension to the operation platform
 (第二十七条) and classification & grading of any file.
 
-    publicdata supply suspend --dataset D [--county C] --reason R [--withdraw] [--by NAME] [--json]
-    publicdata supply resume --dataset D [--county C] --reason R [--by NAME] [--json]
+    publicdata supply suspend --dataset D [--county C] --reason R [--withdraw] [--as ACCOUNT] [--json]
+    publicdata supply resume --dataset D [--county C] --reason R [--as ACCOUNT] [--json]
     publicdata supply list [--json]
     publicdata classify FILE [--json]
 
 Suspending stops the dataset's operation table from being updated by later runs; ``--withdraw`` also
 removes the published version at once (the whole table, or the county's rows). Resuming lets the next
-``publicdata run`` publish again. Both are written to the audit log. ``classify`` prints, per column, the
+``publicdata run`` publish again. Only the bureau (市数据局) may do either; both are written to the
+audit log with the acting account and its role. ``classify`` prints, per column, the
 detected personal-data type, category, level, confidence and evidence — counts, never a value.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from pathlib import Path
@@ -27,6 +27,7 @@ from assets.common.catalog import load_catalog
 from assets.common.city import load_city
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
+from orchestration.cli_accounts import acting_account, as_option
 from orchestration.settings import Settings
 
 out = Console()
@@ -44,7 +45,6 @@ _county = click.option(
     "--county", "county_code", default=None, help="只针对一个县（区）（行政区划代码）"
 )
 _reason = click.option("--reason", required=True, help="原因（暂停：发现的风险；恢复：整改情况）")
-_by = click.option("--by", "actor", default=None, help="操作人（默认当前系统用户）")
 _json = click.option("--json", "as_json", is_flag=True, help="在 stdout 输出 JSON")
 
 
@@ -93,7 +93,7 @@ def supply() -> None:
 @_county
 @_reason
 @click.option("--withdraw", is_flag=True, help="同时撤回已发布的版本（整表，或该县区的行）")
-@_by
+@as_option
 @_json
 def suspend(
     data_dir: Path | None,
@@ -101,13 +101,16 @@ def suspend(
     county_code: str | None,
     reason: str,
     withdraw: bool,
-    actor: str | None,
+    acting_as: str | None,
     as_json: bool,
 ) -> None:
-    """暂停一个数据集（或其一个县区）向运营平台的供给。"""
+    """暂停一个数据集（或其一个县区）向运营平台的供给（市数据局）。"""
     from assets.operation.suspension import SuspensionError, suspend_supply
 
     settings = _settings_checked(data_dir, dataset_id, county_code)
+    account = acting_account(
+        get_engine(settings.platform_url), acting_as, "supply.suspend", county_code=county_code
+    )
     try:
         suspension, outcome = suspend_supply(
             get_engine(settings.platform_url),
@@ -115,7 +118,8 @@ def suspend(
             dataset_id=dataset_id,
             county_code=county_code,
             reason=reason,
-            actor=actor or getpass.getuser(),
+            actor=account.name,
+            actor_role=account.role,
             withdraw_published=withdraw,
         )
     except SuspensionError as exc:
@@ -141,27 +145,31 @@ def suspend(
 @_dataset
 @_county
 @_reason
-@_by
+@as_option
 @_json
 def resume(
     data_dir: Path | None,
     dataset_id: str,
     county_code: str | None,
     reason: str,
-    actor: str | None,
+    acting_as: str | None,
     as_json: bool,
 ) -> None:
-    """恢复供给；下一次 publicdata run 重新发布。"""
+    """恢复供给（市数据局）；下一次 publicdata run 重新发布。"""
     from assets.operation.suspension import SuspensionError, resume_supply
 
     settings = _settings_checked(data_dir, dataset_id, county_code)
+    account = acting_account(
+        get_engine(settings.platform_url), acting_as, "supply.resume", county_code=county_code
+    )
     try:
         suspension = resume_supply(
             get_engine(settings.platform_url),
             dataset_id=dataset_id,
             county_code=county_code,
             reason=reason,
-            actor=actor or getpass.getuser(),
+            actor=account.name,
+            actor_role=account.role,
         )
     except SuspensionError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -2,18 +2,20 @@
 
     publicdata tickets list [--json] [--county C] [--department D] [--status S]
     publicdata tickets show ID [--json]
-    publicdata tickets ack ID [--by NAME] [--comment TEXT]
-    publicdata tickets claim-fixed ID --comment TEXT [--by NAME]
+    publicdata tickets ack ID [--as ACCOUNT] [--comment TEXT]
+    publicdata tickets claim-fixed ID --comment TEXT [--as ACCOUNT]
     publicdata tickets report --department D
 
 Every command takes ``--data-dir`` (default: ``PUBLICDATA_HOME`` or ``./data``). Errors (an unknown
-ticket, a step the ticket's status does not allow) print a message and exit with status 1.
+ticket, a step the ticket's status does not allow, an account without the role or scope) print a
+message and exit with status 1. ``ack`` and ``claim-fixed`` act as an account (``--as``, or the one
+mapped to the OS user): the office of the ticket's department in its county, its county office, or the
+bureau.
 """
 
 from __future__ import annotations
 
 import functools
-import getpass
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -23,6 +25,7 @@ from typing import Any
 import click
 from sqlalchemy.engine import Engine
 
+from assets.accounts.store import Account
 from assets.common.catalog import CatalogEntry, load_catalog
 from assets.common.city import City, load_city
 from assets.common.workdays import china_date
@@ -31,6 +34,7 @@ from assets.storage.migrate import ensure_platform_schema
 from assets.tickets import store as store
 from assets.tickets.reports import write_department_report
 from assets.tickets.rules import Status, Ticket, TicketError
+from orchestration.cli_accounts import acting_account, as_option
 from orchestration.settings import Settings
 
 STATUS_CHOICES = ["open", *(s.value for s in Status)]
@@ -123,14 +127,23 @@ def _handle_errors(command: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+def _acting_on(ctx: Context, ticket_id: str, acting_as: str | None, action: str) -> Account:
+    """The account acting on a ticket, checked against the ticket's department and county."""
+    ticket = store.get_ticket(ctx.engine, ticket_id)
+    return acting_account(
+        ctx.engine,
+        acting_as,
+        action,
+        county_code=ticket.county_code,
+        department_id=ticket.department_id,
+    )
+
+
 data_dir_option = click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="数据目录（默认：环境变量 PUBLICDATA_HOME，否则 ./data）",
-)
-by_option = click.option(
-    "--by", default=getpass.getuser, show_default="当前系统用户", help="经办人"
 )
 
 
@@ -222,13 +235,16 @@ def show_command(data_dir: Path | None, ticket_id: str, as_json: bool) -> None:
 @tickets.command("ack")
 @data_dir_option
 @click.argument("ticket_id")
-@by_option
+@as_option
 @click.option("--comment", default="", help="备注")
 @_handle_errors
-def ack_command(data_dir: Path | None, ticket_id: str, by: str, comment: str) -> None:
+def ack_command(data_dir: Path | None, ticket_id: str, acting_as: str | None, comment: str) -> None:
     """确认收到工单（新建/重新打开 → 已确认）。"""
     ctx = Context(data_dir)
-    ticket = store.acknowledge_ticket(ctx.engine, ticket_id, by=by, comment=comment)
+    account = _acting_on(ctx, ticket_id, acting_as, "tickets.acknowledge")
+    ticket = store.acknowledge_ticket(
+        ctx.engine, ticket_id, by=account.name, role=account.role, comment=comment
+    )
     click.echo(f"{ticket.id} 已确认，整改期限 {ticket.due_date.isoformat()}。")
 
 
@@ -236,12 +252,17 @@ def ack_command(data_dir: Path | None, ticket_id: str, by: str, comment: str) ->
 @data_dir_option
 @click.argument("ticket_id")
 @click.option("--comment", required=True, help="整改说明（必填）")
-@by_option
+@as_option
 @_handle_errors
-def claim_fixed_command(data_dir: Path | None, ticket_id: str, comment: str, by: str) -> None:
+def claim_fixed_command(
+    data_dir: Path | None, ticket_id: str, comment: str, acting_as: str | None
+) -> None:
     """申报已整改；下一次检查通过后工单自动关闭。"""
     ctx = Context(data_dir)
-    ticket = store.claim_fixed(ctx.engine, ticket_id, by=by, comment=comment)
+    account = _acting_on(ctx, ticket_id, acting_as, "tickets.claim_fixed")
+    ticket = store.claim_fixed(
+        ctx.engine, ticket_id, by=account.name, role=account.role, comment=comment
+    )
     click.echo(f"{ticket.id} 已申报整改，待下一期数据复核通过后关闭。")
 
 

@@ -81,3 +81,21 @@ def slice_frame(
     for item in entry.items:
         frame[item.column] = [f"{marker}{i}" for i in range(n)]
     return frame
+
+
+def add_account(platform_url: str, name: str, role: str, **scope: str | None):
+    """An account in the platform records (migrated first), created by the test as the platform."""
+    from assets.accounts.store import create_account
+    from assets.storage.engine import get_engine
+    from assets.storage.migrate import ensure_platform_schema
+
+    ensure_platform_schema(platform_url)
+    return create_account(
+        get_engine(platform_url),
+        name=name,
+        display_name=scope.pop("display_name", None) or name,
+        role=role,
+        by="system:test",
+        by_role=None,
+        **scope,
+    )

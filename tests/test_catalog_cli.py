@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from pyld import jsonld
 
 from orchestration.cli_catalog import catalog as catalog_cli
+from tests.helpers import add_account
 from tests.test_catalog_validation import register, shipped
 
 
@@ -19,9 +20,11 @@ def run(db_url, tmp_path, monkeypatch):
     for zone in ("EXCHANGE", "OPERATION", "PLATFORM"):
         monkeypatch.setenv(f"PUBLICDATA_{zone}_URL", db_url)
     runner = CliRunner()
+    add_account(db_url, "catalog_engineer", "engineer")
 
     def invoke(*args: str, code: int = 0):
-        result = runner.invoke(catalog_cli, [*args, "--data-dir", str(tmp_path)])
+        acting = ["--as", "catalog_engineer"] if args[0] == "publish" else []
+        result = runner.invoke(catalog_cli, [*args, *acting, "--data-dir", str(tmp_path)])
         assert result.exit_code == code, result.output + repr(result.exception)
         return result.output
 

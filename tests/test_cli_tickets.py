@@ -11,6 +11,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from assets.audit import log as audit
 from assets.common.workdays import DuePolicy
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
@@ -18,6 +19,7 @@ from assets.tickets import store as store
 from assets.tickets.rules import Finding
 from orchestration.cli_tickets import tickets
 from orchestration.settings import Settings
+from tests.helpers import add_account
 
 T0 = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)
 RAW_ID = re.compile(r"(?<!\d)\d{17}[\dX](?!\d)")
@@ -147,24 +149,64 @@ def test_list_text(data_dir):
 
 def test_ack_then_claim_fixed_then_illegal_ack(data_dir):
     d = str(data_dir)
-    result = run("ack", "--data-dir", d, "QT-640521-000001", "--by", "张科长")
+    url = Settings.load(data_dir).platform_url
+    add_account(
+        url,
+        "zhang_ke",
+        "department_office",
+        display_name="张科长",
+        department_id="public_security",
+        county_code="640521",
+    )
+    result = run("ack", "--data-dir", d, "QT-640521-000001", "--as", "zhang_ke")
     assert result.exit_code == 0, result.output
     assert "已确认" in result.output
     assert [r["status"] for r in listed(data_dir, "--county", "640521")] == ["acknowledged"]
 
-    result = run("claim-fixed", "--data-dir", d, "QT-640521-000001", "--comment", "已更正两条")
+    result = run(
+        "claim-fixed", "--data-dir", d, "QT-640521-000001", "--comment", "已更正两条",
+        "--as", "zhang_ke",
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert listed(data_dir, "--county", "640521")[0]["status"] == "fix_claimed"
 
-    result = run("ack", "--data-dir", d, "QT-640521-000001")
+    result = run("ack", "--data-dir", d, "QT-640521-000001", "--as", "zhang_ke")
     assert result.exit_code == 1
     assert "当前状态为「已申报整改」，不能执行「确认」" in result.output
 
     shown = run("show", "--data-dir", d, "QT-640521-000001", "--json")
     history = json.loads(shown.output)["history"]
     assert [h["action"] for h in history] == ["opened", "acknowledged", "fix_claimed"]
-    assert history[1]["by"] == "张科长"
+    assert history[1]["by"] == "zhang_ke"
     assert history[2]["comment"] == "已更正两条"
+    audited = [
+        (e.actor, e.role, e.action)
+        for e in audit.entries(get_engine(url), target_prefix="tickets/QT-640521-000001")
+    ]
+    assert audited == [
+        ("zhang_ke", "department_office", "ticket_acknowledge"),
+        ("zhang_ke", "department_office", "ticket_claim_fixed"),
+    ]
+
+
+def test_ticket_steps_refuse_other_offices_and_unknown_accounts(data_dir):
+    d = str(data_dir)
+    url = Settings.load(data_dir).platform_url
+    # the same department in another county, and another department in the same county
+    add_account(url, "gaj_640502", "department_office", department_id="public_security",
+                county_code="640502")  # fmt: skip
+    add_account(url, "wjw_640521", "department_office", department_id="health",
+                county_code="640521")  # fmt: skip
+    add_account(url, "merchant", "merchant_user", merchant_id="m1")
+    for name in ("gaj_640502", "wjw_640521", "merchant", "nobody"):
+        result = run("ack", "--data-dir", d, "QT-640521-000001", "--as", name)
+        assert result.exit_code == 1, (name, result.output)
+        assert "拒绝" in result.output and name in result.output
+    assert listed(data_dir, "--county", "640521")[0]["status"] == "new"
+    # the county office of 640521 may act on it
+    add_account(url, "zn_office", "county_office", county_code="640521")
+    result = run("ack", "--data-dir", d, "QT-640521-000001", "--as", "zn_office")
+    assert result.exit_code == 0, result.output
 
 
 def test_claim_fixed_requires_a_comment(data_dir):

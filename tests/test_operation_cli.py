@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from assets.audit import log as audit
 from assets.storage.engine import get_engine
 from orchestration.cli import main
+from tests.helpers import add_account
 from tests.test_classify import _check_file_result, _free_frame, _raw_fragments
 
 
@@ -67,9 +68,23 @@ def test_supply_commands_check_their_arguments_and_audit(tmp_path):
     )
     assert result.exit_code == 2 and "不是本市的县（区）代码" in result.output
 
+    from orchestration.settings import Settings
+
+    url = Settings.load(tmp_path).platform_url
+    add_account(url, "auditor", "bureau", display_name="审计员")
+    add_account(url, "zn_office", "county_office", county_code="640521")
+    suspend = ["supply", "suspend", "--data-dir", data, "--dataset", "market_entities"]
+    for acting, why in (
+        ([], "未指定操作账号"),  # no --as and no account mapped to the OS user
+        (["--as", "zn_office"], "无此权限（需要：市数据局）"),
+        (["--as", "nobody"], "没有账号 nobody"),
+    ):
+        result = CliRunner().invoke(
+            main, [*suspend, "--county", "640521", "--reason", "发现风险", *acting]
+        )
+        assert result.exit_code == 1 and why in result.output, result.output
     code, stdout, _ = _invoke(
-        "supply", "suspend", "--data-dir", data, "--dataset", "market_entities",
-        "--county", "640521", "--reason", "发现风险", "--by", "审计员", "--json",
+        *suspend, "--county", "640521", "--reason", "发现风险", "--as", "auditor", "--json",
     )  # fmt: skip
     suspended = json.loads(stdout)
     assert code == 0 and suspended["county"] == "640521" and suspended["resumed_at"] is None
@@ -81,18 +96,21 @@ def test_supply_commands_check_their_arguments_and_audit(tmp_path):
     # resuming the whole dataset is not resuming the county
     result = CliRunner().invoke(
         main,
-        ["supply", "resume", "--data-dir", data, "--dataset", "market_entities", "--reason", "r"],
+        ["supply", "resume", "--data-dir", data, "--dataset", "market_entities", "--reason", "r"]
+        + ["--as", "auditor"],
     )
     assert result.exit_code == 1 and "没有生效中的暂停供给" in result.output
     code, stdout, _ = _invoke(
         "supply", "resume", "--data-dir", data, "--dataset", "market_entities",
-        "--county", "640521", "--reason", "已整改", "--json",
+        "--county", "640521", "--reason", "已整改", "--json", "--as", "auditor",
     )  # fmt: skip
     assert code == 0 and json.loads(stdout)["resume_reason"] == "已整改"
 
-    from orchestration.settings import Settings
-
-    engine = get_engine(Settings.load(tmp_path).platform_url)
-    actions = [(e.action, e.actor) for e in audit.entries(engine)]
-    assert actions[0] == (audit.SUSPEND, "审计员")
-    assert actions[1][0] == audit.RESUME
+    engine = get_engine(url)
+    actions = [
+        (e.action, e.actor, e.role) for e in audit.entries(engine, target_prefix="operation")
+    ]
+    assert actions == [
+        (audit.SUSPEND, "auditor", "bureau"),
+        (audit.RESUME, "auditor", "bureau"),
+    ]

@@ -32,7 +32,7 @@ from orchestration.cli import main
 from orchestration.definitions import build_definitions
 from orchestration.runner import dagster_instance, run_pipeline
 from orchestration.stages.operation import OPERATION_JOB, operation_report
-from tests.helpers import settings_for
+from tests.helpers import add_account, settings_for
 
 pytestmark = pytest.mark.slow
 
@@ -201,7 +201,8 @@ def test_operation_zone_end_to_end(tmp_path, db_url, catalog, city, monkeypatch)
     assert check(platform=resource).passed
 
     # suspend households (whole dataset) and one county of market entities with withdrawal
-    data = ["--data-dir", str(tmp_path)]
+    add_account(settings.platform_url, "bureau_duty", "bureau")
+    data = ["--data-dir", str(tmp_path), "--as", "bureau_duty"]
     _cli(
         "supply",
         "suspend",
@@ -267,5 +268,11 @@ def test_operation_zone_end_to_end(tmp_path, db_url, catalog, city, monkeypatch)
         (audit.RESUME, "operation/household_registration"),
         (audit.RESUME, "operation/market_entities/640521"),
     ]
+    acted = {
+        (e.actor, e.role)
+        for e in audit.entries(platform_engine)
+        if e.action in (audit.SUSPEND, audit.WITHDRAW, audit.RESUME)
+    }
+    assert acted == {("bureau_duty", "bureau")}
     withdraw_entry = audit.entries(platform_engine, actions=(audit.WITHDRAW,))[0]
     assert withdraw_entry.rows == removed + withdraw_entry.detail["suppressed_for_k"]

@@ -34,6 +34,7 @@ class AuditEntry:
     reason: str | None
     rows: int | None
     detail: Mapping[str, object] | None
+    role: str | None = None  # the acting account's role code; None for the platform itself
 
 
 def operation_target(dataset_id: str, county_code: str | None = None) -> str:
@@ -51,12 +52,16 @@ def record(
     rows: int | None = None,
     detail: Mapping[str, object] | None = None,
     at: datetime | None = None,
+    role: str | None = None,
 ) -> None:
-    """Append one entry inside the caller's transaction (so the entry and the act commit together)."""
+    """Append one entry inside the caller's transaction (so the entry and the act commit together).
+
+    ``actor`` is the acting account's name (or ``SYSTEM_ACTOR``), ``role`` its role code."""
     connection.execute(
         audit_log.insert().values(
             at=at or datetime.now(UTC),
             actor=actor,
+            actor_role=str(role) if role is not None else None,
             action=action,
             target=target,
             reason=reason,
@@ -86,6 +91,7 @@ def entries(
             reason=row["reason"],
             rows=row["rows"],
             detail=row["detail"],
+            role=row["actor_role"],
         )
         for row in rows
     ]

@@ -27,6 +27,7 @@ import jinja2
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from assets.audit import log as audit
 from assets.catalog_sync.aggregate import CityCatalog, CityEntry, aggregate
 from assets.catalog_sync.registry import scan_registry, seed_registry
 from assets.catalog_sync.validation import ValidationResult, rejection_notice, validate_registry
@@ -52,6 +53,7 @@ JSON_NAME = "catalog.json"
 DCAT_NAME = "catalog.jsonld"
 HTML_NAME = "index.html"
 TEMPLATE_NAME = "catalog.html.j2"
+AUDIT_PUBLISH = "catalog_publish"
 
 # EU Publications Office frequency authority table (the vocabulary DCAT-AP uses for accrualPeriodicity)
 FREQUENCY_IRIS: dict[Frequency, str] = {
@@ -537,11 +539,14 @@ def run_catalog_cycle(
     subscribers: Sequence[str] = (),
     now: datetime | None = None,
     tickets: bool = True,
+    actor: str = audit.SYSTEM_ACTOR,
+    actor_role: str | None = None,
 ) -> CatalogCycle:
     """Validate the registry, accept, aggregate, version, publish and notify.
 
     ``engine`` is the platform records' engine (migrated). Without a change no version is made and
-    nothing is sent; the current version's files are rewritten only if missing.
+    nothing is sent; the current version's files are rewritten only if missing. A new version, and
+    every publication a person asked for (``actor``, checked by the caller), is audited.
     """
     moment = now or datetime.now(UTC)
     data_dir = Path(data_dir)
@@ -585,6 +590,17 @@ def run_catalog_cycle(
     if created:
         event = change_event(version, cycle.public_diff, city)
         cycle.deliveries = deliver_change_event(engine, event, subscribers, now=moment)
+    if created or actor != audit.SYSTEM_ACTOR:
+        with engine.begin() as connection:
+            audit.record(
+                connection,
+                actor=actor,
+                role=actor_role,
+                action=AUDIT_PUBLISH,
+                target=f"catalog/v{version.version}",
+                detail={"new_version": created, "rejected": len(cycle.rejected)},
+                at=moment,
+            )
     return cycle
 
 

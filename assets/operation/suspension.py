@@ -114,6 +114,7 @@ def suspend_supply(
     county_code: str | None = None,
     withdraw_published: bool = False,
     at: datetime | None = None,
+    actor_role: str | None = None,
 ) -> tuple[Suspension, WithdrawOutcome | None]:
     """Record a suspension (and with ``withdraw_published`` remove the published version) — audited."""
     if not reason.strip():
@@ -142,6 +143,7 @@ def suspend_supply(
         audit.record(
             connection,
             actor=actor,
+            role=actor_role,
             action=audit.SUSPEND,
             target=target,
             reason=reason,
@@ -162,6 +164,7 @@ def suspend_supply(
             audit.record(
                 connection,
                 actor=actor,
+                role=actor_role,
                 action=audit.WITHDRAW,
                 target=target,
                 reason=reason,
@@ -203,6 +206,7 @@ def resume_supply(
     actor: str,
     county_code: str | None = None,
     at: datetime | None = None,
+    actor_role: str | None = None,
 ) -> Suspension:
     """End the suspension in force for exactly this scope — audited. The next pipeline run publishes
     the dataset again."""
@@ -230,6 +234,7 @@ def resume_supply(
         audit.record(
             connection,
             actor=actor,
+            role=actor_role,
             action=audit.RESUME,
             target=target,
             reason=reason,

@@ -121,6 +121,8 @@ audit_log = sa.Table(
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("rows", sa.Integer, nullable=True),
     sa.Column("detail", sa.JSON, nullable=True),
+    # the acting account's role (issue 10; NULL for the platform itself and for entries before it)
+    sa.Column("actor_role", sa.String(32), nullable=True),
 )
 
 # --- quality tickets (issue 4) -------------------------------------------------------------------
@@ -353,4 +355,26 @@ operation_publications = sa.Table(
     sa.Column("transformations", sa.JSON, nullable=False),
     sa.Column("run_id", sa.String(64), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# --- accounts and roles (issue 10) ----------------------------------------------------------------
+
+# One row per person (or service) acting on the platform: a role and the scope it acts in. Accounts are
+# disabled, never deleted, so the audit log's actors stay resolvable.
+accounts = sa.Table(
+    "accounts",
+    platform_metadata,
+    sa.Column("name", sa.String(64), primary_key=True, comment="账号"),
+    sa.Column("display_name", sa.String(128), nullable=False, comment="姓名或单位"),
+    sa.Column("role", sa.String(32), nullable=False, comment="角色代码"),
+    sa.Column("county_code", sa.String(6), nullable=True, comment="县区范围"),
+    sa.Column("department_id", sa.String(64), nullable=True, comment="数源部门范围"),
+    sa.Column("merchant_id", sa.String(64), nullable=True, comment="数据商范围"),
+    sa.Column("os_user", sa.String(64), nullable=True, unique=True, comment="对应的操作系统用户"),
+    sa.Column("password_hash", sa.Text, nullable=True, comment="argon2 口令散列"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index("ix_accounts_role", "role"),
 )

@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from assets.audit import log as audit
 from assets.common.city import City
 from assets.common.workdays import DuePolicy
 from assets.storage.tables import (
@@ -42,6 +43,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 FILE_REJECTION_RULE_PREFIX = "ingest.file_rejected."
+
+# audit actions of the people's steps on a ticket
+AUDIT_ACKNOWLEDGE = "ticket_acknowledge"
+AUDIT_CLAIM_FIXED = "ticket_claim_fixed"
 
 # Reason codes of a rejected landing file (FileRejected in assets.landing.reader) → GB/T 36344
 # dimension: a file nobody can read fails 可访问性; one that reads but does not match the catalog's
@@ -499,7 +504,18 @@ def list_tickets(
     return [_from_row(row) for row in rows]
 
 
-def _change(engine: Engine, ticket_id: str, change: Callable[[Ticket], Ticket]) -> Ticket:
+def _change(
+    engine: Engine,
+    ticket_id: str,
+    change: Callable[[Ticket], Ticket],
+    *,
+    action: str,
+    by: str,
+    role: str | None,
+    comment: str,
+    at: datetime,
+) -> Ticket:
+    """Apply a person's step to a ticket and audit it (who, which role) in the same transaction."""
     with engine.begin() as connection:
         row = connection.execute(_select_for_update(quality_tickets.c.id == ticket_id)).first()
         if row is None:
@@ -507,26 +523,69 @@ def _change(engine: Engine, ticket_id: str, change: Callable[[Ticket], Ticket]) 
         before = _from_row(row)
         after = change(before)
         _save(connection, before, after)
+        audit.record(
+            connection,
+            actor=by,
+            role=role,
+            action=action,
+            target=f"tickets/{ticket_id}",
+            reason=comment or None,
+            detail={
+                "county_code": after.county_code,
+                "department_id": after.department_id,
+                "dataset_id": after.dataset_id,
+                "from": before.status.value,
+                "to": after.status.value,
+            },
+            at=at,
+        )
     return after
 
 
 def acknowledge_ticket(
-    engine: Engine, ticket_id: str, *, by: str, comment: str = "", at: datetime | None = None
+    engine: Engine,
+    ticket_id: str,
+    *,
+    by: str,
+    comment: str = "",
+    at: datetime | None = None,
+    role: str | None = None,
 ) -> Ticket:
-    """The department has seen the ticket (new/reopened → acknowledged)."""
+    """The department has seen the ticket (new/reopened → acknowledged). ``by`` is the acting
+    account's name and ``role`` its role (checked by the caller with ``assets.accounts``)."""
     moment = _utc(at or datetime.now(UTC))
     return _change(
-        engine, ticket_id, lambda t: rules.acknowledge(t, at=moment, by=by, comment=comment)
+        engine,
+        ticket_id,
+        lambda t: rules.acknowledge(t, at=moment, by=by, comment=comment),
+        action=AUDIT_ACKNOWLEDGE,
+        by=by,
+        role=role,
+        comment=comment,
+        at=moment,
     )
 
 
 def claim_fixed(
-    engine: Engine, ticket_id: str, *, by: str, comment: str, at: datetime | None = None
+    engine: Engine,
+    ticket_id: str,
+    *,
+    by: str,
+    comment: str,
+    at: datetime | None = None,
+    role: str | None = None,
 ) -> Ticket:
     """The department says it fixed the data; the next passing check closes the ticket."""
     moment = _utc(at or datetime.now(UTC))
     return _change(
-        engine, ticket_id, lambda t: rules.claim_fix(t, at=moment, by=by, comment=comment)
+        engine,
+        ticket_id,
+        lambda t: rules.claim_fix(t, at=moment, by=by, comment=comment),
+        action=AUDIT_CLAIM_FIXED,
+        by=by,
+        role=role,
+        comment=comment,
+        at=moment,
     )
 
 
