@@ -26,7 +26,7 @@ from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.common.city import load_city
 from assets.exchange.load import load_exchange_slice
 from assets.landing.generator import generate
-from assets.landing.reader import scan_landing
+from assets.landing.paths import scan_landing
 from assets.storage.engine import dispose_engines, get_engine
 
 RESULTS: list[dict] = []

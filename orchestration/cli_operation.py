@@ -220,7 +220,7 @@ def list_suspensions(data_dir: Path | None, show_all: bool, as_json: bool) -> No
 def classify(file: Path, as_json: bool) -> None:
     """对任意 CSV / XLSX 文件的各列做分类分级（自动识别编码），不输出任何原始取值。"""
     from assets.classification.classify import classify_file
-    from assets.landing.reader import FileRejected
+    from assets.landing.rejections import FileRejected
 
     try:
         columns = classify_file(file)

@@ -15,7 +15,7 @@ from assets.aggregation.sensors import ingest_job_name
 from assets.aggregation.summary import file_records, ingest_records, overall, totals
 from assets.common.catalog import load_catalog
 from assets.common.city import load_city
-from assets.landing.reader import LandingPath, scan_landing
+from assets.landing.paths import LandingPath, scan_landing
 from assets.storage.engine import get_engine, safe_url
 from assets.storage.migrate import ensure_platform_schema
 from orchestration.definitions import build_definitions, build_stages, post_ingest_jobs

@@ -22,7 +22,7 @@ from assets.common.workdays import DuePolicy
 from assets.exchange.assets import exchange_key
 from assets.exchange.load import load_exchange_slice
 from assets.landing.generator import generate
-from assets.landing.reader import LandingPath, scan_landing
+from assets.landing.paths import LandingPath, scan_landing
 from assets.quality.checks import CHECK_NAME
 from assets.quality.findings import (
     check_partition,

@@ -18,13 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assets.common.catalog import CatalogEntry
-from assets.landing.reader import (
-    FileRejected,
-    LandingPath,
-    RowRejection,
-    file_checksum,
-    read_landing_file,
-)
+from assets.landing.paths import LandingPath, file_checksum
+from assets.landing.reader import read_landing_file
+from assets.landing.rejections import FileRejected, RowRejection
 from assets.storage.tables import PROVENANCE_COLUMNS, ingest_files, ingest_rejections
 
 STATUS_LOADED = "loaded"

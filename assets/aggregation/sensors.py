@@ -9,7 +9,7 @@ from assets.aggregation.partitions import partition_key, period_partitions_name
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.landing.changes import detect_changes, dump_cursor, load_cursor
-from assets.landing.reader import scan_landing
+from assets.landing.paths import scan_landing
 from assets.storage.platform import PlatformResource
 
 

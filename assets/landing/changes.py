@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from assets.landing.reader import LandingPath, file_checksum
+from assets.landing.paths import LandingPath, file_checksum
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assets.landing.reader import LandingPath
+from assets.landing.paths import LandingPath
 
 SUFFIXES = (".csv", ".xlsx")
 

@@ -48,7 +48,7 @@ FILE_REJECTION_RULE_PREFIX = "ingest.file_rejected."
 AUDIT_ACKNOWLEDGE = "ticket_acknowledge"
 AUDIT_CLAIM_FIXED = "ticket_claim_fixed"
 
-# Reason codes of a rejected landing file (FileRejected in assets.landing.reader) → GB/T 36344
+# Reason codes of a rejected landing file (FileRejected in assets.landing.rejections) → GB/T 36344
 # dimension: a file nobody can read fails 可访问性; one that reads but does not match the catalog's
 # header fails 规范性.
 REJECTION_DIMENSIONS: dict[str, Dimension] = {

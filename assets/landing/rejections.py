@@ -1,0 +1,46 @@
+"""What the landing reader refuses: a whole file (:class:`FileRejected`) or one row
+(:class:`RowRejection`), each with a reason code for machines and a reason in Chinese a department
+official can act on. Reasons never quote cell values (they may be personal data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Whole-file rejection reasons (FileRejected.reason_code).
+EMPTY_FILE = "empty_file"
+ENCODING = "encoding"
+TRUNCATED = "truncated"
+CORRUPT = "corrupt"
+HEADER = "header"
+MISSING_COLUMN = "missing_column"
+DUPLICATE_COLUMN = "duplicate_column"
+# Row rejection reasons (RowRejection.reason_code).
+FIELD_COUNT = "field_count"
+BLANK_ROW = "blank_row"
+
+
+@dataclass(frozen=True)
+class RowRejection:
+    source_row: int
+    reason_code: str
+    reason: str
+
+
+class FileRejected(Exception):
+    """The whole file is refused; ``reason`` (Chinese) tells the department what to fix."""
+
+    def __init__(self, reason_code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.reason_code = reason_code
+        self.reason = reason
+
+
+def empty_file(detail: str = "没有表头，也没有数据") -> FileRejected:
+    return FileRejected(EMPTY_FILE, f"文件为空：{detail}")
+
+
+def truncated_text() -> FileRejected:
+    return FileRejected(
+        TRUNCATED,
+        "文件不完整：结尾断在一个字符的中间，可能上传或复制时被截断，请重新提交完整文件",
+    )

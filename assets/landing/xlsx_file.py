@@ -1,0 +1,153 @@
+"""Reading a delivered XLSX workbook (its first sheet) as the text a spreadsheet shows: numbers as Excel
+displays them, dates as ISO dates, trailing all-empty rows dropped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from python_calamine import CalamineError, CalamineWorkbook, PasswordError
+
+from assets.common.catalog import CatalogEntry
+from assets.landing.parsed import (
+    ENCODING_XLSX,
+    HEADER_SEARCH_ROWS,
+    Parsed,
+    clean_header,
+    looks_binary,
+    map_header,
+    strip_bom_and_space,
+)
+from assets.landing.rejections import CORRUPT, TRUNCATED, FileRejected, empty_file
+
+_EXCEL_EXACT_LIMIT = 1e15  # Excel keeps 15 significant digits; beyond that integers are damaged
+_EXCEL_GENERAL_WIDTH = 11  # characters Excel's General format shows in a standard-width cell
+
+
+def _excel_general(value: float) -> str:
+    """A number as Excel's General format shows it in a standard-width cell: 6.40521E+17."""
+    sign = "-" if value < 0 else ""
+    for decimals in range(_EXCEL_GENERAL_WIDTH, -1, -1):
+        mantissa, exponent = f"{abs(value):.{decimals}E}".split("E")
+        if "." in mantissa:
+            mantissa = mantissa.rstrip("0").rstrip(".")
+        text = f"{sign}{mantissa}E{exponent}"
+        if len(text) <= _EXCEL_GENERAL_WIDTH:
+            return text
+    return f"{sign}{abs(value):.0E}"
+
+
+def _number_text(value: float) -> str:
+    if value.is_integer():
+        return str(int(value)) if abs(value) < _EXCEL_EXACT_LIMIT else _excel_general(value)
+    text = f"{value:.15g}"  # Excel keeps 15 significant digits
+    return _excel_general(value) if "e" in text else text
+
+
+def _round_to_second(value: dt.datetime) -> dt.datetime:
+    return (value + dt.timedelta(microseconds=500_000)).replace(microsecond=0)
+
+
+def _cell_text(value: Any) -> str | None:
+    """One calamine cell as delivered text."""
+    kind = type(value)
+    if kind is str:
+        return value or None
+    if value is None:
+        return None
+    if kind is bool:
+        return "TRUE" if value else "FALSE"
+    if kind is float:
+        return _number_text(value)
+    if kind is int:
+        return str(value) if abs(value) < _EXCEL_EXACT_LIMIT else _excel_general(float(value))
+    if isinstance(value, dt.datetime):
+        value = _round_to_second(value)
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return _round_to_second(dt.datetime.combine(dt.date(2000, 1, 1), value)).time().isoformat()
+    if isinstance(value, dt.timedelta):
+        seconds = round(value.total_seconds())
+        sign, seconds = ("-" if seconds < 0 else ""), abs(seconds)
+        return f"{sign}{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return str(value)
+
+
+def _cells_text(values: Sequence[Any]) -> list[str | None]:
+    # Most cells are text: keep that path a plain comprehension.
+    return [(v or None) if v.__class__ is str else _cell_text(v) for v in values]
+
+
+def parse_xlsx(path: Path, entry: CatalogEntry | None) -> Parsed:
+    size = Path(path).stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(8192)
+        handle.seek(max(0, size - 65_557))  # the zip end record sits in the last 64 KiB + 22 bytes
+        tail = handle.read()
+    if not strip_bom_and_space(head) and size <= len(head):
+        raise empty_file()
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise FileRejected(
+            CORRUPT,
+            "不是 .xlsx 工作簿：是 Excel 97-2003（.xls）格式或设置了打开密码的工作簿，"
+            "请取消密码并另存为 .xlsx 后重新提交",
+        )
+    if not head.startswith(b"PK\x03\x04"):
+        hint = (
+            "内容像是文本（CSV），请另存为 .xlsx 或改用 .csv 扩展名"
+            if looks_binary(head) is None
+            else "请用 Excel 打开检查后另存为 .xlsx"
+        )
+        raise FileRejected(CORRUPT, f"不是有效的 Excel 工作簿（.xlsx）：{hint}")
+    if b"PK\x05\x06" not in tail:
+        raise FileRejected(
+            TRUNCATED,
+            "Excel 工作簿不完整（压缩包的结尾缺失），可能上传或复制时被截断，请重新提交完整文件",
+        )
+    try:
+        with CalamineWorkbook.from_path(str(path)) as workbook:
+            if not workbook.sheet_names:
+                raise empty_file("工作簿中没有工作表")
+            rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except PasswordError:
+        raise FileRejected(
+            CORRUPT, "工作簿设置了打开密码，无法读取：请取消密码后重新提交"
+        ) from None
+    except (CalamineError, ValueError, RuntimeError) as exc:
+        raise FileRejected(
+            CORRUPT, "Excel 工作簿已损坏，无法读取：请用 Excel 打开检查后另存为 .xlsx 重新提交"
+        ) from exc
+
+    last = len(rows) - 1
+    while last >= 0 and all(v == "" or v is None for v in rows[last]):
+        last -= 1  # trailing all-empty rows are not data rows
+    if last < 0:
+        raise empty_file("第一个工作表没有内容")
+    head_rows = [[clean_header(_cell_text(v)) for v in row] for row in rows[:HEADER_SEARCH_ROWS]]
+    header = head_rows[0]
+    if entry is not None:
+        map_header(header, entry, head_rows, "xlsx")
+    width = len(rows[0])
+    data_rows = rows[1 : last + 1]
+    columns = list(zip(*data_rows, strict=True)) if data_rows else [()] * width
+    data = pa.table(
+        [pa.array(_cells_text(column), type=pa.string()) for column in columns],
+        names=[f"f{i}" for i in range(width)],
+    )
+    return Parsed(
+        header=header,
+        data=data,
+        source_rows=np.arange(2, len(data_rows) + 2, dtype=np.int64),
+        ragged=[],
+        encoding=ENCODING_XLSX,
+        file_format="xlsx",
+        head_rows=head_rows,
+    )
