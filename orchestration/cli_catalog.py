@@ -290,7 +290,7 @@ def diff(
 @json_option
 def publish(data_dir: Path | None, acting_as: str | None, as_json: bool) -> None:
     """校验登记、汇聚全市目录、生成版本并发布到运营平台，通知订阅方（市数据局、平台运维）。"""
-    from assets.catalog_sync.publish import run_catalog_cycle
+    from assets.catalog_sync.cycle import run_catalog_cycle
     from assets.common.city import load_city
 
     settings = Settings.load(data_dir)
@@ -347,7 +347,7 @@ def publish(data_dir: Path | None, acting_as: str | None, as_json: bool) -> None
 )
 def export(data_dir: Path | None, fmt: str, version_number: int | None) -> None:
     """把公开目录（只含元数据，不含禁止开放的条目）输出到标准输出。"""
-    from assets.catalog_sync.publish import catalog_dcat, catalog_json, public_diff
+    from assets.catalog_sync.render import catalog_dcat, catalog_json, public_diff
     from assets.catalog_sync.versions import get_version
     from assets.common.city import load_city
 

@@ -20,9 +20,7 @@ from assets.storage.engine import get_engine, safe_url
 from assets.storage.migrate import ensure_platform_schema
 from orchestration.definitions import build_definitions, build_stages, post_ingest_jobs
 from orchestration.settings import Settings
-from orchestration.stages.catalog import catalog_summary
-from orchestration.stages.operation import operation_report
-from orchestration.stages.quality import quality_summary
+from orchestration.summaries import catalog_summary, operation_report, quality_summary
 
 log = logging.getLogger(__name__)
 

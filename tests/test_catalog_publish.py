@@ -10,17 +10,19 @@ import sqlalchemy as sa
 from apprise.decorators import notify
 from pyld import jsonld
 
+from assets.catalog_sync.cycle import run_catalog_cycle
 from assets.catalog_sync.publish import (
-    ACCESS_RIGHTS_IRIS,
     DCAT_NAME,
-    FREQUENCY_IRIS,
     HTML_NAME,
     JSON_NAME,
     catalog_events_of,
     public_dir,
-    run_catalog_cycle,
 )
 from assets.catalog_sync.registry import seed_registry
+from assets.catalog_sync.render import (
+    ACCESS_RIGHTS_IRIS,
+    FREQUENCY_IRIS,
+)
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 from assets.storage.tables import catalog_rejections, quality_tickets

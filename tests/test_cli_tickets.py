@@ -15,6 +15,7 @@ from assets.audit import log as audit
 from assets.common.workdays import DuePolicy
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
+from assets.tickets import intake
 from assets.tickets import store as store
 from assets.tickets.rules import Finding
 from orchestration.cli_tickets import tickets
@@ -50,7 +51,7 @@ def data_dir(tmp_path, db_url, monkeypatch):
     engine = get_engine(url)
 
     def sync(county, department, dataset, period, rule, columns, examples, expectation):
-        store.sync_findings(
+        intake.sync_findings(
             engine,
             dataset_id=dataset,
             county_code=county,
@@ -264,7 +265,7 @@ def test_report_writes_xlsx_and_html_for_the_department(data_dir):
 
 def test_report_after_close_lists_only_open_tickets(data_dir):
     url = Settings.load(data_dir).platform_url
-    store.sync_findings(
+    intake.sync_findings(
         get_engine(url),
         dataset_id="household_registration",
         county_code="640521",

@@ -14,6 +14,7 @@ import pytest
 from assets.common.workdays import DuePolicy
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
+from assets.tickets import deliveries, intake
 from assets.tickets import store as store
 from assets.tickets.notify import (
     channel_label,
@@ -112,7 +113,7 @@ def open_tickets(engine, county_code: str = "640521") -> list[str]:
             fix="请更正为11位手机号码。",
         ),
     ]
-    result = store.sync_findings(
+    result = intake.sync_findings(
         engine,
         dataset_id="household_registration",
         county_code=county_code,
@@ -153,7 +154,7 @@ def test_notice_arrives_on_loopback_without_raw_personal_data(engine, city, cata
     assert not RAW_ID.search(text), text
     assert not RAW_PHONE.search(text), text
 
-    log = store.delivery_log(engine, department_id="public_security")
+    log = deliveries.delivery_log(engine, department_id="public_security")
     assert [(row["ok"], row["channel"], sorted(row["ticket_ids"])) for row in log] == [
         (True, channel, sorted(ids))
     ]
@@ -187,7 +188,7 @@ def test_unset_placeholder_keeps_tickets_pending(engine, city, catalog, receiver
     assert "HOOK_TOKEN" in (results[0].deliveries[0].error or "")
     assert receiver.received == []
     assert store.get_ticket(engine, ids[0]).notice_pending == "new"
-    assert [row["ok"] for row in store.delivery_log(engine)] == [False]
+    assert [row["ok"] for row in deliveries.delivery_log(engine)] == [False]
 
 
 def test_failed_post_is_recorded_and_retried_next_time(engine, city, catalog, failing_receiver):
@@ -218,7 +219,7 @@ def test_resolve_channel_and_label_hide_secrets():
 
 
 def test_rejected_file_notice_names_the_file_not_row_counts(engine, city, catalog):
-    ticket = store.open_file_rejection_ticket(
+    ticket = intake.open_file_rejection_ticket(
         engine,
         dataset_id="medical_institutions",
         county_code="640522",

@@ -31,7 +31,8 @@ from assets.storage.tables import classification_register, governance_quarantine
 from orchestration.cli import main
 from orchestration.definitions import build_definitions
 from orchestration.runner import dagster_instance, run_pipeline
-from orchestration.stages.operation import OPERATION_JOB, operation_report
+from orchestration.stages.operation import OPERATION_JOB
+from orchestration.summaries import operation_report
 from tests.helpers import add_account, settings_for
 
 pytestmark = pytest.mark.slow

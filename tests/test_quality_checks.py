@@ -34,6 +34,7 @@ from assets.quality.suites import load_suite
 from assets.quality.validation import validation_page
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
+from assets.tickets import intake
 from assets.tickets import store as store
 from assets.tickets.rules import Action, Dimension, Finding, Status
 from bench.quality import plain_failures
@@ -185,7 +186,7 @@ def test_check_partition_follows_the_delivery(tmp_path, db_url):
     )
     again = _check(tmp_path, engine, COUNTY, datetime(2025, 6, 3, 1, tzinfo=UTC))
     assert not again.passed
-    assert again.tickets == store.SyncResult()
+    assert again.tickets == intake.SyncResult()
     assert store.get_ticket(engine, ticket.id).status is Status.FIX_CLAIMED
 
     # a corrected delivery closes it as verified
@@ -294,7 +295,7 @@ def test_followup_job_escalates_notifies_and_reports(tmp_path, db_url, receiver)
     ensure_platform_schema(db_url)
     engine = get_engine(db_url)
     long_ago = datetime(2025, 3, 3, 2, tzinfo=UTC)
-    synced = store.sync_findings(
+    synced = intake.sync_findings(
         engine,
         dataset_id=DATASET,
         county_code=COUNTY,

@@ -14,6 +14,7 @@ from assets.common.workdays import DuePolicy
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 from assets.storage.tables import quality_tickets
+from assets.tickets import intake
 from assets.tickets import store as store
 from assets.tickets.rules import Action, Dimension, Finding, IllegalTransition, Status
 
@@ -52,7 +53,7 @@ def engine(db_url):
 
 
 def sync(engine, period, findings, passed=(), at=T0, **partition):
-    return store.sync_findings(
+    return intake.sync_findings(
         engine,
         **{**PARTITION, **partition},
         period=period,
@@ -186,12 +187,12 @@ def test_list_filters(engine):
     ],
 )
 def test_rejection_dimensions(reason_code, dimension):
-    assert store.rejection_dimension(reason_code) is dimension
+    assert intake.rejection_dimension(reason_code) is dimension
 
 
 def test_file_rejection_ticket_lifecycle(engine):
     common = {**PARTITION, "period": "2026-10", "due_policy": POLICY}
-    first = store.open_file_rejection_ticket(
+    first = intake.open_file_rejection_ticket(
         engine,
         **common,
         reason_code="encoding",
@@ -202,7 +203,7 @@ def test_file_rejection_ticket_lifecycle(engine):
     assert first.dimension is Dimension.ACCESSIBILITY
     assert first.origin == "ingest"
     assert "encoding" in first.expectation
-    second = store.open_file_rejection_ticket(
+    second = intake.open_file_rejection_ticket(
         engine,
         **common,
         reason_code="missing_column",
@@ -216,7 +217,7 @@ def test_file_rejection_ticket_lifecycle(engine):
     assert second.history[-1].action is Action.UPDATE
 
     assert (
-        store.close_file_rejection_tickets(
+        intake.close_file_rejection_tickets(
             engine,
             dataset_id="household_registration",
             county_code="640521",
@@ -225,7 +226,7 @@ def test_file_rejection_ticket_lifecycle(engine):
         )
         == []
     )
-    closed = store.close_file_rejection_tickets(
+    closed = intake.close_file_rejection_tickets(
         engine,
         dataset_id="household_registration",
         county_code="640521",

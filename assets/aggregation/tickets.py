@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from assets.aggregation.ingest import IngestOutcome
 from assets.common.workdays import DuePolicy
-from assets.tickets import store as ticket_store
+from assets.tickets import intake
 from assets.tickets.changes import TICKET_METADATA_KEYS, changed_now
 
 
@@ -23,7 +23,7 @@ def delivery_tickets(
     at = outcome.ingested_at.astimezone(UTC)
     changes: dict[str, list[str]] = {key: [] for key in TICKET_METADATA_KEYS}
     if outcome.loaded:
-        closed = ticket_store.close_file_rejection_tickets(
+        closed = intake.close_file_rejection_tickets(
             engine,
             dataset_id=outcome.dataset_id,
             county_code=landing.county_code,
@@ -32,7 +32,7 @@ def delivery_tickets(
         )
         changes["tickets_closed"] = [t.id for t in closed]
         return changes
-    ticket = ticket_store.open_file_rejection_ticket(
+    ticket = intake.open_file_rejection_ticket(
         engine,
         dataset_id=outcome.dataset_id,
         county_code=landing.county_code,

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
+from assets.catalog_sync.cycle import CatalogCycle, run_catalog_cycle, seed_new_platform
 from assets.catalog_sync.freshness import china_today
 from assets.catalog_sync.mounting import mounting_markdown, mounting_status, mounting_summary
-from assets.catalog_sync.publish import CatalogCycle, run_catalog_cycle, seed_new_platform
 from assets.storage.platform import PlatformResource
 
 CITY_CATALOG_KEY = dg.AssetKey(["catalog", "city_catalog"])

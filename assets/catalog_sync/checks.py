@@ -93,17 +93,16 @@ def freshness_check(entry: CatalogEntry, city: City) -> dg.AssetChecksDefinition
             "counties": dg.MetadataValue.md(result.table_markdown()),
             "tickets_scope": "all" if only is None else ",".join(sorted(only)),
         }
-        if tickets is not None:
-            metadata.update(
-                {
-                    # ids under the keys the quality stage uses, so the run summary lists them too
-                    "tickets_opened": list(tickets.opened),
-                    "tickets_reopened": list(tickets.reopened),
-                    "tickets_updated": list(tickets.updated),
-                    "tickets_closed": list(tickets.closed),
-                    "open_tickets": tickets.open_by_county,
-                }
-            )
+        metadata.update(
+            {
+                # ids under the keys the quality stage uses, so the run summary lists them too
+                "tickets_opened": list(tickets.opened),
+                "tickets_reopened": list(tickets.reopened),
+                "tickets_updated": list(tickets.updated),
+                "tickets_closed": list(tickets.closed),
+                "open_tickets": tickets.open_by_county,
+            }
+        )
         return dg.AssetCheckResult(
             passed=result.passed,
             severity=dg.AssetCheckSeverity.WARN,

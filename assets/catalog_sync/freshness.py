@@ -33,6 +33,9 @@ from assets.catalog_sync.mounting import (
 from assets.catalog_sync.versions import latest_version
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
+from assets.common.workdays import DuePolicy
+from assets.tickets import intake
+from assets.tickets.rules import SEVERITY_MEDIUM, Dimension, Finding
 
 CHINA = ZoneInfo("Asia/Shanghai")
 FRESHNESS_RULE_PREFIX = "freshness"
@@ -185,19 +188,12 @@ def sync_freshness_tickets(
     *,
     at: datetime,
     only_counties: Collection[str] | None = None,
-) -> FreshnessTickets | None:
+) -> FreshnessTickets:
     """Open (or update) a 时效性 ticket for each late county, close it for each fresh one.
 
     ``only_counties`` limits the counties spoken for (a partition run knows only about the county
-    whose delivery just landed). Returns ``None`` where the ticket store is not installed.
+    whose delivery just landed).
     """
-    try:
-        from assets.common.workdays import DuePolicy
-        from assets.tickets import store as ticket_store
-        from assets.tickets.rules import SEVERITY_MEDIUM, Dimension, Finding
-    except ImportError:
-        return None
-
     entry = result.entry
     rule_id = freshness_rule_id(entry.dataset_id)
     outcome: dict[str, list[str]] = {"opened": [], "reopened": [], "updated": [], "closed": []}
@@ -228,7 +224,7 @@ def sync_freshness_tickets(
                     fix=_fix_text(entry, row.county_code, result.expected_period),
                 )
             ]
-        synced = ticket_store.sync_findings(
+        synced = intake.sync_findings(
             platform_engine,
             dataset_id=entry.dataset_id,
             county_code=row.county_code,

@@ -37,9 +37,9 @@ from assets.quality.validation import (
     validation_page,
 )
 from assets.storage.tables import exchange_table
-from assets.tickets import store as ticket_store
+from assets.tickets import intake
+from assets.tickets.intake import SyncResult
 from assets.tickets.rules import Finding
-from assets.tickets.store import SyncResult
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ def check_partition(
         # before the department could redeliver.
         tickets = SyncResult()
     else:
-        tickets = ticket_store.sync_findings(
+        tickets = intake.sync_findings(
             platform_engine,
             dataset_id=entry.dataset_id,
             county_code=county_code,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from assets.tickets.intake import SyncResult
 from assets.tickets.rules import Action, Ticket
-from assets.tickets.store import SyncResult
 
 TICKET_METADATA_KEYS = ("tickets_opened", "tickets_reopened", "tickets_updated", "tickets_closed")
 

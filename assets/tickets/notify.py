@@ -24,9 +24,9 @@ from sqlalchemy.engine import Engine
 
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City, Department
-from assets.tickets import store as store
+from assets.tickets import deliveries as delivery_records
+from assets.tickets.deliveries import Delivery
 from assets.tickets.rules import ORIGIN_INGEST, Ticket
-from assets.tickets.store import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ def notify_departments(
     """
     environ = os.environ if environ is None else environ
     sent_at = now or datetime.now(UTC)
-    pending = store.tickets_pending_notice(engine, department_id=department_id)
+    pending = delivery_records.tickets_pending_notice(engine, department_id=department_id)
     results: list[NoticeResult] = []
     for dept_id, group in groupby(pending, key=lambda t: t.department_id):
         tickets = in_message_order(group)
@@ -218,7 +218,7 @@ def notify_departments(
         deliveries = tuple(send(url, title, body, environ) for url in department.channels)
         # Tickets beyond the message cap were not listed one by one: they stay pending.
         ids = tuple(t.id for t in shown)
-        store.record_deliveries(
+        delivery_records.record_deliveries(
             engine, department_id=dept_id, ticket_ids=ids, deliveries=deliveries, sent_at=sent_at
         )
         for delivery in deliveries:

@@ -4,7 +4,7 @@ of assets per dataset (no operation asset for 禁止开放 datasets), and the jo
 import dagster as dg
 
 from assets.classification.assets import classification_asset, classification_key
-from assets.common.catalog import CatalogEntry, load_catalog
+from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.governance.assets import (
     governance_asset,
@@ -12,10 +12,6 @@ from assets.governance.assets import (
     governance_reconciled_check,
 )
 from assets.operation.assets import operation_asset, operation_checks, operation_key
-from assets.operation.summary import operation_summary
-from assets.storage.engine import get_engine
-from assets.storage.migrate import ensure_platform_schema
-from orchestration.settings import Settings
 from orchestration.stages import StageDefinitions
 
 OPERATION_JOB = "govern_and_publish"
@@ -41,15 +37,4 @@ def definitions(catalog: dict[str, CatalogEntry], city: City) -> StageDefinition
     return StageDefinitions(
         defs=dg.Definitions(assets=assets, asset_checks=checks, jobs=[job]),
         post_ingest_jobs=(OPERATION_JOB,),
-    )
-
-
-def operation_report(settings: Settings) -> dict[str, object]:
-    """The ``operation`` section of ``publicdata run --json``: per dataset governed, quarantined,
-    duplicate, published and suppressed rows with k, and the operation zone's URL."""
-    ensure_platform_schema(settings.platform_url)
-    return operation_summary(
-        get_engine(settings.platform_url),
-        settings.operation_url,
-        load_catalog(settings.catalog_dir),
     )

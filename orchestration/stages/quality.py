@@ -5,24 +5,18 @@ The ingest jobs of ``spine.py`` select the exchange assets, and Dagster runs the
 assets with them, so each county's delivery is checked in the run that loads it.
 """
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
 
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.common.workdays import CHINA_TZ, china_date, is_working_day
 from assets.quality.checks import exchange_quality_check
-from assets.storage.engine import get_engine
-from assets.storage.migrate import ensure_platform_schema
 from assets.storage.platform import PlatformResource
 from assets.tickets import store as ticket_store
-from assets.tickets.changes import TICKET_METADATA_KEYS
 from assets.tickets.notify import notify_departments
 from assets.tickets.reports import write_department_report
-from orchestration.settings import Settings
 from orchestration.stages import StageDefinitions
 
 FOLLOWUP_JOB = "quality_ticket_followup"
@@ -112,59 +106,3 @@ def definitions(catalog: dict[str, CatalogEntry], city: City) -> StageDefinition
         ),
         post_ingest_jobs=(FOLLOWUP_JOB,),
     )
-
-
-# --- the run summary ------------------------------------------------------------------------------
-
-_EVENTS = {
-    DagsterEventType.ASSET_CHECK_EVALUATION,
-    DagsterEventType.ASSET_MATERIALIZATION,
-    DagsterEventType.STEP_FAILURE,
-    DagsterEventType.STEP_OUTPUT,
-}
-
-
-def _event_metadata(event: object) -> dict:
-    data = getattr(event, "event_specific_data", None)
-    for source in (
-        data,
-        getattr(data, "materialization", None),
-        getattr(data, "user_failure_data", None),
-        getattr(data, "metadata_entries", None),
-    ):
-        metadata = getattr(source, "metadata", None)
-        if isinstance(metadata, dict):
-            return metadata
-    return {}
-
-
-def _ids(value: object) -> list[str]:
-    """Ticket ids of a metadata value (other stages record counts under similar keys: skipped)."""
-    ids = getattr(value, "value", None)
-    if not isinstance(ids, list):
-        return []
-    return [i for i in ids if isinstance(i, str)]
-
-
-def quality_summary(
-    settings: Settings, instance: dg.DagsterInstance, run_ids: Iterable[str]
-) -> dict:
-    """What the given runs did to quality tickets (ids by change, as the checks, the ingest and the
-    follow-up recorded them in the event log), and how many tickets are open now."""
-    changes: dict[str, list[str]] = {
-        key: [] for key in (*TICKET_METADATA_KEYS, "tickets_escalated")
-    }
-    notified: set[str] = set()
-    for run_id in run_ids:
-        for record in instance.all_logs(run_id, of_type=_EVENTS):
-            event = record.dagster_event
-            metadata = _event_metadata(event) if event else {}
-            for key, ids in changes.items():
-                ids.extend(_ids(metadata.get(key)))
-            notified.update(_ids(metadata.get("departments_notified")))
-    ensure_platform_schema(settings.platform_url)
-    still_open = ticket_store.list_tickets(get_engine(settings.platform_url), status="open")
-    summary = {
-        key.removeprefix("tickets_"): sorted(dict.fromkeys(ids)) for key, ids in changes.items()
-    }
-    return {**summary, "departments_notified": sorted(notified), "open": len(still_open)}
