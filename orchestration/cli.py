@@ -345,9 +345,11 @@ def ui(data_dir: Path | None, port: int) -> None:
 
 def _mount_groups() -> None:
     from orchestration.cli_accounts import accounts
+    from orchestration.cli_audit import audit
     from orchestration.cli_catalog import catalog
 
     main.add_command(accounts)
+    main.add_command(audit)
     from orchestration.cli_tickets import tickets
 
     main.add_command(tickets)

@@ -259,6 +259,8 @@ def test_report_writes_xlsx_and_html_for_the_department(data_dir):
     assert "第5行：6405**********0018" in page
     assert "请对照原始档案逐条核对后更正" in page
     assert "&lt;校验码&gt;" in page and "<校验码>" not in page  # escaped
+    head_seq, head_hash = audit.head(get_engine(Settings.load(data_dir).platform_url))
+    assert f"审计日志链头：第 {head_seq} 条，SM3 {head_hash}" in page
     everything = page + " ".join(str(v) for r in rows + examples for v in r)
     assert not RAW_ID.search(everything)
 

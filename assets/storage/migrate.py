@@ -11,6 +11,7 @@ from alembic.config import Config
 from filelock import FileLock
 from sqlalchemy.engine import make_url
 
+from assets.storage.audit_guards import install_audit_guards
 from assets.storage.engine import get_engine, is_postgres, normalize_url
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -28,6 +29,7 @@ def _upgrade(url: str) -> None:
             connection.execute(sa.text("SELECT pg_advisory_xact_lock(640500)"))
         config.attributes["connection"] = connection
         command.upgrade(config, "heads")
+        install_audit_guards(connection)  # a rebuilt table (SQLite batch migration) loses them
 
 
 def ensure_platform_schema(url: str) -> None:

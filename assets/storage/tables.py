@@ -25,6 +25,12 @@ from assets.storage.tables_authorization import (  # noqa: F401  (declared here 
     merchants,
     operator_authorizations,
 )
+from assets.storage.tables_security import (  # noqa: F401  (declared here too, issue 10)
+    audit_anchors,
+    audit_head,
+    risk_assessments,
+    security_incidents,
+)
 
 # --- zone tables -------------------------------------------------------------------------------
 
@@ -123,6 +129,11 @@ audit_log = sa.Table(
     sa.Column("detail", sa.JSON, nullable=True),
     # the acting account's role (issue 10; NULL for the platform itself and for entries before it)
     sa.Column("actor_role", sa.String(32), nullable=True),
+    # the hash chain (issue 10, assets/common/hashchain.py): 1, 2, 3 … without gaps
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False, comment="前一条记录的 SM3 散列"),
+    sa.Column("hash", sa.String(64), nullable=False, comment="本条记录规范内容的 SM3 散列"),
+    sa.Index("ix_audit_log_seq", "seq", unique=True),
 )
 
 # --- quality tickets (issue 4) -------------------------------------------------------------------

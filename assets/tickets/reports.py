@@ -19,6 +19,7 @@ import jinja2
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from assets.audit import log as audit
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.common.workdays import CHINA_TZ, china_date
@@ -207,9 +208,12 @@ def write_department_report(
     html_path = target / f"{REPORT_NAME}.html"
 
     _replace_atomically(xlsx_path, lambda p: _write_xlsx(p, views))
+    head_seq, head_hash = audit.head(engine)  # the anchor outside the database (issue 10)
     html = _TEMPLATES.get_template("department_report.html.j2").render(
         title=f"{department.name}数据质量工单报告",
         generated_at=_local(now),
+        audit_head_seq=head_seq,
+        audit_head_hash=head_hash,
         tickets=views,
         status_counts=[
             (status.label, sum(1 for t in tickets if t.status is status))
