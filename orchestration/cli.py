@@ -347,7 +347,10 @@ def _mount_groups() -> None:
     from orchestration.cli_accounts import accounts
     from orchestration.cli_audit import audit
     from orchestration.cli_catalog import catalog
+    from orchestration.cli_security import incidents, risk
 
+    main.add_command(incidents)
+    main.add_command(risk)
     main.add_command(accounts)
     main.add_command(audit)
     from orchestration.cli_tickets import tickets

@@ -1,5 +1,6 @@
 """Supply suspension (第二十七条): the authority suspends the supply of a dataset — or of one county's
-part of it — to the operation platform when a risk is found, and resumes it after rectification.
+part of it — to the operation platform when a risk is found, and resumes it after rectification. A
+suspension made by a security incident resumes only once the incident records its fix.
 
 While a suspension is in force the dataset's operation table is not updated; with ``withdraw`` the
 published version is removed at once (the whole table, or the county's rows). Every suspension,
@@ -17,7 +18,11 @@ from sqlalchemy.engine import Engine
 
 from assets.audit import log as audit
 from assets.operation.writer import WithdrawOutcome, withdraw
-from assets.storage.tables import operation_publications, supply_suspensions
+from assets.storage.tables import (
+    operation_publications,
+    security_incidents,
+    supply_suspensions,
+)
 
 
 class SuspensionError(ValueError):
@@ -198,6 +203,17 @@ def suspend_supply(
     return suspension, outcome
 
 
+def _held_by_incident(connection: sa.Connection, suspension_id: int) -> str | None:
+    """The open security incident (no fix recorded yet) that holds this suspension, if any
+    (``assets/security/incidents.py`` links the suspensions a severe incident makes)."""
+    rows = connection.execute(
+        sa.select(security_incidents.c.id, security_incidents.c.suspension_ids).where(
+            security_incidents.c.status == "open"
+        )
+    ).all()
+    return next((i for i, ids in rows if suspension_id in (ids or ())), None)
+
+
 def resume_supply(
     platform_engine: Engine,
     *,
@@ -226,6 +242,11 @@ def resume_supply(
         )
         if row is None:
             raise SuspensionError(f"{target} 没有生效中的暂停供给，无需恢复")
+        if holding := _held_by_incident(connection, int(row["id"])):
+            raise SuspensionError(
+                f"{target} 的暂停供给（第 {row['id']} 号）由安全事件 {holding} 引起，"
+                "该事件尚未登记整改情况，不能恢复（publicdata incidents fix）"
+            )
         connection.execute(
             supply_suspensions.update()
             .where(supply_suspensions.c.id == row["id"])
