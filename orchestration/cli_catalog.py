@@ -304,6 +304,7 @@ def publish(data_dir: Path | None, acting_as: str | None, as_json: bool) -> None
         now=datetime.now(UTC),
         actor=account.name,
         actor_role=account.role,
+        base_url=settings.public_base_url,
     )
     summary = {
         "registrations": len(cycle.results),
@@ -347,7 +348,12 @@ def publish(data_dir: Path | None, acting_as: str | None, as_json: bool) -> None
 )
 def export(data_dir: Path | None, fmt: str, version_number: int | None) -> None:
     """把公开目录（只含元数据，不含禁止开放的条目）输出到标准输出。"""
-    from assets.catalog_sync.render import catalog_dcat, catalog_json, public_diff
+    from assets.catalog_sync.render import (
+        catalog_dcat_of,
+        catalog_json,
+        public_diff,
+        public_view,
+    )
     from assets.catalog_sync.versions import get_version
     from assets.common.city import load_city
 
@@ -359,11 +365,12 @@ def export(data_dir: Path | None, fmt: str, version_number: int | None) -> None:
     except KeyError as exc:
         raise click.ClickException(str(exc.args[0])) from exc
     city = load_city(settings.city_config)
+    view = public_view(engine, version, city, settings.public_base_url)
     if fmt == "dcat":
-        document = catalog_dcat(version.catalog, version, city)
+        document = catalog_dcat_of(version.catalog, version, view)
     else:
         before = get_version(engine, version.version - 1).snapshot if version.version > 1 else None
         document = catalog_json(
-            version.catalog, version, city, public_diff(before, version.snapshot)
+            version.catalog, version, view, public_diff(before, version.snapshot)
         )
     _echo_json(document)

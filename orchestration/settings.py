@@ -12,9 +12,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy.engine import make_url
 
+from assets.catalog_sync.standards import DEFAULT_PUBLIC_BASE_URL, normalize_base_url
 from assets.common.catalog import SHIPPED_CATALOG_DIR
 from assets.common.city import DEFAULT_CITY_CONFIG
 from assets.common.workdays import DEFAULT_CALENDAR_DIR, china_date, use_calendar_dir
@@ -33,6 +34,7 @@ ENV_CATALOG_SUBSCRIBERS = "PUBLICDATA_CATALOG_SUBSCRIBERS"
 ENV_QUALITY_AS_OF = "PUBLICDATA_QUALITY_AS_OF"
 ENV_TODAY = "PUBLICDATA_TODAY"
 ENV_CALENDAR_DIR = "PUBLICDATA_CALENDAR_DIR"
+ENV_PUBLIC_BASE_URL = "PUBLICDATA_PUBLIC_BASE_URL"
 
 
 class Settings(BaseModel):
@@ -57,6 +59,14 @@ class Settings(BaseModel):
     today: date | None = None
     # the official working-day calendar: <dir>/<year>.yaml, over the shipped config/calendar files
     calendar_dir: Path = DEFAULT_CALENDAR_DIR
+    # where <data dir>/operation/ (the operation platform's public area) is served: the public
+    # catalog's addresses and DCAT identifiers are under it (the catalog at <base>catalog/)
+    public_base_url: str = DEFAULT_PUBLIC_BASE_URL
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _http_base(cls, value: str) -> str:
+        return normalize_base_url(value)
 
     @classmethod
     def load(cls, data_dir: str | Path | None = None, **overrides: object) -> Settings:
@@ -87,6 +97,8 @@ class Settings(BaseModel):
             values["today"] = date.fromisoformat(today)
         if calendar_dir := os.environ.get(ENV_CALENDAR_DIR):
             values["calendar_dir"] = Path(calendar_dir)
+        if base_url := os.environ.get(ENV_PUBLIC_BASE_URL):
+            values["public_base_url"] = base_url
         values.update(overrides)
         settings = cls.model_validate(values)
         # the calendar is the process's: ticket due dates read the same official files
@@ -124,6 +136,7 @@ class Settings(BaseModel):
             catalog_subscribers=list(self.catalog_subscribers),
             today=self.today.isoformat() if self.today else None,
             calendar_dir=str(self.calendar_dir),
+            public_base_url=self.public_base_url,
         )
 
     @property

@@ -95,6 +95,7 @@ def city_catalog(
         engine,
         platform.city,
         subscribers=tuple(platform.catalog_subscribers),
+        base_url=platform.public_base_url,
         now=now,
     )
     for rejection in cycle.rejected:

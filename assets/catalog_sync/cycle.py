@@ -22,7 +22,7 @@ from assets.catalog_sync.publish import (
     write_publication,
 )
 from assets.catalog_sync.registry import scan_registry, seed_registry
-from assets.catalog_sync.render import public_diff
+from assets.catalog_sync.render import public_diff, public_view
 from assets.catalog_sync.subscribers import Delivery, change_event, deliver_change_event
 from assets.catalog_sync.validation import ValidationResult, rejection_notice, validate_registry
 from assets.catalog_sync.versions import (
@@ -136,12 +136,14 @@ def run_catalog_cycle(
     tickets: bool = True,
     actor: str = audit.SYSTEM_ACTOR,
     actor_role: str | None = None,
+    base_url: str | None = None,
 ) -> CatalogCycle:
     """Validate the registry, accept, aggregate, version, publish and notify.
 
     ``engine`` is the platform records' engine (migrated). Without a change no version is made and
     nothing is sent; the current version's files are rewritten only if missing. A new version, and
     every publication a person asked for (``actor``, checked by the caller), is audited.
+    ``base_url`` is where ``<data dir>/operation/`` is served (the catalog's addresses and IRIs).
     """
     moment = now or datetime.now(UTC)
     data_dir = Path(data_dir)
@@ -179,7 +181,8 @@ def run_catalog_cycle(
     cycle.public_diff = public_diff(before.snapshot if before else None, version.snapshot)
     current = public_dir(data_dir) / f"v{version.version:04d}" / JSON_NAME
     if created or not current.exists():
-        cycle.publication = write_publication(data_dir, version, city, cycle.public_diff)
+        view = public_view(engine, version, city, base_url)
+        cycle.publication = write_publication(data_dir, version, view, cycle.public_diff)
         record_publication(engine, cycle.publication, data_dir, cycle.public_diff, now=moment)
     if created:
         event = change_event(version, cycle.public_diff, city)

@@ -1,9 +1,11 @@
 """Publication of the city catalog to society (第八条): the files and their record.
 
 Each version is written under ``<data dir>/operation/catalog/`` — the operation platform's public area —
-as ``v<NNNN>/catalog.json``, ``v<NNNN>/catalog.jsonld`` (DCAT) and ``v<NNNN>/index.html`` (rendered by
-:mod:`assets.catalog_sync.render`), and the same three files at the top as the current catalog; each
-publication is recorded in ``catalog_events``.
+as ``v<NNNN>/catalog.json`` with its JSON Schema ``catalog.schema.json``, ``v<NNNN>/catalog.jsonld``
+(DCAT-AP 3.0.0), ``v<NNNN>/index.html`` and ``v<NNNN>/datasets/<dataset>.json`` (each entry's public
+metadata), rendered by :mod:`assets.catalog_sync.render`, and the same files at the top as the current
+catalog; each publication is recorded in ``catalog_events``. Addresses are under the public base URL
+where ``<data dir>/operation/`` is served (:class:`assets.catalog_sync.standards.PublicSite`).
 """
 
 from __future__ import annotations
@@ -20,9 +22,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from assets.catalog_sync.render import catalog_dcat, catalog_html, catalog_json
+from assets.catalog_sync.render import (
+    SCHEMA_NAME,
+    PublicView,
+    catalog_dcat_of,
+    catalog_html,
+    catalog_json,
+    catalog_schema,
+)
+from assets.catalog_sync.standards import DATASETS_DIRNAME
 from assets.catalog_sync.versions import CatalogVersion, diff_counts
-from assets.common.city import City
 from assets.storage.tables import catalog_events
 
 PUBLIC_DIRNAME = Path("operation") / "catalog"
@@ -53,21 +62,28 @@ class Publication:
     withheld: list[str]  # 禁止开放 dataset ids, left out
 
 
-def write_publication(
-    data_dir: Path, version: CatalogVersion, city: City, diff: Mapping[str, Any]
-) -> Publication:
-    """Write the version's JSON, DCAT JSON-LD and HTML, in its own folder and as the current files.
+def _dumps(document: object) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=2)
 
-    ``diff`` is the version's public diff (:func:`public_diff`), shown as 本版变更.
+
+def write_publication(
+    data_dir: Path, version: CatalogVersion, view: PublicView, diff: Mapping[str, Any]
+) -> Publication:
+    """Write the version's JSON (with its schema), DCAT JSON-LD, HTML and per-entry metadata, in its
+    own folder and as the current files.
+
+    ``diff`` is the version's public diff (:func:`render.public_diff`), shown as 本版变更.
     """
     catalog = version.catalog
+    document = catalog_json(catalog, version, view, diff)
     texts = {
-        JSON_NAME: json.dumps(
-            catalog_json(catalog, version, city, diff), ensure_ascii=False, indent=2
-        ),
-        DCAT_NAME: json.dumps(catalog_dcat(catalog, version, city), ensure_ascii=False, indent=2),
-        HTML_NAME: catalog_html(catalog, version, city, diff),
+        JSON_NAME: _dumps(document),
+        DCAT_NAME: _dumps(catalog_dcat_of(catalog, version, view)),
+        HTML_NAME: catalog_html(catalog, version, view, diff),
+        SCHEMA_NAME: _dumps(catalog_schema(view.site)),
     }
+    for entry in document["条目"]:
+        texts[f"{DATASETS_DIRNAME}/{entry['dataset_id']}.json"] = _dumps(entry)
     root = public_dir(data_dir)
     directory = root / f"v{version.version:04d}"
     for name, text in texts.items():
@@ -75,6 +91,10 @@ def write_publication(
     # the current catalog at the top; written last, so it never names a version not yet on disk
     for name, text in texts.items():
         write_atomic(root / name, text + "\n")
+    # an entry no longer published has no current metadata file
+    for stale in (root / DATASETS_DIRNAME).glob("*.json"):
+        if f"{DATASETS_DIRNAME}/{stale.name}" not in texts:
+            stale.unlink()
     return Publication(
         version=version.version,
         directory=directory,

@@ -49,6 +49,8 @@ class Department(BaseModel):
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
+    # 信息资源提供方代码 (GB/T 21063): the department's unified social credit code where configured
+    code: str | None = None
     county_names: dict[str, str] = Field(default_factory=dict)
     channels: tuple[str, ...] = ()
 
@@ -62,6 +64,9 @@ class CityInfo(BaseModel):
     code: str = Field(pattern=r"^\d{6}$")
     name: str
     data_bureau: str
+    # the public catalog's contact point (DCAT vcard) besides the catalog page, where configured
+    contact_email: str | None = None
+    contact_phone: str | None = None
 
 
 class City(BaseModel):

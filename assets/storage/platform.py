@@ -36,6 +36,8 @@ class PlatformResource(dg.ConfigurableResource):
     catalog_subscribers: list[str] = []  # apprise URLs told of each new public catalog version
     today: str | None = None  # ISO date: PUBLICDATA_TODAY, "today" for every deadline
     calendar_dir: str | None = None  # the official working-day calendar files (<year>.yaml)
+    # where <data dir>/operation/ is served: the public catalog's addresses and identifiers
+    public_base_url: str = "http://127.0.0.1:8000/"
 
     @property
     def data_path(self) -> Path:
