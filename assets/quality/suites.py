@@ -58,6 +58,7 @@ from assets.quality.expectations import (
     ExpectMulticolumnValuesToBeChronological,
     ExpectMulticolumnValuesToBeEmptyExactlyWhenInSet,
 )
+from assets.quality.suite_files import load_suite_file
 
 SUITES_DIR = Path(__file__).resolve().parents[2] / "quality_suites"
 SOURCE_ROW = "source_row"
@@ -462,13 +463,11 @@ def suite_path(dataset_id: str, directory: Path = SUITES_DIR) -> Path:
 def load_suite(dataset_id: str, directory: Path = SUITES_DIR) -> gx.ExpectationSuite:
     """A suite from its JSON file (the custom expectations are registered by this module)."""
     path = suite_path(dataset_id, directory)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
+    if not path.exists():
         raise FileNotFoundError(
             f"{path}: 数据集 {dataset_id} 没有质量规则文件，请运行 python -m assets.quality.suites --write"
-        ) from exc
-    return gx.ExpectationSuite(**raw)
+        )
+    return load_suite_file(path)  # whole or an error naming the expectation types it cannot build
 
 
 def suite_for(entry: CatalogEntry, directory: Path = SUITES_DIR) -> gx.ExpectationSuite:
