@@ -125,3 +125,21 @@ def test_the_catalog_asset_validates_versions_and_publishes(db_url, city, tmp_pa
     assert retired["tickets_opened"] == 1
     published = json.loads((public_dir(tmp_path) / JSON_NAME).read_text(encoding="utf-8"))
     assert published["本版变更"]["retired"] == ["medical_institutions"]
+
+
+def test_the_first_tick_on_a_registry_already_published_starts_no_run(city, tmp_path):
+    platform = settings_for(tmp_path).platform_resource()
+    seed_registry(tmp_path, city)
+    register(tmp_path, "640521", {**shipped("market_entities"), "更新频率": None})  # rejected
+    _materialize(platform)  # `publicdata run` published the catalog before the UI ever started
+
+    first, _ = _tick(platform, None)
+    assert isinstance(first, dg.SensorResult)
+    assert first.run_requests == [] and first.skip_reason is not None
+    assert len(json.loads(first.cursor)["registrations"]) == 21
+    assert isinstance(_tick(platform, first.cursor)[0], dg.SkipReason)
+
+    # a registry that changed while nobody watched still gets its run on the first tick
+    register(tmp_path, "640502", {**shipped("market_entities"), "数据摘要": "新的摘要"})
+    changed, _ = _tick(platform, None)
+    assert len(changed.run_requests) == 1

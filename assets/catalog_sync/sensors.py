@@ -2,7 +2,8 @@
 
 The cursor is JSON: the registry's fingerprint (``<county>/<dataset_id>`` → SHA-256 of the file) and
 the number of changes seen. An unchanged registry requests nothing; any added, changed or removed file
-requests one run of the catalog job. The run key carries the change number as well as the new state's
+requests one run of the catalog job. Without a cursor (the sensor's first tick), a registry whose
+every file the platform records have already handled requests nothing either. The run key carries the change number as well as the new state's
 hash, so a registry that returns to an earlier state (a reverted edit) still gets its run.
 """
 
@@ -15,6 +16,7 @@ import dagster as dg
 
 from assets.catalog_sync.assets import CITY_CATALOG_KEY
 from assets.catalog_sync.registry import fingerprint_hash, registry_fingerprint
+from assets.catalog_sync.versions import registry_already_processed
 from assets.storage.platform import PlatformResource
 
 CATALOG_JOB_NAME = "catalog_publication"
@@ -68,6 +70,12 @@ def catalog_registry_sensor(
     after = registry_fingerprint(platform.data_path)
     if after == before:
         return dg.SkipReason("目录登记没有变化")
+    if not context.cursor and registry_already_processed(platform.platform_engine(), after):
+        # the first tick of a new sensor (the first `make ui`) on a registry the platform has
+        # already published: remember it, start nothing
+        return dg.SensorResult(
+            skip_reason="目录登记与平台已处理的登记一致，无需发布", cursor=dump_cursor(after, 0)
+        )
     changes = fingerprint_changes(before, after)
     summary = "，".join(f"{kind} {len(keys)}" for kind, keys in changes.items() if keys)
     context.log.info(f"目录登记有变化：{summary}")

@@ -318,3 +318,36 @@ def set_rejection_ticket(engine: Engine, result: ValidationResult, ticket_id: st
             )
             .values(ticket_id=ticket_id)
         )
+
+
+def registry_already_processed(engine: Engine, fingerprint: dict[str, str]) -> bool:
+    """Whether the platform records have already handled exactly this registry state: every file's
+    content was accepted or rejected before, and every accepted registration still has its file.
+    (A sensor without a cursor — a new deployment, a reset — asks this before starting a run.)"""
+    with engine.connect() as connection:
+        accepted = {
+            f"{row.county_code}/{row.dataset_id}": row.content_hash
+            for row in connection.execute(
+                sa.select(
+                    catalog_registrations.c.county_code,
+                    catalog_registrations.c.dataset_id,
+                    catalog_registrations.c.content_hash,
+                )
+            )
+        }
+        rejected = {
+            (f"{row.county_code}/{row.dataset_id}", row.content_hash)
+            for row in connection.execute(
+                sa.select(
+                    catalog_rejections.c.county_code,
+                    catalog_rejections.c.dataset_id,
+                    catalog_rejections.c.content_hash,
+                )
+            )
+        }
+    if set(accepted) - set(fingerprint):
+        return False  # a retirement not yet handled
+    return all(
+        accepted.get(key) == content or (key, content) in rejected
+        for key, content in fingerprint.items()
+    )
