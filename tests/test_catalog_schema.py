@@ -11,8 +11,8 @@ import pytest
 
 from assets.catalog_sync.cycle import run_catalog_cycle
 from assets.catalog_sync.publish import JSON_NAME, public_dir
-from assets.catalog_sync.render import SCHEMA_NAME, SCHEMA_VERSION
 from assets.catalog_sync.registry import seed_registry
+from assets.catalog_sync.render import SCHEMA_NAME, SCHEMA_VERSION
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 from tests.test_catalog_validation import register, shipped
