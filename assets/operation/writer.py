@@ -24,6 +24,7 @@ from assets.desensitization.desensitize import DesensitizedFrame
 from assets.desensitization.kanonymity import class_sizes
 from assets.operation.guards import assert_k_anonymous, assert_no_leak, ensure_publishable
 from assets.storage.bulk import replace_slice
+from assets.storage.dependents import lock_views, restore_views, save_dependent_views
 from assets.storage.engine import is_postgres
 
 STAGING_SUFFIX = "__next"
@@ -42,6 +43,8 @@ class PublishOutcome:
     replaced_rows: int  # rows of the version it replaced (0 when there was none)
     k: int | None
     suppressed: int
+    # workspace views on the table that the new version no longer fits (dropped, not restored)
+    views_dropped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,20 +98,27 @@ def _table_exists(engine: Engine, name: str) -> bool:
     return sa.inspect(engine).has_table(name)
 
 
-def _drop_if_exists(engine: Engine, name: str) -> None:
+def _drop_if_exists(engine: Engine, name: str, *, cascade: bool = False) -> None:
+    """Drop a table; with ``cascade`` (PostgreSQL) the views built on it go with it."""
+    also = " CASCADE" if cascade and is_postgres(engine) else ""
     with engine.begin() as connection:
-        connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
+        connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"{also}')
 
 
-def _swap_in(engine: Engine, staging: str, name: str) -> None:
-    """Drop ``name`` and rename ``staging`` to it, in one transaction."""
+def _swap_in(engine: Engine, staging: str, name: str) -> list[str]:
+    """Drop ``name`` and rename ``staging`` to it, in one transaction. On PostgreSQL the views
+    built on the table (merchants' workspace views) are created again in the same transaction with
+    the same definition and privileges; returns those that no longer fit the new table."""
     drop = f'DROP TABLE IF EXISTS "{name}"'
     rename = f'ALTER TABLE "{staging}" RENAME TO "{name}"'
     if is_postgres(engine):
         with engine.begin() as connection:  # DDL is transactional in PostgreSQL
-            connection.exec_driver_sql(drop)
+            lock_views(connection)
+            views = save_dependent_views(connection, name)
+            connection.exec_driver_sql(drop + (" CASCADE" if views else ""))
             connection.exec_driver_sql(rename)
-        return
+            lost = restore_views(connection, views)
+        return [f"{view.schema}.{view.name}" for view in lost]
     # SQLite's DDL is transactional too, but the sqlite3 module runs DDL outside the transactions it
     # opens implicitly: take the connection into explicit-transaction mode for the swap.
     raw = engine.raw_connection()
@@ -130,11 +140,12 @@ def _swap_in(engine: Engine, staging: str, name: str) -> None:
             driver.isolation_level = previous
     finally:
         raw.close()
+    return []  # SQLite views bind by name at use: nothing depends on the dropped table
 
 
 def _replace_table(
     engine: Engine, name: str, frame: pd.DataFrame, columns: list[sa.Column]
-) -> None:
+) -> list[str]:
     if SLICE_COLUMN not in frame.columns:
         raise ValueError(f"运营平台数据缺少 {SLICE_COLUMN} 列")
     staging = f"{name}{STAGING_SUFFIX}"
@@ -145,7 +156,7 @@ def _replace_table(
         # the staging table is invisible to readers: loading it slice by slice is safe
         for county, part in frame.groupby(SLICE_COLUMN, sort=True, dropna=False):
             replace_slice(engine, table, part, {SLICE_COLUMN: county})
-        _swap_in(engine, staging, name)
+        return _swap_in(engine, staging, name)
     except BaseException:
         _drop_if_exists(engine, staging)
         raise
@@ -179,7 +190,7 @@ def publish(engine: Engine, entry: CatalogEntry, published: DesensitizedFrame) -
     columns = [sa.Column(c, kind, comment=names.get(c)) for c, kind in types.items()]
     name = operation_table_name(entry.dataset_id)
     replaced = _count(engine, name)
-    _replace_table(engine, name, _storable(frame, types), columns)
+    dropped = _replace_table(engine, name, _storable(frame, types), columns)
     return PublishOutcome(
         dataset_id=entry.dataset_id,
         table_name=name,
@@ -187,6 +198,7 @@ def publish(engine: Engine, entry: CatalogEntry, published: DesensitizedFrame) -
         replaced_rows=replaced,
         k=k,
         suppressed=report.suppressed,
+        views_dropped=tuple(dropped),
     )
 
 
@@ -222,7 +234,7 @@ def withdraw(
         return WithdrawOutcome(dataset_id, name, county_code, 0, 0, 0)
     if county_code is None:
         removed = _count(engine, name)
-        _drop_if_exists(engine, name)
+        _drop_if_exists(engine, name, cascade=True)  # merchants' views on it go too
         return WithdrawOutcome(dataset_id, name, None, removed, 0, 0)
 
     with engine.connect() as connection:

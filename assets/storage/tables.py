@@ -31,6 +31,10 @@ from assets.storage.tables_security import (  # noqa: F401  (declared here too, 
     risk_assessments,
     security_incidents,
 )
+from assets.storage.tables_workspace import (  # noqa: F401  (declared here too, issue 15)
+    workspace_access,
+    workspace_credentials,
+)
 
 # --- zone tables -------------------------------------------------------------------------------
 
