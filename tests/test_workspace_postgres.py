@@ -32,7 +32,7 @@ from tests.workspace_fixtures import (
 
 pytestmark = pytest.mark.postgres
 
-M1, M2 = "M0001", "M0002"
+M1, M2 = "m0001", "m0002"
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def _can(engine: sa.Engine, sql: str, **params) -> bool:
 
 
 def test_merchant_role_reads_its_grant_and_nothing_else(zone: sa.Engine, pg_url: str):
-    grants = [grant("G1", M1), grant("G2", M2, MARKET, ("entity_name",))]
+    grants = [grant("g1", M1), grant("g2", M2, MARKET, ("entity_name",))]
     outcome = reconcile(zone, zone, grants, merchants=[M1, M2])
     assert {c.action for c in outcome.changes} >= {"role_created", "view_created", "login_enabled"}
     assert outcome.remaining == []
@@ -129,7 +129,7 @@ def test_merchant_role_reads_its_grant_and_nothing_else(zone: sa.Engine, pg_url:
 
 
 def test_expiry_exit_and_suspension_deny_everything(zone: sa.Engine, pg_url: str):
-    medical, market = grant("G1", M1), grant("G3", M1, MARKET, ("entity_name", "county_code"))
+    medical, market = grant("g1", M1), grant("g3", M1, MARKET, ("entity_name", "county_code"))
     reconcile(zone, zone, [medical, market], merchants=[M1])
     issued = issue_credentials(zone, zone, M1, actor="engineer:test")
     role = issued.role
@@ -183,7 +183,7 @@ def test_expiry_exit_and_suspension_deny_everything(zone: sa.Engine, pg_url: str
 
 
 def test_a_publish_keeps_the_views_and_never_widens_them(zone: sa.Engine, pg_url: str):
-    grants = [grant("G1", M1)]
+    grants = [grant("g1", M1)]
     reconcile(zone, zone, grants, merchants=[M1])
     issued = issue_credentials(zone, zone, M1, actor="engineer:test")
     publish_zone(zone, pg_url, prefix="新版")  # drop-and-rename of the operation table
@@ -197,7 +197,7 @@ def test_a_publish_keeps_the_views_and_never_widens_them(zone: sa.Engine, pg_url
 
 
 def test_credentials_are_given_once_and_rotation_replaces_the_password(zone: sa.Engine):
-    reconcile(zone, zone, [grant("G1", M1)], merchants=[M1])
+    reconcile(zone, zone, [grant("g1", M1)], merchants=[M1])
     first = issue_credentials(zone, zone, M1, actor="engineer:test")
     with pytest.raises(WorkspaceError, match="只发放一次"):
         issue_credentials(zone, zone, M1, actor="engineer:test")
@@ -223,7 +223,7 @@ def test_credentials_are_given_once_and_rotation_replaces_the_password(zone: sa.
 
 
 def test_check_fails_on_a_privilege_granted_by_hand(zone: sa.Engine):
-    grants = [grant("G1", M1)]
+    grants = [grant("g1", M1)]
     reconcile(zone, zone, grants, merchants=[M1])
     role = _role(zone, M1)
     analyst = f"{role}_analyst"[:63].replace("pdm_", "xa_", 1)

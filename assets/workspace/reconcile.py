@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
 from assets.audit import log as audit
-from assets.authorization.grants import LiveGrant
+from assets.authorization.grants import LiveGrant, all_merchants, live_grants
 from assets.storage.engine import is_postgres
 from assets.workspace import postgres, sqlite
 from assets.workspace.naming import role_prefix
@@ -35,6 +35,17 @@ from assets.workspace.records import (
 POSTGRES, SQLITE = "postgresql", "sqlite"
 QUERY = "workspace_query"
 QUERY_DENIED = "workspace_query_denied"
+
+
+# merchants that keep a database role (without login while they hold no live grant); an exited,
+# refused or still pending merchant has none
+ROLE_STATUSES = frozenset({"approved"})
+
+
+def live_state(platform_engine: Engine, today: date) -> tuple[list[LiveGrant], list[str]]:
+    """The grants live on ``today`` and the merchants that keep a role."""
+    merchants = [m.merchant_id for m in all_merchants(platform_engine) if m.status in ROLE_STATUSES]
+    return live_grants(platform_engine, today), merchants
 
 
 def workspace_target(merchant_id: str | None, what: str = "") -> str:
@@ -200,7 +211,8 @@ def check_privileges(
     readable: dict[str, list[str]] = {}
     for merchant_id in sorted({r.merchant_id for r in records | wanted}):
         allowed = enforced_allow_list(records, plan, merchant_id)
-        can_read = sqlite.probe(allowed, tables)
+        views = {v.view: v.table for v in plan.views_of(merchant_id)}
+        can_read = sqlite.probe(allowed, tables, views)
         granted = {(t, c) for t, cs in plan.allow_list(merchant_id).items() for c in cs}
         violations += [
             f"数据商 {merchant_id} 的授权器允许读取 {t}.{c}，没有对应的有效授权"

@@ -48,14 +48,20 @@ class Authorizer:
     allowed: Mapping[str, set[str]]
     views: Mapping[str, set[str]] = field(default_factory=dict)  # our temporary views → columns
     denied: list[str] = field(default_factory=list)
+    _through_views: set[str] = field(default_factory=set)  # tables a view of ours has read
 
     def __call__(
-        self, action: int, arg1: str | None, arg2: str | None, database: str | None, _source
+        self,
+        action: int,
+        arg1: str | None,
+        arg2: str | None,
+        database: str | None,
+        source: str | None,
     ) -> int:
         if action == sqlite3.SQLITE_SELECT or action == sqlite3.SQLITE_RECURSIVE:
             return sqlite3.SQLITE_OK
         if action == sqlite3.SQLITE_READ:
-            return self.read(arg1 or "", arg2 or "", database or "main")
+            return self.read(arg1 or "", arg2 or "", database or "main", source)
         if action == sqlite3.SQLITE_FUNCTION:
             if (arg2 or "").lower() in DENIED_FUNCTIONS:
                 self.denied.append(f"函数 {arg2}")
@@ -64,12 +70,26 @@ class Authorizer:
         self.denied.append(_statement_label(action, arg1))
         return sqlite3.SQLITE_DENY
 
-    def read(self, table: str, column: str, database: str = "main") -> int:
-        # a view is read column by column, then the table beneath it: both must be granted
-        source = {"main": self.allowed, "temp": self.views}.get(database, {})
-        columns = source.get(table)
+    def read(
+        self, table: str, column: str, database: str = "main", through: str | None = None
+    ) -> int:
+        """A read of ``database.table.column``; ``through``: the view SQLite expands (the granted
+        operation tables are read only through the merchant's views, never directly)."""
+        columns: set[str] | None = None
+        if database == "temp":
+            columns = self.views.get(table)
+        elif database == "main" and through in self.views:
+            columns = self.allowed.get(table)
+            self._through_views.add(table)
+        elif database == "main" and not column and table in self._through_views:
+            # count(*) over a view: SQLite asks for the table itself after the view's columns
+            columns = self.allowed.get(table)
         if columns is None:
-            self.denied.append(f"表 {table}" if not column else f"表 {table}（字段 {column}）")
+            if database == "main" and table in self.allowed:
+                views = "、".join(sorted(self.views)) or "无"
+                self.denied.append(f"运营平台表 {table} 不能直接查询（请查询授权视图: {views}）")
+            else:
+                self.denied.append(f"表 {table}")
             return sqlite3.SQLITE_DENY
         if column and column not in columns:  # no column: the table itself, as in count(*)
             self.denied.append(f"表 {table} 的字段 {column}")
@@ -150,11 +170,13 @@ def run_query(
                     + ", ".join(quote_ident(c) for c in columns)
                     + f" FROM main.{quote_ident(table)}"
                 )
+        btrees = _btrees(connection)
         connection.execute("PRAGMA query_only = ON")
         connection.set_authorizer(authorizer)
         deadline = clock() + timeout_seconds
         connection.set_progress_handler(lambda: int(clock() > deadline), PROGRESS_STEPS)
         try:
+            _only_granted_btrees(connection, sql, btrees, set(allowed))
             cursor = connection.execute(sql)
             columns = [d[0] for d in cursor.description or ()]
             rows = cursor.fetchmany(max_rows + 1)
@@ -162,21 +184,59 @@ def run_query(
             if authorizer.denied:
                 names = "、".join(dict.fromkeys(authorizer.denied))
                 raise WorkspaceDenied(f"没有授权: {names}") from None
-            if "interrupted" in str(exc):
+            message = str(exc)
+            if "interrupted" in message:
                 raise WorkspaceError(f"查询超过 {timeout_seconds:g} 秒，已中止") from None
-            raise WorkspaceError(f"查询无法执行: {exc}") from None
+            for prefix, what in (("no such column: ", "字段"), ("no such table: ", "表或视图")):
+                if message.startswith(prefix):
+                    offered = "；".join(
+                        f"{view}（{', '.join(sorted(columns))}）"
+                        for view, columns in sorted(authorizer.views.items())
+                    )
+                    raise WorkspaceDenied(
+                        f"{what} {message[len(prefix) :]} 不存在或没有授权（可查询: {offered}）"
+                    ) from None
+            raise WorkspaceError(f"查询无法执行: {message}") from None
         except sqlite3.Warning as exc:  # e.g. more than one statement
             raise WorkspaceError(f"查询无法执行: {exc}") from None
     return QueryResult(columns, [tuple(r) for r in rows[:max_rows]], len(rows) > max_rows)
 
 
-def probe(allowed: Mapping[str, set[str]], tables: Mapping[str, list[str]]) -> set[tuple[str, str]]:
-    """What the authorizer built from ``allowed`` lets a merchant read among ``tables``: asked
-    exactly as SQLite asks it, column by column."""
-    authorizer = Authorizer(allowed)
+def _btrees(connection: sqlite3.Connection) -> dict[int, str]:
+    """Root page → table of every table and index b-tree of the main database."""
+    rows = connection.execute("SELECT rootpage, tbl_name FROM main.sqlite_master WHERE rootpage > 0")
+    return {int(page): table for page, table in rows}
+
+
+def _only_granted_btrees(
+    connection: sqlite3.Connection, sql: str, btrees: Mapping[int, str], tables: set[str]
+) -> None:
+    """The second lock: the statement's bytecode opens no b-tree (table or index) of a table
+    outside the grants. SQLite does not ask the authorizer about the columns of a ``USING`` or
+    ``NATURAL`` join, so a join could otherwise touch an ungranted table unseen."""
+    opened: set[str] = set()
+    for row in connection.execute(f"EXPLAIN {sql}"):
+        opcode, root, database = row[1], row[3], row[4]
+        if opcode in ("OpenRead", "OpenWrite", "ReopenIdx") and database == 0:
+            table = btrees.get(int(root), f"根页 {root}")
+            if table not in tables:
+                opened.add(table)
+    if opened:
+        raise WorkspaceDenied("没有授权: " + "、".join(f"表 {t}" for t in sorted(opened)))
+
+
+def probe(
+    allowed: Mapping[str, set[str]], tables: Mapping[str, list[str]], views: Mapping[str, str]
+) -> set[tuple[str, str]]:
+    """What the authorizer built from ``allowed`` (and the merchant's ``views``: view → table) lets
+    the merchant read among ``tables``, asked as SQLite asks it, column by column."""
+    authorizer = Authorizer(
+        allowed, {view: set(allowed.get(table, ())) for view, table in views.items()}
+    )
     readable: set[tuple[str, str]] = set()
     for table, columns in tables.items():
         for column in columns:
-            if authorizer(sqlite3.SQLITE_READ, table, column, "main", None) == sqlite3.SQLITE_OK:
-                readable.add((table, column))
+            for through in (None, *views):  # directly, or through any of the merchant's views
+                if authorizer.read(table, column, "main", through) == sqlite3.SQLITE_OK:
+                    readable.add((table, column))
     return readable
