@@ -361,6 +361,9 @@ def _mount_groups() -> None:
 
     main.add_command(supply)
     main.add_command(classify)
+    from orchestration.cli_workspace import workspace
+
+    main.add_command(workspace)
 
 
 _mount_groups()

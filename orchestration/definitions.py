@@ -13,9 +13,10 @@ from orchestration.stages import (
     operation,
     quality,
     spine,
+    workspace,
 )
 
-STAGES = (spine, quality, catalog, operation, authorization)
+STAGES = (spine, quality, catalog, operation, authorization, workspace)
 
 
 def build_stages(settings: Settings) -> list[StageDefinitions]:

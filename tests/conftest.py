@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
 from assets.common.city import City, load_city
 from assets.storage.engine import dispose_engines
+from assets.workspace.naming import role_prefix
 
 PG_SERVER_URL = os.environ.get(
     "PUBLICDATA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -66,6 +67,13 @@ def pg_url(postgres_server: str) -> Iterator[str]:
         dispose_engines()
         with server.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            # merchant roles of the workspace are cluster-wide: those of this database go with it
+            roles = connection.execute(
+                sa.text("SELECT rolname FROM pg_roles WHERE starts_with(rolname, :prefix)"),
+                {"prefix": role_prefix(name)},
+            ).scalars()
+            for role in list(roles):
+                connection.execute(sa.text(f'DROP ROLE IF EXISTS "{role}"'))
         server.dispose()
 
 

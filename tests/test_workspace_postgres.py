@@ -5,8 +5,6 @@ and their privileges; the reconciling check fails on a privilege granted by hand
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 import sqlalchemy as sa
@@ -36,20 +34,12 @@ M1, M2 = "m0001", "m0002"
 
 
 @pytest.fixture
-def zone(pg_url: str) -> Iterator[sa.Engine]:
-    """The operation zone (and platform records) in a throwaway database; the merchant roles it
-    made (cluster-wide) are dropped afterwards."""
+def zone(pg_url: str) -> sa.Engine:
+    """The operation zone and the platform records in a throwaway database (its merchant roles,
+    cluster-wide, are dropped with it: tests/conftest.py)."""
     engine = get_engine(pg_url)
     publish_zone(engine, pg_url)
-    yield engine
-    prefix = role_prefix(postgres.database_name(engine))
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        roles = connection.exec_driver_sql(
-            "SELECT rolname FROM pg_roles WHERE starts_with(rolname, %(p)s)", {"p": prefix}
-        ).scalars()
-        for role in list(roles):
-            connection.exec_driver_sql(f'DROP OWNED BY "{role}"')
-            connection.exec_driver_sql(f'DROP ROLE "{role}"')
+    return engine
 
 
 def _role(engine: sa.Engine, merchant_id: str) -> str:

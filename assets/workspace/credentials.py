@@ -70,6 +70,7 @@ def issue_credentials(
     merchant_id: str,
     *,
     actor: str,
+    actor_role: str | None = None,
     rotate: bool = False,
     host: str | None = None,
     at: datetime | None = None,
@@ -107,6 +108,7 @@ def issue_credentials(
             reason="发放运营平台工作区连接信息" + ("（轮换，旧密码失效）" if previous else ""),
             detail={"role": role, "rotations": rotations},
             at=at,
+            role=actor_role,
         )
         # inside the records' transaction: a password that could not be set is not recorded
         postgres.set_password_verifier(operation_engine, role, scram_sha256_verifier(password))

@@ -125,6 +125,7 @@ def reconcile(
     *,
     merchants: Iterable[str] = (),
     actor: str = audit.SYSTEM_ACTOR,
+    actor_role: str | None = None,
     at: datetime | None = None,
 ) -> ReconcileOutcome:
     """Create and drop roles, schemas, views and privileges (PostgreSQL) or the allow-list (SQLite)
@@ -158,6 +159,7 @@ def reconcile(
                 reason="按生效授权同步运营平台工作区",
                 detail=change.as_record(),
                 at=at,
+                role=actor_role,
             )
     return outcome
 
@@ -247,6 +249,7 @@ def merchant_query(
     sql: str,
     *,
     actor: str,
+    actor_role: str | None = None,
     max_rows: int = 100,
     timeout_seconds: float = 60.0,
 ) -> sqlite.QueryResult:
@@ -289,6 +292,7 @@ def merchant_query(
                 target=workspace_target(merchant_id),
                 reason=str(exc),
                 detail=detail,
+                role=actor_role,
             )
         raise
     with platform_engine.begin() as connection:
@@ -299,5 +303,6 @@ def merchant_query(
             target=workspace_target(merchant_id),
             rows=len(result.rows),
             detail={**detail, "truncated": result.truncated},
+            role=actor_role,
         )
     return result

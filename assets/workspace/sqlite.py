@@ -204,7 +204,9 @@ def run_query(
 
 def _btrees(connection: sqlite3.Connection) -> dict[int, str]:
     """Root page → table of every table and index b-tree of the main database."""
-    rows = connection.execute("SELECT rootpage, tbl_name FROM main.sqlite_master WHERE rootpage > 0")
+    rows = connection.execute(
+        "SELECT rootpage, tbl_name FROM main.sqlite_master WHERE rootpage > 0"
+    )
     return {int(page): table for page, table in rows}
 
 
