@@ -12,6 +12,7 @@ from psycopg import errors
 
 from assets.audit import log as audit
 from assets.operation.suspension import suspend_supply
+from assets.storage.audit_guards import APP_ROLE
 from assets.storage.engine import get_engine
 from assets.workspace import postgres
 from assets.workspace.credentials import issue_credentials, scram_sha256_verifier
@@ -223,6 +224,9 @@ def test_check_fails_on_a_privilege_granted_by_hand(zone: sa.Engine):
         connection.exec_driver_sql(f'CREATE ROLE "{analyst}" NOLOGIN')
         connection.exec_driver_sql(f'GRANT USAGE ON SCHEMA grant_g1 TO "{analyst}"')
         connection.exec_driver_sql(f'GRANT SELECT ON grant_g1.medical_institutions TO "{analyst}"')
+        # the platform's application role (audit guards) holds the platform tables: not reported;
+        # a merchant role made a member of it would reach them all
+        connection.exec_driver_sql(f'GRANT "{APP_ROLE}" TO "{role}"')
     try:
         check = check_privileges(zone, zone, grants, merchants=[M1])
         assert not check.passed
@@ -230,12 +234,15 @@ def test_check_fails_on_a_privilege_granted_by_hand(zone: sa.Engine):
         assert f"{role} 对表 public.{MEDICAL_TABLE} 有 SELECT 权限" in text
         assert f"public.{MARKET_TABLE}.capital" in text
         assert f"{analyst} 对视图 grant_g1.medical_institutions 有 SELECT 权限" in text
+        assert f"{role} 对角色 {APP_ROLE} 有 MEMBER 权限" in text
+        assert not any(v.startswith(f"{APP_ROLE} ") for v in check.violations)
 
         # the reconciler takes back what merchant roles got by hand; other roles' are reported
         outcome = reconcile(zone, zone, grants, merchants=[M1])
         revoked = {c.target for c in outcome.changes if c.action == "privilege_revoked"}
         assert f"public.{MEDICAL_TABLE}" in revoked
         assert f"public.{MARKET_TABLE}.capital" in revoked
+        assert APP_ROLE in revoked
         after = check_privileges(zone, zone, grants, merchants=[M1])
         assert not after.passed and all(analyst in v for v in after.violations)
         assert not _can(

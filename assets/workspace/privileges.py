@@ -1,8 +1,9 @@
 """The privileges that actually exist in the operation zone's PostgreSQL database, read from the
 catalog, and those of them that no live grant explains.
 
-Read for every grantee that is not the platform's own (the connected role, superusers, the ``pg_*``
-predefined roles and each object's owner are the platform's; ``PUBLIC`` never is):
+Read for every grantee that is not the platform's own (the connected role and the roles granted to it,
+the application role ``publicdata_app`` of the audit guards, superusers, the ``pg_*`` predefined roles
+and each object's owner are the platform's; ``PUBLIC`` and the merchant roles never are):
 
 - table, view, sequence and foreign-table privileges (``pg_class.relacl``) and column privileges
   (``pg_attribute.attacl``) in every non-system schema;
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
+from assets.storage.audit_guards import APP_ROLE
 from assets.workspace.plan import WorkspacePlan
 
 PUBLIC = "PUBLIC"
@@ -102,11 +104,29 @@ class _Role:
     platform: bool
 
 
-def _roles(connection: Connection) -> dict[int, _Role]:
+def _roles(connection: Connection, prefix: str) -> dict[int, _Role]:
+    """Every role, and whether it is the platform's own: the connected role and the roles granted
+    to it, the application role of the audit guards, superusers and PostgreSQL's ``pg_*`` roles.
+    A merchant role never is."""
     current = connection.exec_driver_sql("SELECT current_user").scalar_one()
     rows = connection.exec_driver_sql("SELECT oid, rolname, rolsuper FROM pg_roles").all()
+    granted: dict[int, set[int]] = {}
+    for member, role in connection.exec_driver_sql(_MEMBERSHIPS):
+        granted.setdefault(int(member), set()).add(int(role))
+    names = {int(oid): name for oid, name, _ in rows}
+    mine = {oid for oid, name in names.items() if name == current}
+    queue = list(mine)
+    while queue:  # the roles granted to the connected role, directly or not
+        for role in granted.get(queue.pop(), ()):
+            if role not in mine:
+                mine.add(role)
+                queue.append(role)
     return {
-        int(oid): _Role(name, bool(superuser) or name == current or name.startswith("pg_"))
+        int(oid): _Role(
+            name,
+            not name.startswith(prefix)
+            and (bool(superuser) or int(oid) in mine or name == APP_ROLE or name.startswith("pg_")),
+        )
         for oid, name, superuser in rows
     }
 
@@ -187,7 +207,7 @@ WHERE starts_with(r.rolname, %(prefix)s) AND {schema_filter}
 def existing_privileges(connection: Connection, prefix: str) -> list[Privilege]:
     """Every privilege held in this database by a grantee that is not the platform's own, and
     every effective privilege of a merchant role (name starting with ``prefix``)."""
-    roles = _roles(connection)
+    roles = _roles(connection, prefix)
     found: set[Privilege] = set()
 
     def add(oid: int, privilege: str, kind: str, target: str) -> None:
