@@ -97,6 +97,8 @@ _TABLE: tuple[Permission, ...] = (
     _p("exports.request", "申请产品出域", Grant(MU, Match.MERCHANT)),
     _p("exports.review", "审核产品出域", OR),
     _p("exports.file", "产品出域备案", B),
+    _p("products.register", "登记数据产品", Grant(MU, Match.MERCHANT), OR, OC),
+    _p("products.price", "记录产品成本与定价", OR, OC),
     _p("workspace.query", "在运营平台工作区查询数据", Grant(MU, Match.MERCHANT)),
     _p("pipeline.run", "运行数据流水线", EN, B),
 )

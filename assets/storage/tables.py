@@ -25,6 +25,14 @@ from assets.storage.tables_authorization import (  # noqa: F401  (declared here 
     merchants,
     operator_authorizations,
 )
+from assets.storage.tables_exports import (  # noqa: F401  (declared here too, issue 14)
+    export_requests,
+    income_ledger,
+    product_costs,
+    product_income,
+    products,
+    release_register,
+)
 from assets.storage.tables_security import (  # noqa: F401  (declared here too, issue 10)
     audit_anchors,
     audit_head,
