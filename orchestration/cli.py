@@ -364,6 +364,10 @@ def _mount_groups() -> None:
     from orchestration.cli_workspace import workspace
 
     main.add_command(workspace)
+    from orchestration.cli_exports import exports, products
+
+    main.add_command(exports)
+    main.add_command(products)
 
 
 _mount_groups()

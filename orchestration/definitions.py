@@ -10,13 +10,14 @@ from orchestration.stages import (
     StageDefinitions,
     authorization,
     catalog,
+    exports,
     operation,
     quality,
     spine,
     workspace,
 )
 
-STAGES = (spine, quality, catalog, operation, authorization, workspace)
+STAGES = (spine, quality, catalog, operation, authorization, workspace, exports)
 
 
 def build_stages(settings: Settings) -> list[StageDefinitions]:

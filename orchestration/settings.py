@@ -19,6 +19,8 @@ from assets.catalog_sync.standards import DEFAULT_PUBLIC_BASE_URL, normalize_bas
 from assets.common.catalog import SHIPPED_CATALOG_DIR
 from assets.common.city import DEFAULT_CITY_CONFIG
 from assets.common.workdays import DEFAULT_CALENDAR_DIR, china_date, use_calendar_dir
+from assets.exports.config import DEFAULT_EXPORTS_CONFIG
+from assets.products.fees import DEFAULT_FEES_CONFIG
 from assets.storage.platform import PlatformResource
 
 ZONES = ("exchange", "operation", "platform")
@@ -35,6 +37,8 @@ ENV_QUALITY_AS_OF = "PUBLICDATA_QUALITY_AS_OF"
 ENV_TODAY = "PUBLICDATA_TODAY"
 ENV_CALENDAR_DIR = "PUBLICDATA_CALENDAR_DIR"
 ENV_PUBLIC_BASE_URL = "PUBLICDATA_PUBLIC_BASE_URL"
+ENV_EXPORTS_CONFIG = "PUBLICDATA_EXPORTS_CONFIG"
+ENV_FEES_CONFIG = "PUBLICDATA_FEES_CONFIG"
 
 
 class Settings(BaseModel):
@@ -62,6 +66,9 @@ class Settings(BaseModel):
     # where <data dir>/operation/ (the operation platform's public area) is served: the public
     # catalog's addresses and DCAT identifiers are under it (the catalog at <base>catalog/)
     public_base_url: str = DEFAULT_PUBLIC_BASE_URL
+    # thresholds of the export checks and the review/filing working days; fees and income shares
+    exports_config: Path = DEFAULT_EXPORTS_CONFIG
+    fees_config: Path = DEFAULT_FEES_CONFIG
 
     @field_validator("public_base_url")
     @classmethod
@@ -99,6 +106,10 @@ class Settings(BaseModel):
             values["calendar_dir"] = Path(calendar_dir)
         if base_url := os.environ.get(ENV_PUBLIC_BASE_URL):
             values["public_base_url"] = base_url
+        if exports_config := os.environ.get(ENV_EXPORTS_CONFIG):
+            values["exports_config"] = Path(exports_config)
+        if fees_config := os.environ.get(ENV_FEES_CONFIG):
+            values["fees_config"] = Path(fees_config)
         values.update(overrides)
         settings = cls.model_validate(values)
         # the calendar is the process's: ticket due dates read the same official files
@@ -137,6 +148,8 @@ class Settings(BaseModel):
             today=self.today.isoformat() if self.today else None,
             calendar_dir=str(self.calendar_dir),
             public_base_url=self.public_base_url,
+            exports_config=str(self.exports_config),
+            fees_config=str(self.fees_config),
         )
 
     @property

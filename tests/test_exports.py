@@ -257,3 +257,73 @@ def test_a_public_good_product_is_released_free_with_no_income(world):
     (release,) = list_releases(world.engine)
     assert release.use == "public_good" and release.price_fen == 0
     assert income(world.engine) == [] and ledger(world.engine) == []
+
+
+def test_cli_request_review_file_and_the_monthly_summary(world, tmp_path):
+    import json
+    from datetime import UTC, datetime
+
+    import dagster as dg
+    from click.testing import CliRunner
+
+    from assets.common.workdays import china_date
+    from assets.exports.assets import exports_monthly_summary
+    from assets.exports.summary import monthly_summary
+    from orchestration.cli import main
+    from tests.helpers import settings_for
+
+    env = {"PUBLICDATA_DATABASE_URL": world.url, "PUBLICDATA_TODAY": TODAY.isoformat()}
+    runner = CliRunner()
+    base = ["--data-dir", str(world.data_dir)]
+
+    def run(*args: str) -> dict:
+        result = runner.invoke(main, [*args[:2], *base, *args[2:], "--json"], env=env)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    requested = run(
+        "exports", "request", "--product", world.commercial, "--application",
+        world.application_id, "--recipient", "中卫市农业农村局", "--sql", CLEAN_SQL,
+        "--as", M_USER,
+    )  # fmt: skip
+    assert set(requested) >= {"id", "status", "checks"}
+    assert requested["status"] == "pending_review"
+    assert [set(c) for c in requested["checks"]] == [{"name", "passed", "reason"}] * 5
+    refused = runner.invoke(
+        main,
+        [
+            "exports",
+            "review",
+            *base,
+            requested["id"],
+            "--approve",
+            "--reason",
+            "可",
+            "--as",
+            M_USER,
+        ],
+        env=env,
+    )
+    assert refused.exit_code == 1 and "exports.review" in refused.output
+    run("exports", "review", requested["id"], "--approve", "--reason", "核查通过", "--as", REVIEWER)
+    filed = run("exports", "file", requested["id"], "--filing-no", "ZWBA-2026-0009", "--as", FILER)
+    assert filed["status"] == "released" and filed["release"]["filing_no"] == "ZWBA-2026-0009"
+    traced = run("exports", "trace", str(world.data_dir / filed["release"]["file_path"]))
+    assert traced[0]["export_id"] == requested["id"]
+    books = run("products", "ledger")
+    assert sum(line["amount_fen"] for line in books["ledger"]) == books["income"][0]["amount_fen"]
+
+    this_month = monthly_summary(world.engine, china_date(datetime.now(UTC)))
+    assert this_month["releases"] == [
+        {"use": "commercial", "count": 1, "rows": 2, "price_fen": 144_000}
+    ]
+    assert this_month["income_fen"] == 144_000
+    assert this_month["export_requests"] == {"released": 1}
+
+    platform = settings_for(world.data_dir, world.url).platform_resource()
+    result = dg.materialize(
+        [exports_monthly_summary], partition_key="2026-01-01", resources={"platform": platform}
+    )
+    metadata = result.asset_materializations_for_node("exports__monthly_summary")[0].metadata
+    assert metadata["releases"].value == 0 and metadata["income_fen"].value == 0
+    assert (world.data_dir / "reports" / "exports" / "2026-01.json").is_file()

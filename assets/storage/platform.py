@@ -38,6 +38,8 @@ class PlatformResource(dg.ConfigurableResource):
     calendar_dir: str | None = None  # the official working-day calendar files (<year>.yaml)
     # where <data dir>/operation/ is served: the public catalog's addresses and identifiers
     public_base_url: str = "http://127.0.0.1:8000/"
+    exports_config: str | None = None  # config/exports.yaml: export-check thresholds, working days
+    fees_config: str | None = None  # config/fees.yaml: margin cap and income shares
 
     @property
     def data_path(self) -> Path:
