@@ -99,7 +99,10 @@ def test_k_anonymity_of_records_names_the_small_classes_or_suppresses_them():
         ("DELETE FROM agricultural_subsidies", "DELETE"),
         ("SELECT 1; SELECT 2", "2 条"),
         ("SELECT phone FROM agricultural_subsidies", "agricultural_subsidies.phone"),
-        ("SELECT a.phone FROM grant_g0001.agricultural_subsidies a", "agricultural_subsidies.phone"),
+        (
+            "SELECT a.phone FROM grant_g0001.agricultural_subsidies a",
+            "agricultural_subsidies.phone",
+        ),
         ("SELECT x FROM household_registration", "household_registration"),
         (
             "WITH t AS (SELECT phone AS p FROM agricultural_subsidies) SELECT count(*) FROM t",
