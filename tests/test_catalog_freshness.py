@@ -16,10 +16,11 @@ from assets.catalog_sync.freshness import (
 )
 from assets.catalog_sync.mounting import STATUS_LATE, STATUS_NO_DATA, STATUS_NO_TABLE, STATUS_OK
 from assets.catalog_sync.versions import record_version
+from assets.common.quality import Dimension
 from assets.exchange.load import load_exchange_slice
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
-from assets.tickets.rules import Dimension, Status
+from assets.tickets.rules import Status
 from assets.tickets.store import list_tickets
 from tests.helpers import slice_frame
 

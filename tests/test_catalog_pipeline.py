@@ -33,11 +33,12 @@ from assets.catalog_sync.registry import registry_dir, scan_registry
 from assets.catalog_sync.sensors import CATALOG_JOB_NAME
 from assets.catalog_sync.versions import get_version, list_versions
 from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
+from assets.common.quality import Dimension
 from assets.landing.generator import generate
 from assets.landing.generator.periods import recent_periods
 from assets.storage.engine import get_engine
 from assets.storage.tables import exchange_table_name
-from assets.tickets.rules import Dimension, Status
+from assets.tickets.rules import Status
 from assets.tickets.store import get_ticket, list_tickets
 from orchestration.definitions import build_definitions, build_stages, post_ingest_jobs
 from orchestration.runner import dagster_instance, run_pipeline

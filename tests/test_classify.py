@@ -17,7 +17,6 @@ from assets.classification.classify import (
     dataset_grade,
     match_entry,
 )
-from assets.classification.detectors import PII_TYPES
 from assets.classification.scheme import (
     DEFAULT_SCHEME_PATH,
     Scheme,
@@ -26,6 +25,7 @@ from assets.classification.scheme import (
     load_scheme,
 )
 from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
+from assets.common.pii import PII_TYPES
 from tests.test_detectors import (
     _raw_fragments,
     make_address,

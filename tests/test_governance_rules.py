@@ -18,9 +18,9 @@ from assets.common.identifiers import (
     luhn_check_digit,
     uscc_check_char,
 )
+from assets.common.quality import Dimension
 from assets.governance.govern import govern
 from assets.governance.rules import (
-    Dimension,
     evaluate_rules,
     rule_registry,
     type_frame,

@@ -11,17 +11,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from assets.common.notify import channel_label, resolve_channel
 from assets.common.workdays import DuePolicy
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 from assets.tickets import deliveries, intake
 from assets.tickets import store as store
-from assets.tickets.notify import (
-    channel_label,
-    notify_departments,
-    render_notice,
-    resolve_channel,
-)
+from assets.tickets.notify import notify_departments, render_notice
 from assets.tickets.rules import Action, Finding
 
 T0 = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)

@@ -18,6 +18,7 @@ from assets.aggregation.tickets import delivery_tickets
 from assets.common.catalog import SHIPPED_CATALOG_DIR
 from assets.common.city import DEFAULT_CITY_CONFIG
 from assets.common.identifiers import id_check_char
+from assets.common.quality import Dimension
 from assets.common.workdays import DuePolicy
 from assets.exchange.assets import exchange_key
 from assets.exchange.load import load_exchange_slice
@@ -36,7 +37,7 @@ from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 from assets.tickets import intake
 from assets.tickets import store as store
-from assets.tickets.rules import Action, Dimension, Finding, Status
+from assets.tickets.rules import Action, Finding, Status
 from bench.quality import plain_failures
 from orchestration.definitions import build_definitions
 from orchestration.stages.quality import FOLLOWUP_JOB, quality_ticket_schedule

@@ -23,6 +23,7 @@ from dagster._serdes import serialize_value
 
 from assets.aggregation.partitions import partition_key
 from assets.aggregation.sensors import ingest_job_name
+from assets.common.quality import Dimension
 from assets.landing.generator import DEFECT_KINDS, Manifest, ManifestFile, generate
 from assets.landing.reader import read_landing_file
 from assets.quality.checks import CHECK_NAME
@@ -30,7 +31,7 @@ from assets.quality.suites import load_suite
 from assets.storage.engine import get_engine
 from assets.storage.tables import quality_ticket_deliveries, quality_tickets
 from assets.tickets import store as store
-from assets.tickets.rules import Action, Dimension, Status, Ticket
+from assets.tickets.rules import Action, Status, Ticket
 from orchestration.cli import main as cli
 from orchestration.definitions import build_definitions
 from orchestration.runner import QUIET_RUN_CONFIG, dagster_instance, run_pipeline

@@ -22,11 +22,10 @@ from assets.common.identifiers import (
     uscc_check_char,
 )
 from assets.common.masking import mask_id_number, mask_phone
+from assets.common.quality import Dimension, Severity
 from assets.common.reference import ENUM_REFERENCES
 from assets.quality.suites import (
     SUITES_DIR,
-    Dimension,
-    Severity,
     load_suite,
     stale_suites,
     suite_path,

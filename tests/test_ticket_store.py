@@ -10,13 +10,14 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from assets.common.quality import Dimension
 from assets.common.workdays import DuePolicy
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 from assets.storage.tables import quality_tickets
 from assets.tickets import intake
 from assets.tickets import store as store
-from assets.tickets.rules import Action, Dimension, Finding, IllegalTransition, Status
+from assets.tickets.rules import Action, Finding, IllegalTransition, Status
 
 T0 = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)  # 10:00 in China, Monday
 POLICY = DuePolicy()

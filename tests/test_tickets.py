@@ -6,12 +6,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from assets.common.quality import Dimension
 from assets.tickets import rules
 from assets.tickets.rules import (
     MAX_EXAMPLES,
     TRANSITIONS,
     Action,
-    Dimension,
     Finding,
     IllegalTransition,
     Status,

@@ -23,7 +23,7 @@ from assets.catalog_sync.publish import (
 )
 from assets.catalog_sync.registry import scan_registry, seed_registry
 from assets.catalog_sync.render import public_diff, public_view
-from assets.catalog_sync.subscribers import Delivery, change_event, deliver_change_event
+from assets.catalog_sync.subscribers import change_event, deliver_change_event
 from assets.catalog_sync.validation import ValidationResult, rejection_notice, validate_registry
 from assets.catalog_sync.versions import (
     CatalogVersion,
@@ -36,9 +36,11 @@ from assets.catalog_sync.versions import (
     sync_registrations,
 )
 from assets.common.city import City
+from assets.common.notify import Delivery
+from assets.common.quality import Dimension, Severity
 from assets.common.workdays import DuePolicy, china_date
 from assets.tickets import intake
-from assets.tickets.rules import SEVERITY_MEDIUM, Dimension, Finding
+from assets.tickets.rules import Finding
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,7 @@ def _open_registration_ticket(
         expectation="资源目录条目符合第八条登记要求",
         columns=(),
         dimension=Dimension.CONFORMITY,
-        severity=SEVERITY_MEDIUM,
+        severity=Severity.MEDIUM,
         failed_count=len(result.reasons),
         total=1,
         examples=tuple({"source_row": None, "value": reason} for reason in result.reasons),

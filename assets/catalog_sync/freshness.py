@@ -33,9 +33,10 @@ from assets.catalog_sync.mounting import (
 from assets.catalog_sync.versions import latest_version
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
+from assets.common.quality import Dimension, Severity
 from assets.common.workdays import DuePolicy
 from assets.tickets import intake
-from assets.tickets.rules import SEVERITY_MEDIUM, Dimension, Finding
+from assets.tickets.rules import Finding
 
 CHINA = ZoneInfo("Asia/Shanghai")
 FRESHNESS_RULE_PREFIX = "freshness"
@@ -212,7 +213,7 @@ def sync_freshness_tickets(
                     ),
                     columns=(),
                     dimension=Dimension.TIMELINESS,
-                    severity=SEVERITY_MEDIUM,
+                    severity=Severity.MEDIUM,
                     failed_count=1,
                     total=1,
                     examples=(

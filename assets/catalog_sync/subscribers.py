@@ -4,37 +4,17 @@ diff go to every subscriber (apprise URLs) and each delivery is recorded in ``ca
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import apprise
 from sqlalchemy.engine import Engine
 
 from assets.catalog_sync.render import catalog_title
 from assets.catalog_sync.versions import CatalogVersion, diff_counts
 from assets.common.city import City
+from assets.common.notify import Delivery, send
 from assets.storage.tables import catalog_events
-
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Delivery:
-    channel: str  # the subscriber URL with secrets hidden
-    status: str  # ok | failed | invalid
-
-
-def _redacted(url: str) -> tuple[str, apprise.Apprise | None]:
-    plugin = apprise.Apprise.instantiate(url)
-    if plugin is None:
-        scheme = url.split("://", 1)[0] if "://" in url else "?"
-        return f"{scheme}://（无法识别的订阅地址）", None
-    client = apprise.Apprise()
-    client.add(plugin)
-    return plugin.url(privacy=True), client
 
 
 def change_event(version: CatalogVersion, diff: Mapping[str, Any], city: City) -> dict[str, Any]:
@@ -70,18 +50,7 @@ def deliver_change_event(
     """Send the change event to every subscriber (apprise URLs) and record each delivery."""
     moment = now or datetime.now(UTC)
     title, body = _event_text(event)
-    deliveries: list[Delivery] = []
-    for url in subscribers:
-        channel, client = _redacted(url)
-        if client is None:
-            deliveries.append(Delivery(channel, "invalid"))
-            continue
-        try:
-            sent = bool(client.notify(title=title, body=body))
-        except Exception:  # a channel's failure must not stop the others
-            log.exception("catalog change event to %s failed", channel)
-            sent = False
-        deliveries.append(Delivery(channel, "ok" if sent else "failed"))
+    deliveries = [send(url, title, body) for url in subscribers]
     with engine.begin() as connection:
         for delivery in deliveries:
             connection.execute(

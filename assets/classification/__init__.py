@@ -11,8 +11,9 @@ from assets.classification.classify import (
     classify_frame,
     dataset_grade,
 )
-from assets.classification.detectors import PII_TYPES, Detection, detect_column
+from assets.classification.detectors import Detection, detect_column
 from assets.classification.scheme import Scheme, default_scheme, load_scheme
+from assets.common.pii import PII_TYPES
 
 __all__ = [
     "PII_TYPES",

@@ -25,33 +25,10 @@ import numpy as np
 import pandas as pd
 
 from assets.common.identifiers import id_number_valid, luhn_valid, mobile_valid, uscc_valid
-
-PII_TYPES: tuple[str, ...] = (
-    "cn_id_number",
-    "uscc",
-    "bank_card",
-    "cn_mobile_phone",
-    "email",
-    "person_name",
-    "address",
-)
-"""Detected types, most specific first (the order breaks ties between equally confident types)."""
+from assets.common.pii import LEAK_TYPES, PII_LABELS, PII_TYPES
 
 NONE = "none"
-
-# Types whose cleartext value on the operation platform is a leak (the blocking leak scan).
-LEAK_TYPES: tuple[str, ...] = ("cn_id_number", "cn_mobile_phone", "bank_card")
-
-LABELS: dict[str, str] = {
-    "cn_id_number": "公民身份号码",
-    "uscc": "统一社会信用代码",
-    "bank_card": "银行卡号",
-    "cn_mobile_phone": "手机号码",
-    "email": "电子邮箱",
-    "person_name": "姓名",
-    "address": "地址",
-    NONE: "非个人信息",
-}
+LABELS: dict[str, str] = {**PII_LABELS, NONE: "非个人信息"}
 
 # What a matching value satisfied, for the evidence string.
 _CRITERIA: dict[str, str] = {

@@ -17,7 +17,8 @@ from typing import Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from assets.common.catalog import CatalogEntry, Openness, PiiType
+from assets.common.catalog import CatalogEntry, Openness
+from assets.common.pii import PiiType
 
 DEFAULT_SCHEME_PATH = Path(__file__).with_name("scheme.yaml")
 

@@ -15,6 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from assets.common.pii import PiiType
+
 DATASET_ID_PATTERN = r"^[a-z][a-z0-9_]{1,62}$"
 COLUMN_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 
@@ -56,9 +58,6 @@ ItemFormat = Literal[
     "industry_code",  # GB/T 4754: a letter and 2–4 digits
     "certificate_no",  # 宁(2025)中宁县不动产权第0001234号
     "id_or_uscc",  # a person's ID number or an entity's USCC
-]
-PiiType = Literal[
-    "cn_id_number", "cn_mobile_phone", "bank_card", "uscc", "person_name", "address", "email"
 ]
 
 

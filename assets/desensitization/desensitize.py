@@ -20,6 +20,7 @@ from assets.common.catalog import CatalogEntry, CatalogItem
 from assets.common.city import City, load_city
 from assets.common.identifiers import mobile_valid
 from assets.common.masking import mask_generic, mask_phone, mask_series
+from assets.common.pii import FORMAT_PII
 from assets.desensitization.generalize import (
     Hierarchy,
     date_text,
@@ -37,14 +38,6 @@ Transformation = Literal["masked", "pseudonymized", "generalized", "kept", "supp
 
 # Provenance that identifies a file row; the rest (county, period, department, batch, time) stays.
 ROW_IDENTIFYING_PROVENANCE: tuple[str, ...] = ("source_row", "source_file", "file_checksum")
-
-# A catalog format that by itself says what personal data a column holds, when `pii` is not declared.
-FORMAT_PII: dict[str, str] = {
-    "cn_id_number": "cn_id_number",
-    "id_or_uscc": "cn_id_number",
-    "cn_mobile": "cn_mobile_phone",
-    "bank_card": "bank_card",
-}
 
 
 class ProhibitedDatasetError(ValueError):

@@ -13,19 +13,13 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from assets.common.catalog import CatalogItem, PiiType
+from assets.common.catalog import CatalogItem
+from assets.common.pii import DIRECT_IDENTIFIERS, PiiType
 
 Action = Literal["keep", "generalize", "pseudonymize", "mask", "suppress"]
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.yaml")
 
-# Identifiers that name a person by themselves (GB/T 35273 直接标识符).
-DIRECT_IDENTIFIERS: tuple[str, ...] = (
-    "cn_id_number",
-    "cn_mobile_phone",
-    "bank_card",
-    "person_name",
-)
 _HIDING_ACTIONS = frozenset({"mask", "pseudonymize", "suppress"})
 
 # How much an action hides; a floor raises an action below it. mask and pseudonymize both hide the

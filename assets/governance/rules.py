@@ -24,6 +24,7 @@ import pandas as pd
 from assets.common import identifiers
 from assets.common.catalog import CatalogEntry, CatalogItem, CrossFieldRule
 from assets.common.city import City
+from assets.common.quality import Dimension
 from assets.common.reference import ENUM_REFERENCES
 from assets.governance.standardize import (
     as_text,
@@ -33,17 +34,6 @@ from assets.governance.standardize import (
 )
 
 PARTITION_COLUMNS: tuple[str, ...] = ("county_code", "period")
-
-
-class Dimension(StrEnum):
-    """GB/T 36344-2018 数据质量评价指标."""
-
-    NORMATIVE = "规范性"
-    COMPLETENESS = "完整性"
-    ACCURACY = "准确性"
-    CONSISTENCY = "一致性"
-    TIMELINESS = "时效性"
-    ACCESSIBILITY = "可访问性"
 
 
 class Reason(StrEnum):
@@ -170,7 +160,7 @@ def item_rules(item: CatalogItem) -> list[RuleSpec]:
         add("required", Reason.MISSING_REQUIRED, Dimension.COMPLETENESS, f"{name}为必填项，但为空")
     if item.type != "string":
         kind_zh = {"date": "日期", "integer": "整数", "decimal": "数值"}[item.type]
-        add("type", Reason.INVALID_TYPE, Dimension.NORMATIVE, f"{name}不是有效的{kind_zh}")
+        add("type", Reason.INVALID_TYPE, Dimension.CONFORMITY, f"{name}不是有效的{kind_zh}")
     if damage_sensitive(item):
         add(
             "excel_damaged",
@@ -182,12 +172,12 @@ def item_rules(item: CatalogItem) -> list[RuleSpec]:
         add(
             "format",
             Reason.INVALID_FORMAT,
-            Dimension.NORMATIVE,
+            Dimension.CONFORMITY,
             f"{name}不符合{FORMAT_NAMES[item.format]}格式",
         )
     if item.enum or item.enum_ref:
         allowed = "、".join(item.enum) if item.enum else "56个民族"
-        add("enum", Reason.NOT_IN_ENUM, Dimension.NORMATIVE, f"{name}不在允许值（{allowed}）之内")
+        add("enum", Reason.NOT_IN_ENUM, Dimension.CONFORMITY, f"{name}不在允许值（{allowed}）之内")
     if item.min is not None:
         op = "大于" if item.min_exclusive else "不小于"
         add("min", Reason.BELOW_MIN, Dimension.ACCURACY, f"{name}应{op}{_fmt(item.min)}")

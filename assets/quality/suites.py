@@ -33,7 +33,6 @@ import json
 import logging
 import sys
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +46,7 @@ from assets.common.catalog import (
     CrossFieldRule,
     load_catalog,
 )
+from assets.common.quality import Dimension, Severity
 from assets.common.reference import ENUM_REFERENCES
 from assets.quality.expectations import (
     ExpectColumnValuesToBeNumericBetween,
@@ -67,27 +67,6 @@ PARAM_COUNTY_CODES = "county_codes"
 PARAM_TOWNSHIPS = "townships"
 PARAM_AS_OF = "as_of"
 SUITE_PARAMETERS = (PARAM_COUNTY_CODES, PARAM_TOWNSHIPS, PARAM_AS_OF)
-
-
-class Dimension(StrEnum):
-    """GB/T 36344-2018 数据质量评价指标."""
-
-    NORMATIVITY = "规范性"
-    COMPLETENESS = "完整性"
-    ACCURACY = "准确性"
-    CONSISTENCY = "一致性"
-    TIMELINESS = "时效性"
-    ACCESSIBILITY = "可访问性"
-
-
-class Severity(StrEnum):
-    HIGH = "高"
-    MEDIUM = "中"
-    LOW = "低"
-
-    @property
-    def ge_severity(self) -> str:
-        return {Severity.HIGH: "critical", Severity.MEDIUM: "warning", Severity.LOW: "info"}[self]
 
 
 # format name → (what the value must look like, how the department fixes it)
@@ -241,7 +220,7 @@ def _item_expectations(entry: CatalogEntry, item: CatalogItem) -> list[Expectati
                 ExpectColumnValuesToMatchCatalogFormat,
                 kind="format",
                 columns=column,
-                dimension=Dimension.NORMATIVITY,
+                dimension=Dimension.CONFORMITY,
                 severity=severity,
                 description=f"{name}应为{shape}",
                 fix=f"{name}格式不符合要求，应为{shape}。{how}",
@@ -262,7 +241,7 @@ def _item_expectations(entry: CatalogEntry, item: CatalogItem) -> list[Expectati
                 gx.expectations.ExpectColumnValuesToBeInSet,
                 kind="enum",
                 columns=column,
-                dimension=Dimension.NORMATIVITY,
+                dimension=Dimension.CONFORMITY,
                 severity=Severity.MEDIUM,
                 description=f"{name}取值为{allowed}",
                 fix=f"{name}只能取{allowed}。请按标准值更正简称、别称、错别字和多余空格后重新报送。",

@@ -4,13 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from assets.common.notify import Delivery
 from assets.storage.tables import quality_ticket_deliveries, quality_tickets
 from assets.tickets import rules
 from assets.tickets.rules import Ticket
@@ -28,13 +28,6 @@ def tickets_pending_notice(engine: Engine, *, department_id: str | None = None) 
             sa.select(t).where(*conditions).order_by(t.c.department_id, t.c.county_code, t.c.id)
         ).all()
     return [from_row(row) for row in rows]
-
-
-@dataclass(frozen=True)
-class Delivery:
-    channel: str  # with secrets hidden
-    ok: bool
-    error: str | None = None
 
 
 def record_deliveries(

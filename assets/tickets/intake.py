@@ -10,13 +10,13 @@ from datetime import datetime
 
 from sqlalchemy.engine import Connection, Engine
 
+from assets.common.quality import Dimension, Severity
 from assets.common.workdays import DuePolicy
 from assets.storage.tables import quality_tickets
 from assets.tickets import rules
 from assets.tickets.rules import (
     ORIGIN_INGEST,
     ORIGIN_VALIDATION,
-    Dimension,
     Finding,
     Status,
     Ticket,
@@ -234,7 +234,7 @@ def open_file_rejection_ticket(
     checked_at: datetime,
     due_policy: DuePolicy,
     relative_path: str | None = None,
-    severity: str = rules.SEVERITY_HIGH,
+    severity: str = Severity.HIGH,
 ) -> Ticket:
     """A landing file rejected at ingest: one ticket per rejected (dataset, county, period) delivery.
 

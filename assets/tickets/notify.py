@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
 
-import apprise
 from sqlalchemy.engine import Engine
 
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City, Department
+from assets.common.notify import Delivery, send
 from assets.tickets import deliveries as delivery_records
-from assets.tickets.deliveries import Delivery
 from assets.tickets.rules import ORIGIN_INGEST, Ticket
 
 log = logging.getLogger(__name__)
@@ -33,29 +31,6 @@ log = logging.getLogger(__name__)
 MAX_TICKETS_PER_MESSAGE = 20
 MAX_EXAMPLES_PER_TICKET = 3
 EVENT_LABELS = {"new": "新建", "reopened": "重新打开", "escalated": "逾期升级"}
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-class ChannelError(ValueError):
-    """A channel that cannot be used; the message names no secret."""
-
-
-def resolve_channel(url: str, environ: Mapping[str, str]) -> str:
-    """Fill ``${ENV_NAME}`` placeholders; raises :class:`ChannelError` naming unset variables."""
-    missing = sorted({name for name in _PLACEHOLDER.findall(url) if not environ.get(name)})
-    if missing:
-        raise ChannelError(f"环境变量 {'、'.join(missing)} 未设置")
-    return _PLACEHOLDER.sub(lambda m: environ[m[1]], url)
-
-
-def channel_label(url: str) -> str:
-    """The channel as it may be written down: a placeholder template as is, else secrets hidden."""
-    if _PLACEHOLDER.search(url):
-        return url
-    plugin = apprise.Apprise.instantiate(url)
-    if plugin:
-        return plugin.url(privacy=True)
-    return f"{url.split('://', 1)[0]}://…"
 
 
 # --- the message ---------------------------------------------------------------------------------
@@ -155,22 +130,6 @@ def render_notice(
 # --- sending -------------------------------------------------------------------------------------
 
 
-def send(url: str, title: str, body: str, environ: Mapping[str, str]) -> Delivery:
-    """One message on one channel; never raises."""
-    label = channel_label(url)
-    try:
-        resolved = resolve_channel(url, environ)
-    except ChannelError as exc:
-        return Delivery(channel=label, ok=False, error=str(exc))
-    sender = apprise.Apprise()
-    if not sender.add(resolved):
-        return Delivery(channel=label, ok=False, error="渠道地址无法识别（apprise URL）")
-    with apprise.LogCapture(level=logging.WARNING) as captured:
-        ok = bool(sender.notify(body=body, title=title, body_format=apprise.NotifyFormat.MARKDOWN))
-    error = None if ok else (captured.getvalue().strip().splitlines() or ["发送失败"])[-1][:500]
-    return Delivery(channel=label, ok=ok, error=error)
-
-
 @dataclass(frozen=True)
 class NoticeResult:
     department_id: str
@@ -215,7 +174,9 @@ def notify_departments(
             continue
         shown = tickets[:MAX_TICKETS_PER_MESSAGE]
         title, body = render_notice(department, tickets, city, catalog)
-        deliveries = tuple(send(url, title, body, environ) for url in department.channels)
+        deliveries = tuple(
+            send(url, title, body, environ=environ, markdown=True) for url in department.channels
+        )
         # Tickets beyond the message cap were not listed one by one: they stay pending.
         ids = tuple(t.id for t in shown)
         delivery_records.record_deliveries(

@@ -34,21 +34,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
+from assets.common.quality import Dimension
+
 SYSTEM_ACTOR = "质量检查"
 MAX_EXAMPLES = 10
-# The severities the quality suites put in each expectation's meta (assets.quality.suites).
-SEVERITY_HIGH, SEVERITY_MEDIUM, SEVERITY_LOW = "高", "中", "低"
-
-
-class Dimension(StrEnum):
-    """GB/T 36344-2018 数据质量评价指标."""
-
-    CONFORMITY = "规范性"
-    COMPLETENESS = "完整性"
-    ACCURACY = "准确性"
-    CONSISTENCY = "一致性"
-    TIMELINESS = "时效性"
-    ACCESSIBILITY = "可访问性"
 
 
 class Status(StrEnum):

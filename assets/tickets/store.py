@@ -21,9 +21,10 @@ from sqlalchemy.exc import IntegrityError
 
 from assets.audit import log as audit
 from assets.common.city import City
+from assets.common.quality import Dimension
 from assets.storage.tables import quality_ticket_counters, quality_tickets
 from assets.tickets import rules
-from assets.tickets.rules import Dimension, HistoryEntry, Status, Ticket, TicketError
+from assets.tickets.rules import HistoryEntry, Status, Ticket, TicketError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
