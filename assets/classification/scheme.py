@@ -14,11 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, get_args
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from assets.common.catalog import CatalogEntry, Openness
 from assets.common.pii import PiiType
+from assets.common.yamlfile import load_yaml_model
 
 DEFAULT_SCHEME_PATH = Path(__file__).with_name("scheme.yaml")
 
@@ -228,16 +228,7 @@ class SchemeError(ValueError):
 
 def load_scheme(path: Path | None = None) -> Scheme:
     path = path or DEFAULT_SCHEME_PATH
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise SchemeError(f"{path.name}: 无法读取分类分级方案: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise SchemeError(f"{path.name}: 分类分级方案应为 YAML 映射")
-    try:
-        return Scheme.model_validate(raw)
-    except ValueError as exc:
-        raise SchemeError(f"{path.name}: {exc}") from exc
+    return load_yaml_model(path, Scheme, what="分类分级方案", error=SchemeError)
 
 
 @lru_cache(maxsize=1)

@@ -12,10 +12,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from assets.common.pii import PiiType
+from assets.common.yamlfile import load_yaml_model
 
 DATASET_ID_PATTERN = r"^[a-z][a-z0-9_]{1,62}$"
 COLUMN_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
@@ -164,16 +164,7 @@ class CatalogError(ValueError):
 
 
 def load_entry(path: Path) -> CatalogEntry:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise CatalogError(f"{path.name}: 无法读取目录条目文件: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise CatalogError(f"{path.name}: 目录条目文件应为 YAML 映射")
-    try:
-        return CatalogEntry.model_validate(raw)
-    except ValueError as exc:
-        raise CatalogError(f"{path.name}: {exc}") from exc
+    return load_yaml_model(path, CatalogEntry, what="目录条目文件", error=CatalogError)
 
 
 def load_catalog(directory: Path) -> dict[str, CatalogEntry]:

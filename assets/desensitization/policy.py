@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from assets.common.catalog import CatalogItem
 from assets.common.pii import DIRECT_IDENTIFIERS, PiiType
+from assets.common.yamlfile import load_yaml_model
 
 Action = Literal["keep", "generalize", "pseudonymize", "mask", "suppress"]
 
@@ -125,8 +125,4 @@ class DesensitizationPolicy(BaseModel):
 
 def load_policy(path: Path = DEFAULT_POLICY_PATH) -> DesensitizationPolicy:
     """Read and validate a policy file (YAML)."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path.name}: 无法读取脱敏策略: {exc}") from exc
-    return DesensitizationPolicy.model_validate(raw)
+    return load_yaml_model(path, DesensitizationPolicy, what="脱敏策略")

@@ -32,7 +32,8 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -329,81 +330,108 @@ def _business_key(entry: CatalogEntry) -> list[Expectation]:
     ]
 
 
+@dataclass(frozen=True)
+class _CrossCheck:
+    """How a cross-field check of the catalog becomes an expectation. ``description`` and ``fix`` are
+    templates over ``first``/``second`` (the quoted item names) and ``listed`` (the rule's values)."""
+
+    cls: type[Expectation]
+    dimension: Dimension
+    severity: Severity
+    description: str
+    fix: str
+    arguments: Callable[[list[str], CrossFieldRule], dict[str, Any]]
+
+
+def _column_list(cols: list[str], rule: CrossFieldRule) -> dict[str, Any]:
+    return {"column_list": cols}
+
+
+def _in_parameter(parameter: str) -> Callable[[list[str], CrossFieldRule], dict[str, Any]]:
+    return lambda cols, rule: {"column": cols[0], "value_set": {"$PARAMETER": parameter}}
+
+
+def _column_list_and_values(cols: list[str], rule: CrossFieldRule) -> dict[str, Any]:
+    return {"column_list": cols, "value_set": list(rule.values or ())}
+
+
+# per cross-field check, as governance's _CROSS_CHECKS does for its rules
+_CROSS_CHECKS: dict[str, _CrossCheck] = {
+    "id_birth_date": _CrossCheck(
+        ExpectMulticolumnValuesIdNumberToMatchBirthDate,
+        Dimension.CONSISTENCY,
+        Severity.HIGH,
+        "{second}与{first}第7至14位一致",
+        "{second}与{first}第7至14位不一致。请对照居民身份证原件确认哪一项录错并更正。",
+        _column_list,
+    ),
+    "id_gender": _CrossCheck(
+        ExpectMulticolumnValuesIdNumberToMatchGender,
+        Dimension.CONSISTENCY,
+        Severity.HIGH,
+        "{second}与{first}第17位一致（奇数为男，偶数为女）",
+        "{second}与{first}第17位不一致（第17位奇数为男、偶数为女）。"
+        "请对照居民身份证原件确认哪一项录错并更正。",
+        _column_list,
+    ),
+    "date_order": _CrossCheck(
+        ExpectMulticolumnValuesToBeChronological,
+        Dimension.TIMELINESS,
+        Severity.MEDIUM,
+        "{second}不早于{first}",
+        "{second}早于{first}，时间先后矛盾。请核对两个日期，更正录错的一项。",
+        _column_list,
+    ),
+    "region_is_county": _CrossCheck(
+        gx.expectations.ExpectColumnValuesToBeInSet,
+        Dimension.CONSISTENCY,
+        Severity.HIGH,
+        "{first}等于报送县（区）的行政区划代码",
+        "{first}不是报送县（区）的行政区划代码。请核实记录是否属于本县（区）：属于的更正代码，"
+        "不属于的从本县（区）报送数据中移除，由所属县（区）报送。",
+        _in_parameter(PARAM_COUNTY_CODES),
+    ),
+    "township_in_county": _CrossCheck(
+        gx.expectations.ExpectColumnValuesToBeInSet,
+        Dimension.CONSISTENCY,
+        Severity.MEDIUM,
+        "{first}为报送县（区）所辖乡镇",
+        "{first}不是报送县（区）所辖乡镇的标准名称。请按乡镇标准全称更正（“镇”“乡”不可省略，不用简称或旧称）；"
+        "属于其他县（区）的记录请移交所属县（区）报送。",
+        _in_parameter(PARAM_TOWNSHIPS),
+    ),
+    "empty_iff": _CrossCheck(
+        ExpectMulticolumnValuesToBeEmptyExactlyWhenInSet,
+        Dimension.CONSISTENCY,
+        Severity.MEDIUM,
+        "{second}为{listed}时{first}为空，其他情况{first}必填",
+        "{second}为{listed}时{first}应为空，其他情况必须填写。请核对{second}和{first}，更正录错的一项。",
+        _column_list_and_values,
+    ),
+}
+
+
 def _cross_field(entry: CatalogEntry, rule: CrossFieldRule) -> Expectation:
+    check = _CROSS_CHECKS.get(rule.check)
+    if check is None:
+        raise ValueError(f"{entry.dataset_id}: 未知的校验规则 {rule.check}")
     cols = list(rule.columns)
-    first = _q(entry.item(cols[0]))
-    second = _q(entry.item(cols[1])) if len(cols) > 1 else ""
-    common = {"entry": entry, "kind": rule.check, "columns": cols}
-    if rule.check == "id_birth_date":
-        return _expectation(
-            cls=ExpectMulticolumnValuesIdNumberToMatchBirthDate,
-            dimension=Dimension.CONSISTENCY,
-            severity=Severity.HIGH,
-            description=f"{second}与{first}第7至14位一致",
-            fix=f"{second}与{first}第7至14位不一致。请对照居民身份证原件确认哪一项录错并更正。",
-            column_list=cols,
-            **common,
-        )
-    if rule.check == "id_gender":
-        return _expectation(
-            cls=ExpectMulticolumnValuesIdNumberToMatchGender,
-            dimension=Dimension.CONSISTENCY,
-            severity=Severity.HIGH,
-            description=f"{second}与{first}第17位一致（奇数为男，偶数为女）",
-            fix=f"{second}与{first}第17位不一致（第17位奇数为男、偶数为女）。"
-            "请对照居民身份证原件确认哪一项录错并更正。",
-            column_list=cols,
-            **common,
-        )
-    if rule.check == "date_order":
-        return _expectation(
-            cls=ExpectMulticolumnValuesToBeChronological,
-            dimension=Dimension.TIMELINESS,
-            severity=Severity.MEDIUM,
-            description=f"{second}不早于{first}",
-            fix=f"{second}早于{first}，时间先后矛盾。请核对两个日期，更正录错的一项。",
-            column_list=cols,
-            **common,
-        )
-    if rule.check == "region_is_county":
-        return _expectation(
-            cls=gx.expectations.ExpectColumnValuesToBeInSet,
-            dimension=Dimension.CONSISTENCY,
-            severity=Severity.HIGH,
-            description=f"{first}等于报送县（区）的行政区划代码",
-            fix=f"{first}不是报送县（区）的行政区划代码。请核实记录是否属于本县（区）：属于的更正代码，"
-            "不属于的从本县（区）报送数据中移除，由所属县（区）报送。",
-            column=cols[0],
-            value_set={"$PARAMETER": PARAM_COUNTY_CODES},
-            **common,
-        )
-    if rule.check == "township_in_county":
-        return _expectation(
-            cls=gx.expectations.ExpectColumnValuesToBeInSet,
-            dimension=Dimension.CONSISTENCY,
-            severity=Severity.MEDIUM,
-            description=f"{first}为报送县（区）所辖乡镇",
-            fix=f"{first}不是报送县（区）所辖乡镇的标准名称。请按乡镇标准全称更正（“镇”“乡”不可省略，不用简称或旧称）；"
-            "属于其他县（区）的记录请移交所属县（区）报送。",
-            column=cols[0],
-            value_set={"$PARAMETER": PARAM_TOWNSHIPS},
-            **common,
-        )
-    if rule.check == "empty_iff":
-        values = list(rule.values or ())
-        listed = "、".join(values)
-        return _expectation(
-            cls=ExpectMulticolumnValuesToBeEmptyExactlyWhenInSet,
-            dimension=Dimension.CONSISTENCY,
-            severity=Severity.MEDIUM,
-            description=f"{second}为{listed}时{first}为空，其他情况{first}必填",
-            fix=f"{second}为{listed}时{first}应为空，其他情况必须填写。"
-            f"请核对{second}和{first}，更正录错的一项。",
-            column_list=cols,
-            value_set=values,
-            **common,
-        )
-    raise ValueError(f"{entry.dataset_id}: 未知的校验规则 {rule.check}")
+    names = {
+        "first": _q(entry.item(cols[0])),
+        "second": _q(entry.item(cols[1])) if len(cols) > 1 else "",
+        "listed": "、".join(rule.values or ()),
+    }
+    return _expectation(
+        entry,
+        check.cls,
+        kind=rule.check,
+        columns=cols,
+        dimension=check.dimension,
+        severity=check.severity,
+        description=check.description.format(**names),
+        fix=check.fix.format(**names),
+        **check.arguments(cols, rule),
+    )
 
 
 def expectations_for(entry: CatalogEntry) -> list[Expectation]:
