@@ -7,13 +7,12 @@ import pytest
 
 from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.common.identifiers import id_check_char
+from assets.common.text import to_halfwidth, trim
 from assets.governance.standardize import (
     excel_damaged,
     standardize,
     standardize_column,
     standardize_dates,
-    to_halfwidth,
-    trim,
 )
 
 CATALOG = load_catalog(SHIPPED_CATALOG_DIR)

@@ -21,6 +21,7 @@ from assets.common.city import City, load_city
 from assets.common.identifiers import mobile_valid
 from assets.common.masking import mask_generic, mask_phone, mask_series
 from assets.common.pii import FORMAT_PII
+from assets.common.text import STRING, as_text
 from assets.desensitization.generalize import (
     Hierarchy,
     date_text,
@@ -32,7 +33,6 @@ from assets.desensitization.generalize import (
 from assets.desensitization.kanonymity import enforce_k_anonymity
 from assets.desensitization.policy import Action, DesensitizationPolicy
 from assets.desensitization.pseudonymize import key_id, pseudonymize
-from assets.governance.standardize import STRING, as_text
 
 Transformation = Literal["masked", "pseudonymized", "generalized", "kept", "suppressed"]
 

@@ -16,7 +16,7 @@ import pandas as pd
 from assets.common.catalog import CatalogEntry, CatalogItem
 from assets.common.city import City
 from assets.common.reference import ETHNICITIES
-from assets.governance.standardize import STRING, as_text, format_dates, regex_extract
+from assets.common.text import STRING, as_text, format_dates, regex_extract
 
 SUPPRESSED = "*"
 MAJORITY_ETHNICITY = "汉族"

@@ -26,12 +26,8 @@ from assets.common.catalog import CatalogEntry, CatalogItem, CrossFieldRule
 from assets.common.city import City
 from assets.common.quality import Dimension
 from assets.common.reference import ENUM_REFERENCES
-from assets.governance.standardize import (
-    as_text,
-    damage_sensitive,
-    excel_damaged,
-    format_dates,
-)
+from assets.common.text import as_text, format_dates
+from assets.governance.standardize import damage_sensitive, excel_damaged
 
 PARTITION_COLUMNS: tuple[str, ...] = ("county_code", "period")
 

@@ -21,30 +21,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from assets.common.catalog import CatalogEntry, CatalogItem
-
-STRING = "string[pyarrow]"
-
-# Full-width forms U+FF01..U+FF5E are ASCII U+0021..U+007E shifted by 0xFEE0; U+3000 is the ideographic
-# space.
-_FULLWIDTH_ALL = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
-_FULLWIDTH_ALNUM = {
-    cp: cp - 0xFEE0
-    for cp in (
-        *range(ord("０"), ord("９") + 1),
-        *range(ord("Ａ"), ord("Ｚ") + 1),
-        *range(ord("ａ"), ord("ｚ") + 1),
-    )
-} | {0x3000: 0x20}
-
-# Written as literal characters: Arrow's RE2 knows no \u escapes, and its \s is ASCII only.
-_SPACES = "\t\n\v\f\r \u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
-_SPACE_CLASS = f"[{_SPACES}]"
-_EDGE_SPACE = f"^{_SPACE_CLASS}+|{_SPACE_CLASS}+$"
-_FULLWIDTH_CLASS = "[\uff01-\uff5e\u3000]"
+from assets.common.text import (
+    SPACE_CLASS,
+    SPACES,
+    as_text,
+    format_dates,
+    regex_extract,
+    regex_replace,
+    to_halfwidth,
+    trim,
+)
 
 # Formats whose values are codes: spaces inside them are delivery noise.
 IDENTIFIER_FORMATS = frozenset({"cn_id_number", "uscc", "id_or_uscc", "bank_card", "division_code"})
@@ -66,76 +54,6 @@ _SEPARATED_DATE = (
     rf"{_TIME_PART}$"
 )
 _COMPACT_DATE = r"^(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})$"
-
-
-def as_text(values: pd.Series) -> pd.Series:
-    """A column as Arrow-backed text, None/NaN as <NA>, non-strings rendered with ``str``."""
-    if isinstance(values.dtype, pd.StringDtype):
-        return values.astype(STRING)
-    return values.astype("object").where(values.notna(), None).astype(STRING)
-
-
-# pandas falls back to a Python loop for str.extract and for replacements with group references on
-# Arrow strings; these helpers call Arrow's (RE2) kernels directly.
-
-
-def _arrow(values: pd.Series) -> pa.Array:
-    array = pa.array(as_text(values).array)
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
-
-
-def _from_arrow(array: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
-    if array.type not in (pa.string(), pa.large_string()):
-        array = array.cast(pa.large_string())
-    return pd.Series(pd.arrays.ArrowStringArray(array), index=index)
-
-
-def regex_replace(values: pd.Series, pattern: str, replacement: str) -> pd.Series:
-    """Arrow regex replacement; ``replacement`` may use ``\\1``-style group references."""
-    result = pc.replace_substring_regex(_arrow(values), pattern=pattern, replacement=replacement)
-    return _from_arrow(result, values.index)
-
-
-def regex_extract(values: pd.Series, pattern: str) -> pd.DataFrame:
-    """Arrow regex extraction: one text column per named group, <NA> where the pattern does not
-    match."""
-    extracted = pc.extract_regex(_arrow(values), pattern=pattern)
-    matched = pc.is_valid(extracted)
-    return pd.DataFrame(
-        {
-            field.name: _from_arrow(
-                pc.if_else(matched, extracted.field(i), pa.scalar(None, field.type)), values.index
-            )
-            for i, field in enumerate(extracted.type)
-        },
-        index=values.index,
-    )
-
-
-def format_dates(values: pd.Series, fmt: str) -> pd.Series:
-    """datetime64 values as text (Arrow strftime); NaT → <NA>."""
-    naive = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) else values
-    array = pa.array(naive.astype("datetime64[ns]"), from_pandas=True)
-    return _from_arrow(pc.strftime(array, format=fmt), values.index)
-
-
-def trim(values: pd.Series) -> pd.Series:
-    """Strip leading/trailing whitespace (incl. 全角空格, NBSP, zero-width); empty → <NA>."""
-    s = as_text(values).str.replace(_EDGE_SPACE, "", regex=True)
-    return s.mask(s == "")
-
-
-def to_halfwidth(values: pd.Series, *, punctuation: bool = False) -> pd.Series:
-    """Full-width digits, letters and spaces to half-width; with ``punctuation`` every full-width ASCII
-    form (（）－／．，：) too."""
-    s = as_text(values)
-    table = _FULLWIDTH_ALL if punctuation else _FULLWIDTH_ALNUM
-    # translate is a Python-level map: apply it only where a full-width character occurs
-    has_fullwidth = s.str.contains(_FULLWIDTH_CLASS, regex=True).fillna(False).to_numpy(dtype=bool)
-    if has_fullwidth.any():
-        s = s.copy()
-        s.loc[has_fullwidth] = s.loc[has_fullwidth].str.translate(table)
-    return s
 
 
 def excel_damaged(values: pd.Series) -> pd.Series:
@@ -169,14 +87,14 @@ def standardize_dates(values: pd.Series) -> pd.Series:
 
 def standardize_id_codes(values: pd.Series) -> pd.Series:
     """Spaces inside an ID number / credit code / card number removed; letters upper-cased (x → X)."""
-    return as_text(values).str.replace(f"{_SPACE_CLASS}+", "", regex=True).str.upper()
+    return as_text(values).str.replace(f"{SPACE_CLASS}+", "", regex=True).str.upper()
 
 
 def standardize_phones(values: pd.Series) -> pd.Series:
     """Mobile numbers to 11 digits (+86, 0086, spaces, dashes, parentheses removed); landlines to
     ``区号-号码``; anything else unchanged for the format rule to judge."""
     s = as_text(values)
-    compact = s.str.replace(f"[{_SPACES}\\-()]", "", regex=True)
+    compact = s.str.replace(f"[{SPACES}\\-()]", "", regex=True)
     mobile = regex_replace(compact, r"^(?:\+86|0086|86)(1[3-9]\d{9})$", r"\1")
     is_mobile = mobile.str.fullmatch(r"1[3-9]\d{9}").fillna(False).astype(bool)
     # a separator the sender wrote says where the area code ends; without one, none is guessed
@@ -187,7 +105,7 @@ def standardize_phones(values: pd.Series) -> pd.Series:
 
 def standardize_numbers(values: pd.Series) -> pd.Series:
     """Thousands separators and inner spaces removed from a numeric column (1,234.50 → 1234.50)."""
-    return as_text(values).str.replace(f"[,{_SPACES}]", "", regex=True)
+    return as_text(values).str.replace(f"[,{SPACES}]", "", regex=True)
 
 
 def _is_free_text(item: CatalogItem) -> bool:
