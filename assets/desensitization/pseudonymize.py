@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from assets.common.text import STRING
+
 MIN_KEY_BYTES = 16
 DIGEST = "sm3"
 
@@ -85,9 +87,9 @@ def pseudonymize(values: pd.Series, key: bytes) -> pd.Series:
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
     digests = pd.array(
         [encode_digest(hmac.new(key, str(u).encode("utf-8"), DIGEST).digest()) for u in uniques],
-        dtype="string[pyarrow]",
+        dtype=STRING,
     )
     if len(digests) == 0:
-        return pd.Series(pd.NA, index=values.index, dtype="string[pyarrow]")
+        return pd.Series(pd.NA, index=values.index, dtype=STRING)
     result = digests.take(codes, allow_fill=True)
-    return pd.Series(result, index=values.index, dtype="string[pyarrow]")
+    return pd.Series(result, index=values.index, dtype=STRING)

@@ -34,17 +34,8 @@ from assets.governance.rules import (
     type_frame,
 )
 from assets.governance.standardize import standardize
+from assets.storage.tables import PROVENANCE_COLUMNS
 
-PROVENANCE_COLUMNS: tuple[str, ...] = (
-    "county_code",
-    "period",
-    "source_department",
-    "source_file",
-    "file_checksum",
-    "batch_id",
-    "ingested_at",
-    "source_row",
-)
 # Joined lists in quarantine / duplicate records are text so they store in any database.
 LIST_SEPARATOR = ";"
 

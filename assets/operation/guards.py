@@ -27,6 +27,7 @@ from assets.classification.detectors import (
 )
 from assets.common.catalog import CatalogEntry
 from assets.common.identifiers import uscc_valid
+from assets.common.text import STRING
 from assets.desensitization.desensitize import ProhibitedDatasetError
 from assets.desensitization.kanonymity import measure_k
 
@@ -94,11 +95,11 @@ def _column_hits(values: pd.Series) -> dict[str, int]:
     """Leak-type counts of one column. Each distinct value is scanned once, and only values holding
     enough digits to make an identifier at all, so masked, generalized and pseudonymized columns cost
     little."""
-    text = values.dropna().astype("string[pyarrow]")
+    text = values.dropna().astype(STRING)
     if text.empty:
         return {}
     occurrences = text.value_counts(sort=False)
-    distinct = pd.Series(occurrences.index, dtype="string[pyarrow]")
+    distinct = pd.Series(occurrences.index, dtype=STRING)
     weight = occurrences.to_numpy()
     digits = normalize_text(distinct).str.count(r"[0-9]").fillna(0).to_numpy()
     candidates = digits >= MIN_IDENTIFIER_DIGITS

@@ -43,6 +43,7 @@ from assets.common.identifiers import (
     phone_valid,
     uscc_valid,
 )
+from assets.common.text import STRING
 
 ISO_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 DECIMAL_PATTERN = r"^-?\d+(?:\.\d+)?$"
@@ -60,7 +61,7 @@ TextRule = Callable[[pd.Series], pd.Series]
 
 
 def _text(values: pd.Series) -> pd.Series:
-    return values.astype("string[pyarrow]")
+    return values.astype(STRING)
 
 
 def _matches(values: pd.Series, pattern: str) -> pd.Series:
