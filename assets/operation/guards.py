@@ -19,7 +19,6 @@ import pandas as pd
 
 from assets.classification.detectors import (
     LABELS,
-    LEAK_TYPES,
     MATCHERS,
     compact,
     contains_identifier,
@@ -27,6 +26,7 @@ from assets.classification.detectors import (
 )
 from assets.common.catalog import CatalogEntry
 from assets.common.identifiers import uscc_valid
+from assets.common.pii import LEAK_TYPES
 from assets.common.text import STRING
 from assets.desensitization.desensitize import ProhibitedDatasetError
 from assets.desensitization.kanonymity import measure_k
