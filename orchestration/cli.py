@@ -44,6 +44,9 @@ def _progress() -> Progress:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    package_name="publicdata", prog_name="publicdata", message="%(prog)s %(version)s"
+)
 def main() -> None:
     """中卫市公共数据资源授权运营 — public-data authorized operation pipeline."""
 

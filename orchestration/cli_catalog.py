@@ -43,10 +43,14 @@ def _console() -> Console:
     return Console(file=sys.stdout, width=140)
 
 
-def _platform(settings: Settings) -> Engine:
+def _platform(settings: Settings, *, read_only: bool = False) -> Engine:
+    """The platform records; a read-only command on a data directory without them (a mistyped
+    --data-dir) is an error and creates nothing there."""
     from assets.storage.engine import get_engine
     from assets.storage.migrate import ensure_platform_schema
 
+    if read_only and (missing := settings.missing_data_dir()):
+        raise click.ClickException(missing)
     ensure_platform_schema(settings.platform_url)
     return get_engine(settings.platform_url)
 
@@ -148,7 +152,7 @@ def list_entries(data_dir: Path | None, as_of: datetime | None, as_json: bool) -
 
     settings = Settings.load(data_dir)
     city = load_city(settings.city_config)
-    version = _latest_or_exit(_platform(settings))
+    version = _latest_or_exit(_platform(settings, read_only=True))
     today: date = as_of.date() if as_of else datetime.now(CHINA).date()
     entries = version.catalog.entries
     mounting = mounting_status(
@@ -272,7 +276,7 @@ def diff(
     """两个目录版本之间的变更（默认：最新版与上一版）。"""
     from assets.catalog_sync.versions import diff_versions
 
-    engine = _platform(Settings.load(data_dir))
+    engine = _platform(Settings.load(data_dir), read_only=True)
     _latest_or_exit(engine)
     try:
         changes = diff_versions(engine, from_version, to_version)
@@ -358,7 +362,7 @@ def export(data_dir: Path | None, fmt: str, version_number: int | None) -> None:
     from assets.common.city import load_city
 
     settings = Settings.load(data_dir)
-    engine = _platform(settings)
+    engine = _platform(settings, read_only=True)
     latest = _latest_or_exit(engine)
     try:
         version = latest if version_number is None else get_version(engine, version_number)

@@ -222,9 +222,11 @@ def classify(file: Path, as_json: bool) -> None:
     from assets.classification.classify import classify_file
     from assets.landing.rejections import FileRejected
 
+    if file.suffix.lower() not in (".csv", ".xlsx"):
+        raise click.ClickException(f"{file.name}: 只能分类 CSV 或 XLSX 文件（.csv / .xlsx）")
     try:
         columns = classify_file(file)
-    except FileRejected as exc:
+    except (FileRejected, ValueError) as exc:
         raise click.ClickException(f"{file.name}: 无法读取: {exc}") from exc
     if as_json:
         sys.stdout.write(json.dumps(columns, ensure_ascii=False) + "\n")

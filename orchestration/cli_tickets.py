@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.cells import cell_len
 from sqlalchemy.engine import Engine
 
 from assets.accounts.store import Account
@@ -155,8 +156,8 @@ def tickets() -> None:
 @tickets.command("list")
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
-@click.option("--county", help="县（区）行政区划代码，如 640521")
-@click.option("--department", help="数源部门编号，如 public_security")
+@click.option("--county", help="县（区）：行政区划代码或名称，如 640521 或 中宁县")
+@click.option("--department", help="数源部门：编号或名称，如 public_security 或 公安局")
 @click.option("--status", type=click.Choice(STATUS_CHOICES), help="工单状态；open 为全部未关闭")
 @_handle_errors
 def list_command(
@@ -168,8 +169,10 @@ def list_command(
 ) -> None:
     """列出工单（按整改期限排序）。"""
     ctx = Context(data_dir)
+    county_code = _county_code(ctx.city, county) if county else None
+    department_id = _department_id(ctx.city, department) if department else None
     found = store.list_tickets(
-        ctx.engine, county_code=county, department_id=department, status=status
+        ctx.engine, county_code=county_code, department_id=department_id, status=status
     )
     rows = [ticket_summary(t, ctx.city, ctx.catalog, ctx.today) for t in found]
     if as_json:
@@ -178,20 +181,75 @@ def list_command(
     if not rows:
         click.echo("没有符合条件的工单。")
         return
-    for row in rows:
-        overdue = "（已逾期）" if row["overdue"] else ""
-        click.echo(
-            f"{row['id']}  {row['status_label']:<8}  期限 {row['due_date']}{overdue}  "
-            f"{row['department_name']}  {row['dataset_title']}  "
-            f"{'、'.join(row['columns']) or '整个文件'}  {row['dimension']}/{row['severity']}  "
-            f"{row['failed_count']}/{row['total']}"
+    header = (
+        "工单号",
+        "状态",
+        "整改期限",
+        "承办单位",
+        "数据集",
+        "信息项",
+        "维度/严重程度",
+        "不合格/总数",
+    )
+    lines = [
+        (
+            row["id"],
+            row["status_label"],
+            row["due_date"] + ("（已逾期）" if row["overdue"] else ""),
+            row["department_name"],
+            row["dataset_title"],
+            "、".join(row["columns"]) or "整个文件",
+            f"{row['dimension']}/{row['severity']}",
+            f"{row['failed_count']}/{row['total']}",
         )
+        for row in rows
+    ]
+    for line in aligned([header, *lines]):
+        click.echo(line)
     click.echo(f"共 {len(rows)} 个工单。")
+
+
+def aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    """Columns padded to their widest cell as a terminal shows it (a Chinese character is two)."""
+    widths = [max(cell_len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(
+            str(cell) + " " * (width - cell_len(str(cell)))
+            for cell, width in zip(row, widths, strict=True)
+        ).rstrip()
+        for row in rows
+    ]
+
+
+def _county_code(city: City, value: str) -> str:
+    """A county by its code or its name; anything else is a usage error listing the counties."""
+    for county in city.counties:
+        if value.strip() in (county.code, county.name):
+            return county.code
+    choices = "、".join(f"{c.code} {c.name}" for c in city.counties)
+    raise click.BadParameter(f"没有县（区）“{value}”；可选：{choices}", param_hint="--county")
+
+
+def _department_id(city: City, value: str) -> str:
+    """A department by its id or its (county office) name; else a usage error listing them."""
+    wanted = value.strip()
+    for department in city.departments:
+        names = {department.name, f"{city.city.name}{department.name}"}
+        names |= {department.name_in(county) for county in city.counties}
+        if wanted == department.id or wanted in names:
+            return department.id
+    choices = "、".join(f"{d.id} {d.name}" for d in city.departments)
+    raise click.BadParameter(f"没有数源部门“{value}”；可选：{choices}", param_hint="--department")
+
+
+def _ticket_id(_: click.Context, __: click.Parameter, value: str) -> str:
+    """Ticket ids are upper case (QT-640521-000001); a typed qt-640521-000001 is the same ticket."""
+    return value.strip().upper()
 
 
 @tickets.command("show")
 @data_dir_option
-@click.argument("ticket_id")
+@click.argument("ticket_id", callback=_ticket_id)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 @_handle_errors
 def show_command(data_dir: Path | None, ticket_id: str, as_json: bool) -> None:
@@ -234,7 +292,7 @@ def show_command(data_dir: Path | None, ticket_id: str, as_json: bool) -> None:
 
 @tickets.command("ack")
 @data_dir_option
-@click.argument("ticket_id")
+@click.argument("ticket_id", callback=_ticket_id)
 @as_option
 @click.option("--comment", default="", help="备注")
 @_handle_errors
@@ -250,7 +308,7 @@ def ack_command(data_dir: Path | None, ticket_id: str, acting_as: str | None, co
 
 @tickets.command("claim-fixed")
 @data_dir_option
-@click.argument("ticket_id")
+@click.argument("ticket_id", callback=_ticket_id)
 @click.option("--comment", required=True, help="整改说明（必填）")
 @as_option
 @_handle_errors
