@@ -14,8 +14,15 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Column, Table
 
 from orchestration.settings import Settings
 
@@ -31,15 +38,24 @@ data_dir_option = click.option(
 )
 
 
-def _progress() -> Progress:
+def _progress(console: Console | None = None) -> Progress:
+    """The progress line: a spinner that keeps turning during long stages (governance takes a while
+    after the last file), and the current file or stage folded onto further lines rather than cut
+    at the terminal's width."""
     return Progress(
+        SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=20),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        TextColumn("{task.fields[item]}"),
-        console=err,
+        TextColumn(
+            "{task.fields[item]}",
+            markup=False,
+            table_column=Column(no_wrap=False, overflow="fold", ratio=1),
+        ),
+        console=console or err,
         transient=False,
+        expand=True,
     )
 
 

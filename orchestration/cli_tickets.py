@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from assets.accounts.store import Account
 from assets.common.catalog import CatalogEntry, load_catalog
 from assets.common.city import City, load_city
-from assets.common.workdays import china_date
+from assets.common.workdays import CHINA_TZ, china_date
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 from assets.tickets import store as store
@@ -97,10 +97,16 @@ def ticket_summary(
         "status_label": ticket.status.label,
         "due_date": ticket.due_date.isoformat(),
         "overdue": ticket.is_overdue(today),
-        "escalated_at": ticket.escalated_at.isoformat() if ticket.escalated_at else None,
-        "first_seen": ticket.first_seen.isoformat(),
-        "last_seen": ticket.last_seen.isoformat(),
+        "escalated_at": china_time(ticket.escalated_at) if ticket.escalated_at else None,
+        "first_seen": china_time(ticket.first_seen),
+        "last_seen": china_time(ticket.last_seen),
     }
+
+
+def china_time(moment: datetime) -> str:
+    """A moment as people here read it: China time with its offset (2026-10-12T17:00:00+08:00)."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(CHINA_TZ).isoformat(timespec="seconds")
 
 
 def ticket_detail(
@@ -112,7 +118,8 @@ def ticket_detail(
         "fix": ticket.fix,
         "examples": [dict(e) for e in ticket.examples],
         "history": [
-            {**entry.as_dict(), "action_label": entry.action.label} for entry in ticket.history
+            {**entry.as_dict(), "at": china_time(entry.at), "action_label": entry.action.label}
+            for entry in ticket.history
         ],
     }
 

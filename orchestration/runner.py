@@ -122,9 +122,10 @@ def run_pipeline(settings: Settings, *, progress: Progress | None = None) -> Pip
                 }
             )
     for job_name in post_ingest_jobs(build_stages(settings)):
-        if progress:
-            progress(job_name, len(files), len(files))
-        result = defs.resolve_job_def(job_name).execute_in_process(
+        job = defs.resolve_job_def(job_name)
+        if progress:  # the stage people are waiting for, in their words
+            progress(f"{job.description or job_name}（{job_name}）", len(files), len(files))
+        result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
             run_config=QUIET_RUN_CONFIG,

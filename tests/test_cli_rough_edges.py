@@ -99,3 +99,33 @@ def test_read_only_commands_on_a_mistyped_data_dir_create_nothing(tmp_path):
         assert result.exit_code != 0, command
         assert "数据目录中没有平台记录" in result.output, (command, result.output)
         assert not missing.exists(), command
+
+
+def test_ticket_times_are_china_time_with_their_zone(data_dir):  # noqa: F811
+    result = run("show", "QT-640521-000001", "--data-dir", str(data_dir), "--json")
+    detail = json.loads(result.output)
+    assert detail["first_seen"] == detail["last_seen"] == "2026-10-12T10:00:00+08:00"
+    assert all(entry["at"].endswith("+08:00") for entry in detail["history"])
+    text = run("show", "QT-640521-000001", "--data-dir", str(data_dir)).output
+    assert "首次发现：2026-10-12T10:00:00+08:00" in text
+
+
+def test_the_progress_label_is_not_cut_at_80_columns():
+    import io
+    import re
+
+    from rich.console import Console
+
+    from orchestration.cli import _progress
+
+    label = "全部数据集：治理 → 分类分级 → 脱敏后供给公共数据运营平台（读取交换平台全部分区）（govern_and_publish）"
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=80, force_terminal=False, color_system=None)
+    with _progress(console) as progress:
+        task = progress.add_task("pipeline", total=30, item="")
+        progress.update(task, completed=30, item=label)
+    lines = buffer.getvalue().splitlines()
+    assert all(cell_len(line) <= 80 for line in lines)
+    shown = re.sub(r"\s+", "", "".join(lines))
+    assert re.sub(r"\s+", "", label) in shown
+    assert "…" not in buffer.getvalue()

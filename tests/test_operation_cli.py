@@ -100,6 +100,9 @@ def test_supply_commands_check_their_arguments_and_audit(tmp_path):
         + ["--as", "auditor"],
     )
     assert result.exit_code == 1 and "没有生效中的暂停供给" in result.output
+    # … and says which suspension is in force, and how to resume it
+    assert f"县（区）640521（第 {suspended['id']} 号）" in result.output
+    assert "--county" in result.output
     code, stdout, _ = _invoke(
         "supply", "resume", "--data-dir", data, "--dataset", "market_entities",
         "--county", "640521", "--reason", "已整改", "--json", "--as", "auditor",

@@ -214,6 +214,31 @@ def _held_by_incident(connection: sa.Connection, suspension_id: int) -> str | No
     return next((i for i, ids in rows if suspension_id in (ids or ())), None)
 
 
+def _nothing_to_resume(
+    connection: sa.Connection, target: str, dataset_id: str, county_code: str | None
+) -> str:
+    """Why there is nothing to resume, naming the suspensions of the dataset that are in force in
+    another scope (a county's, when the whole dataset was asked for, or the reverse)."""
+    others = (
+        connection.execute(
+            sa.select(supply_suspensions.c.id, supply_suspensions.c.county_code).where(
+                supply_suspensions.c.dataset_id == dataset_id,
+                supply_suspensions.c.resumed_at.is_(None),
+            )
+        )
+        .mappings()
+        .all()
+    )
+    if not others:
+        return f"{target} 没有生效中的暂停供给，无需恢复"
+    scopes = "、".join(
+        f"{'整个数据集' if o['county_code'] is None else '县（区）' + o['county_code']}（第 {o['id']} 号）"
+        for o in others
+    )
+    hint = "（恢复某个县（区）的暂停请加 --county）" if county_code is None else ""
+    return f"{target} 没有生效中的暂停供给；该数据集生效中的暂停：{scopes}{hint}"
+
+
 def resume_supply(
     platform_engine: Engine,
     *,
@@ -241,7 +266,7 @@ def resume_supply(
             .first()
         )
         if row is None:
-            raise SuspensionError(f"{target} 没有生效中的暂停供给，无需恢复")
+            raise SuspensionError(_nothing_to_resume(connection, target, dataset_id, county_code))
         if holding := _held_by_incident(connection, int(row["id"])):
             raise SuspensionError(
                 f"{target} 的暂停供给（第 {row['id']} 号）由安全事件 {holding} 引起，"
