@@ -14,10 +14,11 @@ from orchestration.stages import (
     operation,
     quality,
     spine,
+    supervision,
     workspace,
 )
 
-STAGES = (spine, quality, catalog, operation, authorization, workspace, exports)
+STAGES = (spine, quality, catalog, operation, authorization, workspace, exports, supervision)
 
 
 def build_stages(settings: Settings) -> list[StageDefinitions]:

@@ -263,6 +263,7 @@ def open_incident(
             actor=actor,
             role=role,
             withdraw_published=withdraw_published,
+            at=moment,
         )
     return get_incident(platform_engine, incident_id)
 
@@ -278,11 +279,12 @@ def _suspend_affected(
     actor: str,
     role: str | None,
     withdraw_published: bool,
+    at: datetime,
 ) -> None:
     ids: list[int] = []
     actions: list[dict[str, object]] = []
     for dataset_id in datasets:
-        now = datetime.now(UTC)
+        now = at
         try:
             suspension, _ = suspend_supply(
                 platform_engine,
@@ -292,6 +294,7 @@ def _suspend_affected(
                 actor=actor,
                 actor_role=role,
                 withdraw_published=withdraw_published,
+                at=at,
             )
             text = f"暂停 {dataset_id} 向运营平台供给（第 {suspension.id} 号）"
         except SuspensionError:
