@@ -25,9 +25,11 @@ from assets.storage.tables import (
     applications,
     catalog_registrations,
     exchange_table,
+    export_requests,
     merchants,
     operation_publications,
     quality_tickets,
+    release_register,
 )
 from assets.supervision.assets import supervision_assets
 from assets.supervision.periods import parse_period
@@ -159,6 +161,24 @@ def _seed(url: str) -> None:
                              ("household_registration", "prohibited"),
                              ("agricultural_subsidies", "published"))
             ],
+        )  # fmt: skip
+    with engine.begin() as c:  # two filings (one in September), one release in October
+        for n, filed in ((1, OCT), (2, SEP)):
+            c.execute(
+                export_requests.insert().values(
+                    export_id=f"E{n}", merchant_id="M0001", product_id="P1", application_id="A1",
+                    recipient="r", source_kind="query", suppress=False, status="released",
+                    checks=[], report={}, datasets={}, requested_by="shop", requested_at=SEP,
+                    requested_on=SEP.date(), filed_by="chief", filed_at=filed, filing_no=f"BA-{n}",
+                )
+            )  # fmt: skip
+        c.execute(
+            release_register.insert().values(
+                release_id="R1", export_id="E1", product_id="P1", application_id="A1",
+                merchant_id="M0001", recipient="r", file_path="f", sm3="0" * 64, rows=3,
+                datasets={}, approved_by="rev", filing_no="BA-1", filed_by="chief",
+                use="public_good", price_fen=0, released_at=OCT,
+            )
         )  # fmt: skip
     # tickets: two opened in October, one in September (closed in October, in time)
     _ticket(engine, "640502", "health", "medical_institutions", "r1", OCT)
@@ -337,9 +357,19 @@ def test_operator_report_and_disclosure(platform):
     assert values["其中重大"] == 1 and values["其中一般"] == 1
     assert values["本期暂停供给次数"] == 1  # the incident's; the September one is not in October
     assert values["暂停供给中的数据集（当前）"] == 2
-    assert values["本期备案的数据产品"] == "暂无" and values["本期风险评估"] == 1
+    assert (
+        values["本期备案的产品出域"]
+        == _count(
+            engine,
+            "SELECT count(*) FROM export_requests WHERE filed_at >= :s AND filed_at < :e",
+            **span,
+        )
+        == 1
+    )
+    assert values["本期出域发布"] == 1 and values["本期登记的数据产品"] == 0
+    assert values["本期风险评估"] == 1
     disclosure = (target / "public_disclosure.html").read_text(encoding="utf-8")
-    assert "授权运营情况" in disclosure and "尚未上线" in disclosure
+    assert "授权运营情况" in disclosure and "本期出域发布" in disclosure
     _no_personal_data(xlsx, target / "operator_report.html", target / "public_disclosure.html")
 
 

@@ -1,9 +1,8 @@
 """The figures of the supervision reports, counted from the platform records for one period.
 
 Every figure is a count of rows (never a value of a person): catalog registrations, data mounting,
-quality tickets, application reviews, publications and suspensions, applications, incidents, risk
-assessments. Data products filed and exports released have no records yet (their module is not on the
-platform): they are reported as not available, never as zero.
+quality tickets, application reviews, publications and suspensions, applications, products, export
+filings and releases, incidents, risk assessments.
 """
 
 from __future__ import annotations
@@ -26,17 +25,19 @@ from assets.storage.tables import (
     application_reviews,
     applications,
     catalog_registrations,
+    export_requests,
     grants,
     merchants,
     operation_publications,
+    products,
     quality_tickets,
+    release_register,
     risk_assessments,
     security_incidents,
     supply_suspensions,
 )
 from assets.supervision.periods import Period, china_day
 
-NOT_AVAILABLE = "暂无记录来源：数据产品出域备案功能尚未上线，本项暂不统计"
 COMPLIANCE_WORKING_DAYS = 5  # 第二十条
 
 
@@ -200,8 +201,9 @@ def operator_figures(platform: Engine, period: Period) -> dict[str, Any]:
         "applications_rejected": _in(period, apps, "decided_at", status="rejected"),
         "applications_withdrawn": _in(period, apps, "withdrawn_at"),
         "grants_created": _in(period, _rows(platform, grants), "created_at"),
-        "products_filed": None,
-        "exports_released": None,
+        "products_registered": _in(period, _rows(platform, products), "registered_at"),
+        "products_filed": _in(period, _rows(platform, export_requests), "filed_at"),
+        "exports_released": _in(period, _rows(platform, release_register), "released_at"),
         "incidents_opened": sum(by_level.values()),
         **{f"incidents_{level.value}": by_level.get(level.value, 0) for level in IncidentLevel},
         "incidents_closed": _in(period, incidents, "closed_at"),
@@ -226,8 +228,9 @@ OPERATOR_LABELS: dict[str, str] = {
     "applications_rejected": "本期审核未通过",
     "applications_withdrawn": "本期撤回",
     "grants_created": "本期形成的数据授权",
-    "products_filed": "本期备案的数据产品",
-    "exports_released": "本期出域的数据产品",
+    "products_registered": "本期登记的数据产品",
+    "products_filed": "本期备案的产品出域",
+    "exports_released": "本期出域发布",
     "incidents_opened": "本期登记的安全事件",
     **{f"incidents_{lv.value}": f"其中{lv.label}" for lv in IncidentLevel},
     "incidents_closed": "本期关闭的安全事件",
@@ -244,6 +247,7 @@ DISCLOSED = (
     "applications_deemed_approved",
     "applications_rejected",
     "grants_created",
+    "products_registered",
     "products_filed",
     "exports_released",
     "incidents_opened",

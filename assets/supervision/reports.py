@@ -26,7 +26,6 @@ from assets.common.city import City
 from assets.storage.tables import merchants
 from assets.supervision.figures import (
     DISCLOSED,
-    NOT_AVAILABLE,
     OPERATOR_LABELS,
     DepartmentFigures,
     department_figures,
@@ -171,15 +170,13 @@ def write_operator_report(platform: Engine, period: Period, reports_dir: Path) -
     rows = _operator_rows(figures, OPERATOR_LABELS)
     xlsx = write_xlsx(
         target / "operator_report.xlsx",
-        [("运营情况", ["指标", "数值"], rows), _head_sheet(head, period, NOT_AVAILABLE)],
+        [("运营情况", ["指标", "数值"], rows), _head_sheet(head, period)],
     )
     report = write_html(
         target / "operator_report.html",
         "table.html.j2",
         **_context(period, f"公共数据运营情况报告（{period.label}）", "第三十二条", head),
-        sections=[
-            {"title": "运营情况", "header": ["指标", "数值"], "rows": rows, "note": NOT_AVAILABLE}
-        ],
+        sections=[{"title": "运营情况", "header": ["指标", "数值"], "rows": rows, "note": None}],
     )
     disclosure = write_html(
         target / "public_disclosure.html",
@@ -190,7 +187,7 @@ def write_operator_report(platform: Engine, period: Period, reports_dir: Path) -
                 "title": "授权运营情况",
                 "header": ["项目", "数量"],
                 "rows": _operator_rows(figures, DISCLOSED),
-                "note": NOT_AVAILABLE,
+                "note": None,
             }
         ],
     )
@@ -255,7 +252,7 @@ def write_annual_evaluation(
         [
             ("评估指标", ["指标代码", "指标", "数值"], indicator_rows),
             ("评价表", rating_header, rating_rows),
-            _head_sheet(head, period, NOT_AVAILABLE),
+            _head_sheet(head, period),
         ],
     )
     html = write_html(
@@ -265,7 +262,7 @@ def write_annual_evaluation(
         sections=[
             {"title": "评估指标", "header": ["指标代码", "指标", "数值"],
              "rows": [[c, lb, "是" if v is True else "否" if v is False else v] for c, lb, v in indicator_rows],
-             "note": NOT_AVAILABLE},
+             "note": None},
             {"title": "评价主体（评分由各主体填写）", "header": rating_header[:3],
              "rows": [r[:3] for r in rating_rows], "note": None},
         ],
