@@ -31,13 +31,13 @@ import pandas as pd
 from assets.authorization.applications import GRANTED_STATUSES, Application
 from assets.classification.detectors import (
     LABELS,
-    LEAK_TYPES,
     contains_identifier,
     detect_column,
     match_email,
 )
 from assets.common.catalog import CatalogEntry
 from assets.common.masking import mask_digit_runs, mask_value
+from assets.common.pii import LEAK_TYPES
 from assets.exports.lineage import LineageError, QueryPlan
 from assets.exports.sdc import SdcOutcome, Thresholds, check_aggregate, check_records
 from assets.products.register import Product
