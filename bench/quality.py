@@ -15,7 +15,7 @@ import pandas as pd
 from assets.common.catalog import SHIPPED_CATALOG_DIR
 from assets.quality import expectations as rules
 from assets.quality.findings import read_partition, validator_for
-from assets.quality.suites import PARAM_AS_OF, PARAM_COUNTY_CODES, PARAM_TOWNSHIPS
+from assets.quality.suite_rules import PARAM_AS_OF, PARAM_COUNTY_CODES, PARAM_TOWNSHIPS
 from assets.quality.suites import load_suite as _load_suite
 from assets.storage.engine import get_engine
 

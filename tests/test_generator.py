@@ -39,7 +39,8 @@ from assets.landing.generator import (
     period_containing,
     recent_periods,
 )
-from assets.landing.generator.rows import FileContext, RowBuilder
+from assets.landing.generator.context import FileContext
+from assets.landing.generator.rows import RowBuilder
 
 REPO = Path(__file__).resolve().parents[1]
 AS_OF = date(2025, 3, 15)

@@ -27,7 +27,7 @@ from assets.quality.results import (
     results_dir,
     save_outcome,
 )
-from assets.quality.suites import SOURCE_ROW
+from assets.quality.suite_rules import SOURCE_ROW
 from assets.quality.validation import (
     ExpectationOutcome,
     QualityValidator,

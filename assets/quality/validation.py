@@ -36,15 +36,8 @@ from great_expectations.data_context.types.resource_identifiers import (
 from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
 from assets.common.city import DEFAULT_CITY_CONFIG, City, load_city
 from assets.common.masking import mask_id_number, mask_phone, mask_series
-from assets.quality.suites import (
-    PARAM_AS_OF,
-    PARAM_COUNTY_CODES,
-    PARAM_TOWNSHIPS,
-    SOURCE_ROW,
-    SUITES_DIR,
-    load_suite,
-    suite_for,
-)
+from assets.quality.suite_rules import PARAM_AS_OF, PARAM_COUNTY_CODES, PARAM_TOWNSHIPS, SOURCE_ROW
+from assets.quality.suites import SUITES_DIR, load_suite, suite_for
 
 MAX_EXAMPLES = 5
 HEADER_ROW = 1  # the header is row 1 of the delivered file; a missing column is reported there

@@ -17,6 +17,7 @@ import numpy as np
 
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City, County
+from assets.landing.generator.context import FileContext
 from assets.landing.generator.defects import DefectInjector
 from assets.landing.generator.manifest import (
     MANIFEST_PATH,
@@ -25,7 +26,7 @@ from assets.landing.generator.manifest import (
     ManifestFile,
 )
 from assets.landing.generator.periods import Period, recent_periods
-from assets.landing.generator.rows import FileContext, RowBuilder
+from assets.landing.generator.rows import RowBuilder
 from assets.landing.generator.tables import DATASET_ROW_WEIGHTS
 from assets.landing.generator.writer import XLSX_MAX_ROWS, write_csv, write_xlsx
 
