@@ -42,8 +42,8 @@ from bench.quality import plain_failures
 from orchestration.definitions import build_definitions
 from orchestration.stages.quality import FOLLOWUP_JOB, quality_ticket_schedule
 from tests.helpers import settings_for
+from tests.quality_frames import CATALOG, CITY, clean_frame
 from tests.test_notify import Receiver
-from tests.test_quality_suites import CATALOG, CITY, clean_frame
 
 DATASET = "household_registration"
 COUNTY, OTHER = "640521", "640522"
