@@ -6,8 +6,10 @@ DATA ?= $(or $(PUBLICDATA_HOME),./data)
 ROWS ?= 2000
 SEED ?= 20261127
 STAMP := $(VENV)/.installed
+UI_PORT ?= 3000
+PORTAL_PORT ?= 3001
 
-.PHONY: venv run demo test ui bench lint clean
+.PHONY: venv run demo test ui portal bench lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,9 +26,17 @@ test: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
+# the Dagster UI (http://127.0.0.1:3000) and the portal (http://127.0.0.1:3001) on one data directory;
+# Ctrl-C stops both
 ui: $(STAMP)
+	@echo "Dagster UI: http://127.0.0.1:$(UI_PORT)   门户 portal: http://127.0.0.1:$(PORTAL_PORT)"
+	$(BIN)/publicdata portal --data-dir $(DATA) --port $(PORTAL_PORT) & portal=$$!; \
+	trap 'kill $$portal 2>/dev/null' EXIT INT TERM; \
 	DAGSTER_HOME=$(abspath $(DATA))/dagster_home PUBLICDATA_HOME=$(abspath $(DATA)) \
-		$(BIN)/publicdata ui --data-dir $(DATA)
+		$(BIN)/publicdata ui --data-dir $(DATA) --port $(UI_PORT)
+
+portal: $(STAMP)
+	$(BIN)/publicdata portal --data-dir $(DATA) --port $(PORTAL_PORT)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

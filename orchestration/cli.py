@@ -387,6 +387,9 @@ def _mount_groups() -> None:
 
     main.add_command(exports)
     main.add_command(products)
+    from orchestration.cli_portal import portal
+
+    main.add_command(portal)
 
 
 _mount_groups()

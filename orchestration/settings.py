@@ -39,6 +39,10 @@ ENV_CALENDAR_DIR = "PUBLICDATA_CALENDAR_DIR"
 ENV_PUBLIC_BASE_URL = "PUBLICDATA_PUBLIC_BASE_URL"
 ENV_EXPORTS_CONFIG = "PUBLICDATA_EXPORTS_CONFIG"
 ENV_FEES_CONFIG = "PUBLICDATA_FEES_CONFIG"
+ENV_PORTAL_SECRET_KEY = "PUBLICDATA_PORTAL_SECRET_KEY"
+ENV_PORTAL_SECURE_COOKIES = "PUBLICDATA_PORTAL_SECURE_COOKIES"
+ENV_PORTAL_MAX_UPLOAD_MB = "PUBLICDATA_PORTAL_MAX_UPLOAD_MB"
+ENV_DAGSTER_UI_URL = "PUBLICDATA_DAGSTER_UI_URL"
 
 
 class Settings(BaseModel):
@@ -69,6 +73,14 @@ class Settings(BaseModel):
     # thresholds of the export checks and the review/filing working days; fees and income shares
     exports_config: Path = DEFAULT_EXPORTS_CONFIG
     fees_config: Path = DEFAULT_FEES_CONFIG
+    # the web portal (orchestration/portal): the key signing its session cookies (default: a random
+    # key generated once in <data dir>/secrets/portal_session.key), whether the cookies carry the
+    # Secure flag (set it when the portal is served over HTTPS), the largest delivery a department
+    # may upload, and where the Dagster UI is for the links to run details
+    portal_secret_key: str | None = None
+    portal_secure_cookies: bool = False
+    portal_max_upload_mb: int = 50
+    dagster_ui_url: str = "http://127.0.0.1:3000"
 
     @field_validator("public_base_url")
     @classmethod
@@ -110,6 +122,13 @@ class Settings(BaseModel):
             values["exports_config"] = Path(exports_config)
         if fees_config := os.environ.get(ENV_FEES_CONFIG):
             values["fees_config"] = Path(fees_config)
+        values["portal_secret_key"] = os.environ.get(ENV_PORTAL_SECRET_KEY)
+        if secure := os.environ.get(ENV_PORTAL_SECURE_COOKIES):
+            values["portal_secure_cookies"] = secure.strip().lower() in ("1", "true", "yes", "on")
+        if max_upload := os.environ.get(ENV_PORTAL_MAX_UPLOAD_MB):
+            values["portal_max_upload_mb"] = int(max_upload)
+        if dagster_ui := os.environ.get(ENV_DAGSTER_UI_URL):
+            values["dagster_ui_url"] = dagster_ui.rstrip("/")
         values.update(overrides)
         settings = cls.model_validate(values)
         # the calendar is the process's: ticket due dates read the same official files
@@ -172,6 +191,10 @@ class Settings(BaseModel):
     @property
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.data_dir / "secrets"
 
     def pseudonym_key_bytes(self) -> bytes:
         """The HMAC-SM3 pseudonymization key (see ``assets.operation.keyfile``)."""

@@ -1,0 +1,130 @@
+"""A real browser: `publicdata portal` started on 127.0.0.1 (a free port) over a data directory the
+pipeline made, headless Chromium from the distribution's package driven by Playwright through its
+executable path. A county department clerk signs in, acknowledges a ticket, sees it acknowledged, and
+cannot open another county's ticket; the browser fetches nothing from outside the portal."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assets.storage.engine import get_engine
+from assets.tickets import store
+from tests.portal.conftest import PASSWORD, PEOPLE
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("portal")]
+
+
+def chromium_path() -> str:
+    """The distribution's Chromium (`apt-get install chromium`; .ci/run installs it)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs Chromium: .ci/run installs the Debian package chromium")
+        pytest.skip("no chromium on this machine (apt-get install -y chromium)")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
+def start_portal(data_dir: Path) -> Iterator[str]:
+    """`publicdata portal --data-dir … --port …` as a process; yields its base URL."""
+    port = _free_port()
+    command = [
+        str(Path(sys.executable).with_name("publicdata")),
+        "portal",
+        "--data-dir",
+        str(data_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):  # readiness, not a timing assertion: give up after ~2 minutes
+            if process.poll() is not None:
+                raise AssertionError(process.stderr.read().decode(errors="replace"))
+            if _answers(f"{base}/login"):
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the portal did not answer")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def portal_url(portal_data) -> Iterator[str]:
+    yield from start_portal(portal_data.settings.data_dir)
+
+
+def test_clerk_acknowledges_a_ticket_in_chromium(portal_data, portal_url):
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_path()
+    own, other = portal_data.tickets["own"], portal_data.tickets["other_county"]
+    requested: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, headless=True)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.on("request", lambda request: requested.append(request.url))
+
+            page.goto(f"{portal_url}/tickets/{own}")
+            assert page.url.startswith(f"{portal_url}/login")  # signed out: sent to sign in
+            page.fill("input[name=name]", PEOPLE["clerk"].name)
+            page.fill("input[name=password]", PASSWORD)
+            with page.expect_navigation():
+                page.click("button[type=submit]")
+            assert page.url == f"{portal_url}/tickets/{own}"  # back where the clerk wanted to go
+            assert page.get_attribute("#ticket-status", "data-status") == "new"
+
+            page.fill("input[name=comment]", "已收到，正在核对")
+            with page.expect_navigation():
+                page.click("#acknowledge")
+            assert page.get_attribute("#ticket-status", "data-status") == "acknowledged"
+            assert page.inner_text("#ticket-status") == "已确认"
+            assert "已收到，正在核对" in page.inner_text("ol.history")
+
+            with page.expect_navigation():
+                page.click("text=← 返回工单列表")
+            inbox = page.inner_text("table.grid")
+            assert own in inbox and other not in inbox
+
+            refused = page.goto(f"{portal_url}/tickets/{other}")
+            assert refused is not None and refused.status == 403
+            assert "无权访问" in page.inner_text("main")
+        finally:
+            browser.close()
+
+    engine = get_engine(portal_data.settings.platform_url)
+    assert store.get_ticket(engine, own).status.value == "acknowledged"
+    assert store.get_ticket(engine, other).status.value == "new"
+    outside = [url for url in requested if not url.startswith(portal_url + "/")]
+    assert requested and not outside, outside
