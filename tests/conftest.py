@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 
 from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
 from assets.common.city import City, load_city
@@ -24,6 +25,13 @@ PG_SERVER_URL = os.environ.get(
     "PUBLICDATA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+
+# Hypothesis times every example against a 200 ms deadline by default: a wall-clock assertion. Under
+# ``pytest -n 8`` the workers share the machine's cores, so an ID-number example that takes 15 ms alone
+# took 137–268 ms and the test failed (DeadlineExceeded, then Flaky) though nothing was wrong. The suite
+# asserts no timings (the house rules): no deadline for any property, set once here for every test.
+settings.register_profile("publicdata", deadline=None)
+settings.load_profile("publicdata")
 
 
 def _server_engine() -> sa.Engine:

@@ -6,7 +6,7 @@ import random
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assets.classification import detectors as d
@@ -227,3 +227,9 @@ def test_every_detector_returns_a_share():
     assert shares["bank_card"] >= 0.25
     assert shares["uscc"] >= 0.25
     assert shares["person_name"] == 0.0 and shares["email"] == 0.0
+
+
+def test_properties_run_without_a_deadline():
+    """The property above failed under ``pytest -n 8`` on a wall-clock deadline (workers share the
+    cores); tests/conftest.py loads a profile without one for every property of the suite."""
+    assert settings().deadline is None

@@ -205,7 +205,7 @@ row_strategy = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(row_strategy, min_size=0, max_size=40))
 def test_reconciliation_property(specs: list[dict]) -> None:
     rows = [POOL[s["base"]] | {"region_code": s["county"]} | DAMAGE[s["damage"]] for s in specs]

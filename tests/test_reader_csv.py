@@ -294,9 +294,7 @@ def test_last_row_complete_without_final_newline_loads(tmp_path: Path, entry: Ca
     assert read(path, entry).frame["source_row"].tolist() == [2]
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     values=st.lists(
         st.lists(
