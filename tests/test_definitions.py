@@ -31,7 +31,12 @@ def test_every_dataset_flows_landing_to_exchange(tmp_path, catalog):
         for key in (county, exchange):
             assert nodes[key].partitions_def is not None
             assert nodes[key].description
-            assert nodes[key].owners == [f"team:{catalog[dataset_id].provider}"]
+            assert nodes[key].owners[0] == f"team:{catalog[dataset_id].provider}"
+        # a Chinese owner on every stage of the dataset: the UI's search finds 户籍 and 公安局
+        title = catalog[dataset_id].title
+        for stage in ("landing", "aggregation", "exchange", "governance", "classification"):
+            owners = nodes[dg.AssetKey([stage, dataset_id])].owners
+            assert any(o.startswith("team:中卫市") and o.endswith(f"·{title}") for o in owners)
         assert defs.resolve_job_def(f"ingest_{dataset_id}") is not None
     assert defs.resolve_sensor_def("landing_files") is not None
 

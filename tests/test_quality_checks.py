@@ -380,3 +380,20 @@ def test_plain_pandas_rules_count_what_the_suites_count(tmp_path, city, catalog)
         assert plain == {e.rule_id: e.failed_count for e in checked.expectations}
         failing += len(checked.failures)
     assert failing > 50  # the comparison covered failing rules, not only clean ones
+
+
+def test_failing_rules_are_shown_on_the_check_result_directly(tmp_path):
+    from assets.quality.checks import check_result
+
+    url = f"sqlite:///{tmp_path / 'zone.sqlite'}"
+    ensure_platform_schema(url)
+    engine = get_engine(url)
+    frame = exchange_slice(COUNTY, bad_rows=3)
+    load_exchange_slice(engine, ENTRY, frame, county_code=COUNTY, period=PERIOD)
+    result = check_result(
+        _check(tmp_path, engine, COUNTY, datetime(2025, 6, 2, 1, tzinfo=UTC)), ENTRY
+    )
+    line = result.metadata["不符合规则 1"].value
+    assert line.startswith("公民身份号码：") and f"3/{len(frame)}" in line
+    assert line in result.description
+    assert "不符合规则 2" not in result.metadata

@@ -298,6 +298,15 @@ def test_defects_become_tickets_that_follow_the_deliveries(
         assert ticket.department_id == catalog[ticket.dataset_id].provider
         assert ticket.period == periods[(ticket.dataset_id, ticket.county_code)]
         assert ticket.status is Status.NEW and ticket.due_date > AS_OF
+
+    # -- every ingest run of a delivery with failed rules carries the run tag, and only those
+    instance = dagster_instance(settings)
+    tagged = {
+        tuple(r.dagster_run.tags["publicdata/source_file"].split("/")[2:0:-1])
+        for r in instance.get_run_records()
+        if r.dagster_run.tags.get("publicdata/quality_rules_failed") == "true"
+    }
+    assert tagged == {(t.dataset_id, t.county_code) for t in tickets}
     assert len({(t.county_code, t.dataset_id, t.rule_id) for t in tickets}) == len(tickets)
     assert set(summary["quality"]["opened"]) >= {t.id for t in tickets}
     assert summary["quality"]["open"] >= len(tickets)

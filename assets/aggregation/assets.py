@@ -31,7 +31,7 @@ def landing_spec(entry: CatalogEntry, city: City) -> dg.AssetSpec:
         ),
         group_name="landing",
         kinds={"csv", "xlsx"},
-        owners=[f"team:{entry.provider}"],
+        owners=[f"team:{entry.provider}", city.dataset_owner(entry.provider, entry.title)],
         partitions_def=dataset_partitions(entry, city),
         metadata={"更新频率": entry.frequency.value, "开放属性": entry.openness.value},
     )
@@ -46,7 +46,7 @@ def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
         partitions_def=dataset_partitions(entry, city),
         group_name="aggregation",
         kinds={"parquet"},
-        owners=[f"team:{entry.provider}"],
+        owners=[f"team:{entry.provider}", city.dataset_owner(entry.provider, entry.title)],
         description=(
             f"{entry.title}（县区汇聚）：一个县（区）一期的交付文件，解码（编码自动识别）、按目录信息项映射表头、"
             "加来源字段（县区、数源部门、文件、校验和、批次、入库时间、行号），暂存为 Parquet。"

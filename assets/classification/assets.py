@@ -30,7 +30,7 @@ def classification_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition
         deps=[governance_key(dataset_id)],
         group_name="classification",
         kinds={"sql"},
-        owners=[DATA_BUREAU],
+        owners=[DATA_BUREAU, city.dataset_owner(entry.provider, entry.title)],
         description=(
             f"{entry.title}（分类分级）：按 GB/T 43697-2024 给每一列定分类（门类/业务属性/个人信息类别）、"
             "分级（核心/重要/一般）和敏感级别（L1 公开 … L4 高敏感），依据目录声明和对治理后数据的检测"

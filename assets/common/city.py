@@ -96,6 +96,16 @@ class City(BaseModel):
                 return county
         raise KeyError(f"unknown county code {code}")
 
+    def dataset_owner(self, provider: str, title: str) -> str:
+        """The Dagster owner of a dataset's assets, in Chinese, e.g. ``team:中卫市公安局·户籍人口信息``:
+        the UI's search matches owners (not descriptions, and tag values must be ASCII), so a
+        bureau official typing 户籍 or 公安局 finds the dataset's assets."""
+        try:
+            department = f"{self.city.name}{self.department(provider).name}"
+        except KeyError:
+            department = provider
+        return f"team:{department}·{title}"
+
     def department(self, department_id: str) -> Department:
         for department in self.departments:
             if department.id == department_id:

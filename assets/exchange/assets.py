@@ -27,7 +27,7 @@ def exchange_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
         partitions_def=dataset_partitions(entry, city),
         group_name="exchange",
         kinds={"sql", "table"},
-        owners=[f"team:{entry.provider}"],
+        owners=[f"team:{entry.provider}", city.dataset_owner(entry.provider, entry.title)],
         description=(
             f"{entry.title}（市政务数据共享交换平台）：全市各县（区）汇聚的数据，信息项按交付原样保存"
             f"（来源可溯），表 {exchange_table_name(dataset_id)}。每个分区（县区×期）在一个事务内整体替换；"

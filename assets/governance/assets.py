@@ -52,7 +52,7 @@ def governance_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
         deps=[exchange_key(dataset_id)],
         group_name="governance",
         kinds={"pandas", "parquet"},
-        owners=[DATA_BUREAU],
+        owners=[DATA_BUREAU, city.dataset_owner(entry.provider, entry.title)],
         description=(
             f"{entry.title}（治理）：取市交换平台表 {exchange_table_name(dataset_id)} 的全部县区和期，"
             "标准化（全角转半角、日期、证件号、手机号；Excel 损坏的数字只识别不猜测）、定型、"

@@ -80,7 +80,7 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
         deps=[governance_key(dataset_id), classification_key(dataset_id)],
         group_name="operation",
         kinds={"sql", "table"},
-        owners=[OPERATOR],
+        owners=[OPERATOR, city.dataset_owner(entry.provider, entry.title)],
         output_required=False,
         description=(
             f"{entry.title}（公共数据运营平台）：全部县区治理后的数据，按分级脱敏策略处理（掩码；身份号码"

@@ -89,6 +89,34 @@ def failed_expectations_markdown(rows: list[dict], entry: CatalogEntry) -> str:
     return "\n".join(lines)
 
 
+RULES_FAILED_TAG = "publicdata/quality_rules_failed"
+CHANGE_LABELS = {
+    "tickets_opened": "新建",
+    "tickets_reopened": "重新打开",
+    "tickets_updated": "更新",
+    "tickets_closed": "关闭",
+}
+
+
+def ticket_changes_text(check: PartitionCheck) -> str:
+    """What the check did to tickets, as a reader writes it: 新建 QT-640521-000001；关闭 …"""
+    parts = [
+        f"{CHANGE_LABELS[key]} {'、'.join(ids)}"
+        for key, ids in ticket_changes(check.tickets).items()
+        if ids
+    ]
+    return "；".join(parts) or "无变化"
+
+
+def failed_rule_line(row: dict, entry: CatalogEntry) -> str:
+    """One failing rule in a line: 公民身份号码：公民身份号码符合 GB 11643（规范性/高）3/50，6.00%."""
+    what = row["expectation"] or row["rule_id"]
+    return (
+        f"{_column_names(entry, row['columns'])}：{what}（{row['dimension']}/{row['severity']}）"
+        f"{row['failed_count']}/{row['total']}，{row['percent']:.2f}%"
+    )
+
+
 def check_result(check: PartitionCheck, entry: CatalogEntry) -> dg.AssetCheckResult:
     rows = failed_expectation_rows(check)
     found = check.findings
@@ -108,13 +136,19 @@ def check_result(check: PartitionCheck, entry: CatalogEntry) -> dg.AssetCheckRes
     if check.docs_page is not None and check.docs_index is not None:
         metadata["data_docs"] = dg.MetadataValue.url(check.docs_page.as_uri())
         metadata["data_docs_index"] = dg.MetadataValue.path(str(check.docs_index))
+    # each failing rule as a line of its own: text metadata and the description are shown on the
+    # check's result directly (the markdown table waits behind "Show Markdown")
+    for number, row in enumerate(rows, start=1):
+        metadata[f"不符合规则 {number}"] = dg.MetadataValue.text(failed_rule_line(row, entry))
     if found.errors:
         severity = dg.AssetCheckSeverity.ERROR
         description = f"{len(found.errors)} 条质量规则无法执行（平台问题，未生成工单）"
     else:
         severity = dg.AssetCheckSeverity.WARN
         description = (
-            f"{len(found.findings)} 条质量规则不符合，已反馈数源部门（工单）"
+            f"{len(found.findings)} 条质量规则不符合，已反馈数源部门（工单）："
+            + "；".join(failed_rule_line(row, entry) for row in rows[:5])
+            + ("；……" if len(rows) > 5 else "")
             if found.findings
             else f"{check.outcome.row_count} 行全部符合质量规则"
         )
@@ -155,11 +189,19 @@ def exchange_quality_check(entry: CatalogEntry, city: City) -> dg.AssetChecksDef
             checked_at=checked_at,
             data_dir=platform.data_path,
         )
-        changes = {k: v for k, v in ticket_changes(check.tickets).items() if v}
         context.log.info(
             f"{dataset_id} {county_code} {period}: {check.outcome.row_count} 行，"
-            f"{len(check.findings.findings)} 条规则不符合；工单 {changes or '无变化'}"
+            f"{len(check.findings.findings)} 条规则不符合；工单 {ticket_changes_text(check)}"
         )
+        if check.findings.findings:
+            # the run list shows (and filters by) run tags: a delivery with failed rules is marked
+            context.instance.add_run_tags(
+                context.run.run_id,
+                {
+                    RULES_FAILED_TAG: "true",
+                    f"{RULES_FAILED_TAG}.{dataset_id}": str(len(check.findings.findings)),
+                },
+            )
         return check_result(check, entry)
 
     return _quality_suite
