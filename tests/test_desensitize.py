@@ -474,3 +474,30 @@ def test_class_sizes_and_k() -> None:
     assert class_sizes(frame, ["g", "y"]).tolist() == [2, 2, 3, 3, 3, 1]
     assert measure_k(frame, ["g", "y"]) == 1
     assert measure_k(frame, []) is None and measure_k(frame.iloc[:0], ["g"]) is None
+
+
+def test_k_anonymity_generalizes_township_to_county_before_emptying_a_date() -> None:
+    from assets.desensitization.generalize import Hierarchy
+    from assets.desensitization.kanonymity import enforce_k_anonymity
+
+    n = 24
+    index = pd.RangeIndex(n)
+    years = pd.Series([1950 + (i * 7) % 40 for i in range(n)], index=index)
+    towns = pd.Series([["滨河镇", "文昌镇", "东园镇"][i % 3] for i in range(n)], index=index)
+    star = pd.Series("*", index=index)
+
+    def hierarchy(column: str, names: tuple[str, ...], levels: list[pd.Series]) -> Hierarchy:
+        return Hierarchy(column, names, tuple((lambda s=s: s) for s in levels))
+
+    birth = hierarchy(
+        "birth_date", ("年", "年代", "*"), [years.astype(str), (years // 10 * 10).astype(str), star]
+    )
+    town = hierarchy(
+        "township", ("乡镇", "县（区）", "*"), [towns, pd.Series("沙坡头区", index=index), star]
+    )
+    result = enforce_k_anonymity(
+        [birth, town], n_rows=n, index=index, k=5, max_suppression_rate=0.0
+    )
+    # plain Datafly would empty the birth dates (more distinct values) and keep the townships
+    assert result.level_names == {"birth_date": "年代", "township": "县（区）"}
+    assert result.k is not None and result.k >= 5 and result.suppressed == 0

@@ -43,7 +43,7 @@ def test_governance_classification_operation_graph(tmp_path, catalog):
         assert node.description and node.owners
         assert node.metadata["dagster/table_name"] == f"operation_{dataset_id}"
         assert operation in job_keys
-        for name in ("no_cleartext_identifiers", "k_anonymity"):
+        for name in ("no_cleartext_identifiers", "k_anonymity", "no_emptied_columns"):
             assert dg.AssetCheckKey(operation, name) in job_checks
     assert dg.AssetKey(["operation", "petition_records"]) not in keys
     assert OPERATION_JOB in post_ingest_jobs(build_stages(settings))

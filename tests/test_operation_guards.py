@@ -176,3 +176,19 @@ def test_configured_key_wins(tmp_path):
     weak = settings_for(tmp_path, pseudonym_key="short")
     with pytest.raises(PseudonymKeyError, match="至少需要"):
         weak.pseudonym_key_bytes()
+
+
+def test_emptied_columns_are_those_with_nothing_but_stars_or_blanks():
+    import pandas as pd
+
+    from assets.operation.guards import emptied_columns
+
+    frame = pd.DataFrame(
+        {
+            "birth_date": ["*", "*", "*"],
+            "note": [None, "", "  "],
+            "name": ["张*", "*", "李**"],
+            "county_code": ["640521", "640521", "640522"],
+        }
+    )
+    assert emptied_columns(frame) == ["birth_date", "note"]

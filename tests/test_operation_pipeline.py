@@ -23,7 +23,8 @@ from assets.desensitization.kanonymity import measure_k
 from assets.desensitization.policy import load_policy
 from assets.governance.assets import governance_reconciled_check
 from assets.landing.generator import generate
-from assets.operation.guards import scan_for_leaks
+from assets.operation.assets import operation_checks
+from assets.operation.guards import emptied_columns, scan_for_leaks
 from assets.operation.records import publications
 from assets.operation.writer import read_published
 from assets.storage.engine import get_engine
@@ -164,6 +165,21 @@ def test_operation_zone_end_to_end(tmp_path, db_url, catalog, city, monkeypatch)
     assert schema["id_number"]["脱敏方式"].startswith("假名化")
     assert schema["name"]["脱敏方式"] == "掩码" and schema["birth_date"]["脱敏方式"] == "泛化"
     assert schema["id_number"]["分级"] and schema["id_number"]["敏感级别"] == "L4"
+    table = published_meta["column_lineage_table"].value
+    lineage_rows = {r.data["信息项"]: r.data for r in table.records}
+    assert set(lineage_rows) == {i.name for i in catalog["household_registration"].items}
+    id_row = lineage_rows["公民身份号码"]
+    assert id_row["交换表列"] == "exchange_household_registration.id_number"
+    assert id_row["治理后列"] == "governance/household_registration.id_number"
+    assert id_row["发布列"] == "operation_household_registration.id_number"
+    assert id_row["脱敏方式"].startswith("假名化") and id_row["分级"] and id_row["分类"]
+    # the WARN check names the columns desensitization emptied (or passes when there are none)
+    emptied = operation_checks(catalog["household_registration"])[2](
+        platform=settings.platform_resource()
+    )
+    assert emptied.severity == dg.AssetCheckSeverity.WARN
+    assert emptied.metadata["emptied_columns"].value == emptied_columns(households_out)
+    assert emptied.passed == (not emptied_columns(households_out))
     graded = metadata("classification", "household_registration")["dagster/column_schema"]
     tags = {c.name: c.tags for c in graded.value.columns}
     assert tags["id_number"]["分类"].endswith("个人身份信息") and tags["phone"]["敏感级别"] in (

@@ -3,8 +3,9 @@
 A table is k-anonymous when every combination of quasi-identifier values it publishes is shared by at
 least k rows. ``enforce_k_anonymity`` reaches the threshold the classic Datafly way: while more rows than
 the suppression allowance sit in groups smaller than k, generalize — one level, whole column — the
-quasi-identifier with the most distinct values; then suppress (remove) the rows of the remaining small
-groups. Because whole columns are generalized to the same level, publishing the union of tables each
+quasi-identifier with the most distinct values — among those whose next level still says something (a
+column goes to ``*`` only when no other can be generalized further, so a township becomes its county
+before a birth date is emptied) —; then suppress (remove) the rows of the remaining small groups. Because whole columns are generalized to the same level, publishing the union of tables each
 k-anonymous at the same levels is k-anonymous too.
 """
 
@@ -83,8 +84,11 @@ def enforce_k_anonymity(
         movable = [h for h in hierarchies if levels[h.column] < h.top]
         if not movable:
             break
+        # a step that does not empty the column first (township → county before a date goes to
+        # ``*``): a column is suppressed whole only when no other can be generalized any more
+        partial = [h for h in movable if levels[h.column] + 1 < h.top]
         # Datafly: the column with the most distinct values gains most from one step up
-        chosen = max(movable, key=lambda h: current[h.column].nunique(dropna=False))
+        chosen = max(partial or movable, key=lambda h: current[h.column].nunique(dropna=False))
         levels[chosen.column] += 1
         current[chosen.column] = chosen.level(levels[chosen.column])
 

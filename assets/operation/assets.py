@@ -19,7 +19,7 @@ from assets.desensitization.policy import load_policy
 from assets.exchange.metadata import column_schema
 from assets.governance.assets import governance_key
 from assets.governance.records import governed_path, read_governed
-from assets.operation.guards import scan_for_leaks
+from assets.operation.guards import emptied_columns, scan_for_leaks
 from assets.operation.keyfile import resolve_pseudonym_key
 from assets.operation.records import publications, record_publication
 from assets.operation.suspension import active_suspensions
@@ -62,6 +62,47 @@ def _lineage(dataset_id: str, columns: list[str]) -> dg.TableColumnLineage:
     return dg.TableColumnLineage(
         deps_by_column={c: [dg.TableColumnDep(asset_key=upstream, column_name=c)] for c in columns}
     )
+
+
+LINEAGE_COLUMNS = ("信息项", "交换表列", "治理后列", "发布列", "分类", "分级", "脱敏方式")
+
+
+def lineage_table(
+    entry: CatalogEntry, columns: list[str], transformations: dict[str, str], register: pd.DataFrame
+) -> dg.MetadataValue:
+    """Column lineage as a bureau official reads it: 信息项 → exchange column → governed column →
+    published column, with its classification, grade and the transformation applied."""
+    by_column = register.set_index("column_name") if len(register) else None
+    published = set(columns)
+    records = []
+    for item in entry.items:
+        row = (
+            by_column.loc[item.column]
+            if by_column is not None and item.column in by_column.index
+            else None
+        )
+        transformation = transformations.get(item.column)
+        records.append(
+            dg.TableRecord(
+                {
+                    "信息项": item.name,
+                    "交换表列": f"exchange_{entry.dataset_id}.{item.column}",
+                    "治理后列": f"governance/{entry.dataset_id}.{item.column}",
+                    "发布列": (
+                        f"operation_{entry.dataset_id}.{item.column}"
+                        if item.column in published
+                        else "（不发布）"
+                    ),
+                    "分类": str(row["category"]) if row is not None else "",
+                    "分级": str(row["grade"]) if row is not None else "",
+                    "脱敏方式": TRANSFORMATION_LABELS.get(
+                        transformation or "", transformation or ""
+                    ),
+                }
+            )
+        )
+    schema = dg.TableSchema(columns=[dg.TableColumn(name, "string") for name in LINEAGE_COLUMNS])
+    return dg.MetadataValue.table(records=records, schema=schema)
 
 
 def _preview(frame: pd.DataFrame, entry: CatalogEntry) -> dg.MetadataValue:
@@ -180,6 +221,10 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
                     entry, columns, dict(report.transformations), register
                 ),
                 "dagster/column_lineage": _lineage(dataset_id, columns),
+                "column_lineage_table": lineage_table(
+                    entry, columns, dict(report.transformations), register
+                ),
+                "emptied_columns": emptied_columns(published.frame) if len(published.frame) else [],
                 "preview": _preview(published.frame, entry),
             }
         )
@@ -229,4 +274,28 @@ def operation_checks(entry: CatalogEntry) -> list[dg.AssetChecksDefinition]:
             metadata={"k": k, "k_threshold": threshold, "quasi_identifiers": columns},
         )
 
-    return [_no_leak, _k_anonymity]
+    @dg.asset_check(
+        asset=operation_key(dataset_id),
+        name="no_emptied_columns",
+        blocking=False,
+        description=(
+            "脱敏后没有整列为空（每行都是 * 或空值）的列：这样的列对使用者没有信息，"
+            "提示调整脱敏策略或分级（警告，不阻断发布）。"
+        ),
+    )
+    def _no_emptied_columns(platform: PlatformResource) -> dg.AssetCheckResult:
+        frame = read_published(platform.operation_engine(), dataset_id)
+        emptied = emptied_columns(frame) if frame is not None and len(frame) else []
+        names = {i.column: i.name for i in entry.items}
+        return dg.AssetCheckResult(
+            passed=not emptied,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=(
+                "脱敏后整列为空：" + "、".join(f"{names.get(c, c)}（{c}）" for c in emptied)
+                if emptied
+                else "没有整列为空的列"
+            ),
+            metadata={"emptied_columns": emptied, "rows": 0 if frame is None else len(frame)},
+        )
+
+    return [_no_leak, _k_anonymity, _no_emptied_columns]

@@ -157,3 +157,15 @@ def assert_k_anonymous(
             f"{dataset_id}: k-匿名度 {k} 低于阈值 {threshold}（准标识符 {', '.join(columns)}）"
         )
     return k
+
+
+def emptied_columns(frame: pd.DataFrame) -> list[str]:
+    """Published columns that say nothing: every value empty or nothing but mask characters (a
+    column desensitization masked or generalized to ``*`` in every row). The frame must have rows."""
+    emptied = []
+    for column in frame.columns:
+        text = frame[column].astype("string").str.strip()
+        blank = text.isna() | text.fillna("").str.fullmatch(r"[*＊]*")
+        if len(frame) and bool(blank.all()):
+            emptied.append(str(column))
+    return emptied
