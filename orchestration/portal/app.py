@@ -20,6 +20,7 @@ from assets.accounts.authorize import AccessDenied
 from orchestration.portal import (
     auth,
     pages,
+    views_applications,
     views_lineage,
     views_merchants,
     views_supply,
@@ -74,6 +75,18 @@ def routes() -> list[Route | Mount]:
         Route("/merchants/{merchant_id}/decide", views_merchants.decide, methods=["POST"]),
         Route("/merchant/register", views_merchants.register_page, methods=["GET"]),
         Route("/merchant/register", views_merchants.register_submit, methods=["POST"]),
+        Route("/applications", views_applications.applications_page),
+        Route("/applications/{application_id}", views_applications.application_page),
+        Route(
+            "/applications/{application_id}/comply",
+            views_applications.comply_submit,
+            methods=["POST"],
+        ),
+        Route(
+            "/applications/{application_id}/review",
+            views_applications.review_submit,
+            methods=["POST"],
+        ),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

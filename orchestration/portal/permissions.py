@@ -28,6 +28,15 @@ VIEW_LINEAGE = _action("lineage.view", "查看数据血缘与质量报告", B, E
 VIEW_SUPPLY = _action("supply.view", "查看供给暂停情况", B, OC, OR, EN)
 VIEW_MERCHANTS = _action("merchants.view", "查看数据商", B, OC, OR, Grant(MU, Match.MERCHANT))
 REGISTER_MERCHANT = _action("merchants.register", "注册数据商", Grant(MU, Match.MERCHANT))
+VIEW_APPLICATIONS = _action(
+    "applications.view",
+    "查看数据使用申请",
+    B,
+    OC,
+    OR,
+    Grant(DO, Match.DEPARTMENT),
+    Grant(MU, Match.MERCHANT),
+)
 VIEW_CATALOG = _action("catalog.view", "查看公开的资源目录", B, CO, DO, OC, OR, MU, EN)
 
 # state-changing actions the accounts' table defines
@@ -36,3 +45,5 @@ CLAIM_FIXED = "tickets.claim_fixed"
 SUSPEND_SUPPLY = "supply.suspend"
 RESUME_SUPPLY = "supply.resume"
 DECIDE_MERCHANT = "merchants.decide"
+COMPLY_APPLICATION = "applications.compliance"
+REVIEW_APPLICATION = "applications.review"

@@ -54,6 +54,7 @@ PEOPLE: dict[str, Person] = {
     "merchant": Person("t_merchant_a", Role.MERCHANT_USER, merchant_id="mer_a"),
     "merchant_other": Person("t_merchant_b", Role.MERCHANT_USER, merchant_id="mer_b"),
     "engineer": Person("t_engineer", Role.ENGINEER),
+    "applicant": Person("t_merchant", Role.MERCHANT_USER, merchant_id="yunshu"),
 }
 
 # Tickets the tests rely on, opened through the ticket store: (county, department, dataset, rule)
@@ -117,6 +118,59 @@ def add_records(settings: Settings) -> dict[str, str]:
     return {key: open_ticket(engine, *spec) for key, spec in TICKETS.items()}
 
 
+def add_application(settings: Settings) -> str:
+    """The authorized operation as far as one submitted application of merchant ``yunshu`` (the
+    operator's authorization, the merchant registered and approved, the development agreement signed),
+    through the authorization package's own functions."""
+    from assets.authorization import agreements, merchants, operator
+    from assets.authorization.applications import submit_application
+    from assets.common.catalog import load_catalog
+    from tests.authorization_helpers import AGREEMENT_BODY, valid_uscc
+
+    engine = get_engine(settings.platform_url)
+    catalog = load_catalog(settings.catalog_dir)
+    today = date(2026, 11, 2)
+    operator.create_authorization(
+        engine,
+        PEOPLE["bureau"].name,
+        unit_name="中卫市数据运营有限公司",
+        agreement_no="ZW-SQYY-2026-001",
+        mode="whole",
+        valid_from=date(2026, 1, 1),
+        valid_to=date(2027, 12, 31),
+    )
+    merchants.register_merchant(
+        engine,
+        PEOPLE["applicant"].name,
+        name="宁夏云数科技有限公司",
+        uscc=valid_uscc("91640500MA76"),
+        contact_name="王经理",
+        contact_phone="13900001111",
+        qualifications=["营业执照"],
+        today=today,
+        merchant_id="yunshu",
+    )
+    merchants.decide_merchant(engine, PEOPLE["review"].name, "yunshu", approve=True)
+    version = agreements.draft_version(engine, PEOPLE["review"].name, AGREEMENT_BODY)
+    agreements.decide_version(engine, PEOPLE["bureau"].name, version.id, approve=True)
+    agreements.sign(engine, PEOPLE["applicant"].name, "yunshu", version.id)
+    application = submit_application(
+        engine,
+        PEOPLE["applicant"].name,
+        catalog,
+        merchant_id="yunshu",
+        scenario="医疗资源分布分析",
+        purpose="分析各县区医疗机构床位分布",
+        method="sandbox",
+        period_start=today,
+        period_end=date(2027, 6, 30),
+        safeguards="只在沙箱内查询，结果经出域审核",
+        items={"medical_institutions": ["institution_name", "beds"]},
+        today=today,
+    )
+    return application.application_id
+
+
 @dataclass(frozen=True)
 class PortalData:
     settings: Settings
@@ -131,6 +185,7 @@ def pipeline_home(tmp_path_factory, city, catalog) -> tuple[Path, dict[str, str]
     settings = settings_for(home)
     run_pipeline(settings)
     tickets = add_records(settings)
+    tickets["application"] = add_application(settings)
     dispose_engines()
     return home, tickets
 

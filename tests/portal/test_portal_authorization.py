@@ -67,10 +67,12 @@ def get_matrix(t: dict[str, str]) -> list[tuple[str, dict[str, int]]]:
         ("/catalog/", allow(ALL)),
         ("/catalog/catalog.json", allow(ALL)),
         ("/supply", allow({"bureau", "compliance", "review", "engineer"})),
-        ("/merchants", {**allow(STAFF), "merchant": 303, "merchant_other": 303}),
+        ("/merchants", {**allow(STAFF), "merchant": 303, "merchant_other": 303, "applicant": 303}),
         ("/merchants/mer_a", allow(STAFF | {"merchant"})),
         ("/merchants/mer_b", allow(STAFF | {"merchant_other"})),
-        ("/merchant/register", allow({"merchant", "merchant_other"})),
+        ("/merchant/register", allow({"merchant", "merchant_other", "applicant"})),
+        ("/applications", allow(STAFF | {"merchant", "merchant_other", "applicant"})),
+        (f"/applications/{t['application']}", allow(STAFF | {"applicant"})),
     ]
 
 
@@ -117,7 +119,17 @@ def post_matrix(t: dict[str, str]) -> list[tuple[str, dict[str, str], dict[str, 
                 "contact_phone": "13900000000",
                 "qualifications": "营业执照",
             },
-            allow({"merchant", "merchant_other"}),
+            allow({"merchant", "merchant_other", "applicant"}),
+        ),
+        (
+            f"/applications/{t['application']}/comply",
+            {"decision": "pass"},
+            allow({"compliance"}),
+        ),
+        (
+            f"/applications/{t['application']}/review",
+            {"decision": "approve"},
+            allow({"bureau"}),
         ),
     ]
 
