@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -160,7 +161,9 @@ def generate(
     )
 
 
-def _run(settings: Settings, as_json: bool) -> int:
+def _run(
+    settings: Settings, as_json: bool, after_pipeline: Callable[[], object] | None = None
+) -> int:
     from orchestration.runner import run_pipeline
 
     with _progress() as progress:
@@ -170,6 +173,8 @@ def _run(settings: Settings, as_json: bool) -> int:
             progress.update(task, total=total, completed=done, item=label)
 
         report = run_pipeline(settings, progress=on_partition)
+    if after_pipeline is not None:
+        after_pipeline()
     summary = report.summary()
     if as_json:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2, default=str) + "\n")
@@ -221,6 +226,7 @@ def _print_summary(summary: dict, settings: Settings) -> None:
     _print_operation(summary.get("operation"), titles)
     _print_quality(summary.get("quality"))
     _print_catalog(summary.get("catalog"), titles, counties)
+    _print_applications(summary.get("operation_applications"), titles)
     for failure in summary["runs"]["failed"]:
         out.print(
             f"[red]运行失败[/] {failure.get('path') or failure.get('job')}: {failure['error']}"
@@ -282,6 +288,25 @@ def _print_catalog(catalog: dict | None, titles: dict[str, str], counties: dict[
         out.print(f"[yellow]未按更新频率交付[/] {titles.get(dataset_id, dataset_id)}: {names}")
 
 
+def _print_applications(section: dict | None, titles: dict[str, str]) -> None:
+    if not section or not (section["applications"] or section["operator_authorization"]):
+        return
+    active = section["operator_authorization"]
+    state = "、".join(
+        f"{a['agreement_no']}（{a['mode_label']}，至 {a['valid_to']}）" for a in active
+    )
+    out.print(f"运营授权：{state or '无生效中的授权（不受理申请、不授予权限）'}")
+    for app in section["applications"]:
+        due = f"，期限 {app['due_date']}" if app["due_date"] else ""
+        provisional = "（临时日历）" if app["due_date_provisional"] else ""
+        names = "、".join(titles.get(d, d) for d in app["datasets"])
+        out.print(
+            f"  申请 {app['application_id']}（{app['merchant_id']}，{names}）：{app['status_label']}"
+            f"{due}{provisional}；生效授权 {len(app['live_grants'])} 项"
+        )
+    out.print("（publicdata applications list / show 查看，publicdata merchants list 查看数据商）")
+
+
 @main.command()
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="在 stdout 输出一个 JSON 对象")
@@ -312,7 +337,9 @@ def demo(
     settings = Settings.load(data_dir)
     _generate(settings, rows, seed, as_of.date() if as_of else None, defect_rate, periods)
     _demo_accounts(settings)
-    sys.exit(_run(settings, as_json))
+    from orchestration.stages.authorization import create_demo
+
+    sys.exit(_run(settings, as_json, after_pipeline=lambda: create_demo(settings)))
 
 
 def _demo_accounts(settings: Settings) -> None:
@@ -390,6 +417,11 @@ def _mount_groups() -> None:
     from orchestration.cli_portal import portal
 
     main.add_command(portal)
+    from orchestration import cli_applications, cli_authorization, cli_calendar
+
+    cli_authorization.register(main)
+    cli_applications.register(main)
+    cli_calendar.register(main)
 
 
 _mount_groups()

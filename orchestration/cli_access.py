@@ -5,16 +5,22 @@ the operating-system user). The domain functions check the account's role and sc
 from __future__ import annotations
 
 import getpass
+import json
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
+from functools import cached_property, wraps
 from pathlib import Path
 
 import click
+from rich.console import Console
+from rich.table import Table
 from sqlalchemy.engine import Engine
 
 from assets.accounts.authorize import AccessDenied
 from assets.accounts.store import account_for_os_user
+from assets.authorization.records import AuthorizationError
 from assets.common.catalog import CatalogEntry, load_catalog
 from assets.common.workdays import WorkCalendar, use_calendar_dir
 from assets.storage.engine import get_engine
@@ -22,11 +28,63 @@ from assets.storage.migrate import ensure_platform_schema
 from orchestration.cli_accounts import as_option
 from orchestration.settings import Settings
 
-__all__ = ["AccessContext", "access_errors", "as_option"]
+__all__ = [
+    "AccessContext",
+    "_table",
+    "a_date",
+    "access_errors",
+    "as_option",
+    "data_dir_option",
+    "emit",
+    "handled",
+    "json_option",
+    "out",
+]
 
 
 def access_errors() -> tuple[type[Exception], ...]:
     return (AccessDenied,)
+
+
+out = Console() if sys.stdout.isatty() else Console(width=160)
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="数据目录（默认 PUBLICDATA_HOME，否则 ./data）",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="在 stdout 输出一个 JSON 对象")
+a_date = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def emit(record: object, as_json: bool, show: Callable[[], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(record, ensure_ascii=False, indent=2, default=str) + "\n")
+    else:
+        show()
+
+
+def handled(fn: Callable) -> Callable:
+    """Domain refusals and access denials become a Chinese message and exit status 1."""
+
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (AuthorizationError, *access_errors()) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+def _table(title: str, columns: list[str], rows: list[list[object]]) -> None:
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    out.print(table)
 
 
 @dataclass

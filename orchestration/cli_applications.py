@@ -28,10 +28,11 @@ from assets.authorization.applications import (
     submit_application,
 )
 from assets.authorization.grants import list_grants
-from orchestration.cli_access import AccessContext, as_option
-from orchestration.cli_authorization import (
+from orchestration.cli_access import (
+    AccessContext,
     _table,
     a_date,
+    as_option,
     data_dir_option,
     emit,
     handled,

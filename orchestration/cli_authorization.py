@@ -1,5 +1,5 @@
-"""``publicdata operator | merchants | agreements | calendar``: the operating unit's authorization
-(第十三条), data merchants (第十八条), the development agreement (第十九条) and the official calendar.
+"""``publicdata operator | merchants | agreements``: the operating unit's authorization
+(第十三条), data merchants (第十八条) and the development agreement (第十九条).
 
     publicdata operator authorize --unit U --agreement-no N --mode whole|domain|scenario
                                   [--domain D …] [--scenario S …] --from DATE --to DATE [--as A]
@@ -7,7 +7,6 @@
     publicdata merchants register --name N --uscc C --contact P --phone T --qualification Q … [--id M]
     publicdata merchants decide ID (--approve | --refuse --reason R) | list | show ID | exit ID --reason R
     publicdata agreements draft --file F | approve V | reject V --reason R | list | show V | sign V --merchant M
-    publicdata calendar list | load FILE | due --from DATE --days N
 
 Every command that changes something acts as an account (``--as``, else the account mapped to the
 operating-system user), checked for its role and scope, and is written to the audit log. ``--json`` prints
@@ -16,63 +15,24 @@ one JSON object with English codes; without it, Chinese tables for people.
 
 from __future__ import annotations
 
-import json
-import shutil
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from assets.authorization import agreements as agreement_domain
 from assets.authorization import merchants as merchant_domain
 from assets.authorization import operator as operator_domain
-from assets.authorization.records import AuthorizationError
-from orchestration.cli_access import AccessContext, access_errors, as_option
-
-out = Console() if sys.stdout.isatty() else Console(width=160)
-
-data_dir_option = click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="数据目录（默认 PUBLICDATA_HOME，否则 ./data）",
+from orchestration.cli_access import (
+    AccessContext,
+    _table,
+    a_date,
+    as_option,
+    data_dir_option,
+    emit,
+    handled,
+    json_option,
+    out,
 )
-json_option = click.option("--json", "as_json", is_flag=True, help="在 stdout 输出一个 JSON 对象")
-a_date = click.DateTime(formats=["%Y-%m-%d"])
-
-
-def emit(record: object, as_json: bool, show: Callable[[], None]) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(record, ensure_ascii=False, indent=2, default=str) + "\n")
-    else:
-        show()
-
-
-def handled(fn: Callable) -> Callable:
-    """Domain refusals and access denials become a Chinese message and exit status 1."""
-
-    @wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (AuthorizationError, *access_errors()) as exc:
-            raise click.ClickException(str(exc)) from exc
-
-    return wrapper
-
-
-def _table(title: str, columns: list[str], rows: list[list[object]]) -> None:
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
-    out.print(table)
-
 
 # --- operator ------------------------------------------------------------------------------------
 
@@ -491,91 +451,6 @@ def agreements_sign(data_dir, version_id, merchant_id, acting_as, as_json) -> No
     )
 
 
-# --- calendar ------------------------------------------------------------------------------------
-
-
-@click.group("calendar")
-def calendar_group() -> None:
-    """工作日日历：国务院每年公布的放假安排与调休上班日（config/calendar/<年>.yaml）。"""
-
-
-@calendar_group.command("list")
-@data_dir_option
-@json_option
-def calendar_list(data_dir, as_json) -> None:
-    """已加载正式放假安排的年份。"""
-    ctx = AccessContext.load(data_dir, migrate=False)
-    schedules = ctx.calendar.schedules()
-    records = [
-        {
-            "year": y,
-            "source": s.source,
-            "days_off": len(s.days_off),
-            "make_up_days": len(s.make_up_days),
-        }
-        for y, s in sorted(schedules.items())
-    ]
-    emit(
-        {"calendar_dir": str(ctx.settings.calendar_dir), "years": records},
-        as_json,
-        lambda: _table(
-            "正式放假安排",
-            ["年份", "放假日", "调休上班日", "来源"],
-            [[r["year"], r["days_off"], r["make_up_days"], r["source"]] for r in records],
-        ),
-    )
-
-
-@calendar_group.command("load")
-@data_dir_option
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@json_option
-@handled
-def calendar_load(data_dir, path, as_json) -> None:
-    """校验一年的放假安排文件并放入日历目录（PUBLICDATA_CALENDAR_DIR，默认 config/calendar）。"""
-    from assets.common.workdays import CalendarError, load_schedule
-
-    ctx = AccessContext.load(data_dir, migrate=False)
-    try:
-        schedule = load_schedule(path)
-    except CalendarError as exc:
-        raise click.ClickException(str(exc)) from exc
-    target = Path(ctx.settings.calendar_dir) / f"{schedule.year}.yaml"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if path.resolve() != target.resolve():
-        shutil.copyfile(path, target)
-    emit(
-        {"year": schedule.year, "path": str(target), "source": schedule.source},
-        as_json,
-        lambda: out.print(f"已加载 {schedule.year} 年放假安排 → {target}"),
-    )
-
-
-@calendar_group.command("due")
-@data_dir_option
-@click.option("--from", "start", type=a_date, required=True, help="起算日（不计入）")
-@click.option("--days", type=int, required=True, help="工作日数")
-@json_option
-def calendar_due(data_dir, start, days, as_json) -> None:
-    """起算日加 N 个工作日的到期日，及其是否依据临时日历。"""
-    ctx = AccessContext.load(data_dir, migrate=False)
-    result = ctx.calendar.due(start.date(), days)
-    record = {
-        "from": start.date().isoformat(),
-        "days": days,
-        "due_date": result.day.isoformat(),
-        "due_date_provisional": result.provisional,
-    }
-    emit(
-        record,
-        as_json,
-        lambda: out.print(
-            f"{record['from']} 起 {days} 个工作日：{record['due_date']}"
-            + ("（临时日历：该年放假安排尚未加载）" if result.provisional else "")
-        ),
-    )
-
-
 def register(main: click.Group) -> None:
-    for group in (operator_group, merchants_group, agreements_group, calendar_group):
+    for group in (operator_group, merchants_group, agreements_group):
         main.add_command(group)

@@ -20,7 +20,12 @@ from assets.storage.engine import get_engine, safe_url
 from assets.storage.migrate import ensure_platform_schema
 from orchestration.definitions import build_definitions, build_stages, post_ingest_jobs
 from orchestration.settings import Settings
-from orchestration.summaries import catalog_summary, operation_report, quality_summary
+from orchestration.summaries import (
+    applications_report,
+    catalog_summary,
+    operation_report,
+    quality_summary,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +81,8 @@ class PipelineReport:
             ),
             # governed / quarantined / duplicates / published / suppressed and k per dataset
             "operation": operation_report(self.settings),
+            # operator authorization, merchants, applications with due dates, live grants
+            "operation_applications": applications_report(self.settings),
         }
 
 

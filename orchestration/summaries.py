@@ -4,7 +4,8 @@ the platform records.
 
 - ``catalog``: the current catalog version, whether these runs made it, the late counties;
 - ``quality``: quality tickets by change, as the checks, the ingest and the follow-up recorded them;
-- ``operation``: per dataset governed, quarantined, duplicate, published and suppressed rows with k.
+- ``operation``: per dataset governed, quarantined, duplicate, published and suppressed rows with k;
+- ``operation_applications``: the operator authorization, merchants, applications, live grants.
 """
 
 from collections.abc import Iterable, Mapping
@@ -131,4 +132,18 @@ def operation_report(settings: Settings) -> dict[str, object]:
         get_engine(settings.platform_url),
         settings.operation_url,
         load_catalog(settings.catalog_dir),
+    )
+
+
+def applications_report(settings: Settings) -> dict[str, object]:
+    """The ``operation_applications`` section (as of ``PUBLICDATA_TODAY``): the active operator
+    authorization, merchants by status, every application with its status and current due date, and
+    the grants live today."""
+    from assets.authorization.summary import applications_summary
+
+    ensure_platform_schema(settings.platform_url)
+    return applications_summary(
+        get_engine(settings.platform_url),
+        settings.today_date(),
+        settings.platform_resource().calendar,
     )

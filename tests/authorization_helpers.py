@@ -12,6 +12,29 @@ BUREAU = "t_bureau"
 OPERATOR = "t_review"  # the operating unit's review desk
 COMPLIANCE = "t_compliance"
 MERCHANT = "t_merchant"
+HEALTH_OFFICE = "t_health_office"  # the city-level office of the 卫生健康委员会
+MERCHANT_ID = "yunshu"
+
+ACCOUNTS = (
+    (BUREAU, "bureau", {}),
+    (OPERATOR, "operator_review", {}),
+    (COMPLIANCE, "operator_compliance", {}),
+    (MERCHANT, "merchant_user", {"merchant_id": MERCHANT_ID}),
+    (HEALTH_OFFICE, "department_office", {"department_id": "health"}),
+    ("t_market_office", "department_office", {"department_id": "market_regulation"}),
+)
+
+
+def ensure_accounts(engine) -> None:
+    """One account per role the authorization tests act as (created once per database)."""
+    from assets.accounts.store import create_account, get_account
+
+    for name, role, scope in ACCOUNTS:
+        if get_account(engine, name) is None:
+            create_account(
+                engine, name=name, display_name=name, role=role, by="test", by_role=None, **scope
+            )
+
 
 AGREEMENT_BODY = "公共数据开发利用格式协议\n" + "\n".join(
     f"第{i}条 {clause}：……" for i, clause in enumerate(REQUIRED_CLAUSES, start=1)
@@ -72,9 +95,6 @@ def record_published(engine, catalog, *, suppressed: dict[str, tuple[str, ...]] 
             )
 
 
-MERCHANT_ID = "yunshu"
-
-
 def setup_world(
     engine,
     catalog,
@@ -87,6 +107,7 @@ def setup_world(
     current development agreement. Returns the merchant id."""
     from assets.authorization import agreements, merchants, operator
 
+    ensure_accounts(engine)
     operator.create_authorization(
         engine,
         BUREAU,

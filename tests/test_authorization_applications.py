@@ -23,7 +23,14 @@ from assets.authorization.reviews import (
 from assets.common.workdays import DEFAULT_CALENDAR_DIR, WorkCalendar
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
-from tests.authorization_helpers import BUREAU, COMPLIANCE, MERCHANT, MERCHANT_ID, setup_world
+from tests.authorization_helpers import (
+    BUREAU,
+    COMPLIANCE,
+    HEALTH_OFFICE,
+    MERCHANT,
+    MERCHANT_ID,
+    setup_world,
+)
 
 HEALTH = "health"  # 信息资源提供方 of medical_institutions
 ITEMS = {"medical_institutions": ["机构名称", "机构级别", "床位数"]}
@@ -134,7 +141,7 @@ def test_explicit_approvals_approve_and_a_late_decision_is_refused(engine, catal
     with pytest.raises(AuthorizationError, match="视为同意"):
         review(
             engine,
-            "t_health_office",
+            HEALTH_OFFICE,
             catalog,
             app_id,
             reviewer="department",
@@ -162,7 +169,7 @@ def test_all_reviewers_approving_gives_approved_with_a_grant(engine, catalog):
     assert get_application(engine, app_id).status == "compliance_passed"
     decided = review(
         engine,
-        "t_health_office",
+        HEALTH_OFFICE,
         catalog,
         app_id,
         reviewer="department",
@@ -277,7 +284,7 @@ def test_an_expired_operator_authorization_stops_grants_and_new_applications(eng
     review(engine, BUREAU, catalog, app_id, reviewer="bureau", approve=True, today=date(2026, 4, 2))
     review(
         engine,
-        "t_health_office",
+        HEALTH_OFFICE,
         catalog,
         app_id,
         reviewer="department",
@@ -300,3 +307,68 @@ def test_the_period_end_expires_the_application_and_its_grant(lite, catalog):
     assert outcome.expired == [app_id]
     assert get_application(lite, app_id).status == "expired"
     assert all(g.revoked_at is not None for g in list_grants(lite, application_id=app_id))
+
+
+def test_roles_and_scopes_are_checked_and_every_decision_is_audited(lite, catalog):
+    from assets.accounts.authorize import AccessDenied
+
+    setup_world(lite, catalog)
+    day = date(2026, 4, 1)
+    with pytest.raises(AccessDenied):  # a department office does not submit for a merchant
+        submit_application(
+            lite,
+            "t_market_office",
+            catalog,
+            merchant_id=MERCHANT_ID,
+            scenario="s",
+            purpose="p",
+            method="sandbox",
+            period_start=day,
+            period_end=day,
+            safeguards="x",
+            items=ITEMS,
+            today=day,
+        )
+    app_id = _submit(lite, catalog, day).application_id
+    with pytest.raises(AccessDenied):  # the merchant does not check its own application
+        comply(lite, MERCHANT, catalog, app_id, passed=True, today=day)
+    comply(lite, COMPLIANCE, catalog, app_id, passed=True, today=day)
+    with pytest.raises(AccessDenied):  # another department's office
+        review(
+            lite,
+            "t_market_office",
+            catalog,
+            app_id,
+            reviewer="department",
+            department_id=HEALTH,
+            approve=True,
+            today=day,
+        )
+    with pytest.raises(AccessDenied):  # a department office is not the bureau
+        review(lite, HEALTH_OFFICE, catalog, app_id, reviewer="bureau", approve=True, today=day)
+    review(
+        lite,
+        HEALTH_OFFICE,
+        catalog,
+        app_id,
+        reviewer="department",
+        department_id=HEALTH,
+        approve=False,
+        reason="申请的信息项超出场景所需",
+        today=day,
+    )
+    audited = [
+        (e.actor, e.role, e.action, e.reason)
+        for e in entries(lite, target_prefix=f"authorization/application/{app_id}")
+    ]
+    assert audited == [
+        (MERCHANT, "merchant_user", "application_submit", None),
+        (COMPLIANCE, "operator_compliance", "application_compliance_pass", None),
+        (
+            HEALTH_OFFICE,
+            "department_office",
+            "application_review_reject",
+            "申请的信息项超出场景所需",
+        ),
+        (HEALTH_OFFICE, "department_office", "application_decided", "审核未通过"),
+    ]

@@ -13,7 +13,15 @@ from assets.authorization.records import Actor, AuthorizationError, utc_now
 from assets.operation.suspension import resume_supply, suspend_supply
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
-from tests.authorization_helpers import AGREEMENT_BODY, BUREAU, MERCHANT, OPERATOR, valid_uscc
+from tests.authorization_helpers import (
+    AGREEMENT_BODY,
+    BUREAU,
+    MERCHANT,
+    MERCHANT_ID,
+    OPERATOR,
+    ensure_accounts,
+    valid_uscc,
+)
 
 
 @pytest.fixture
@@ -23,6 +31,7 @@ def engine(db_url):
 
 
 def _setup(engine, *, mode="whole", domains=(), scenarios=()):
+    ensure_accounts(engine)
     operator.create_authorization(
         engine,
         BUREAU,
@@ -43,6 +52,7 @@ def _setup(engine, *, mode="whole", domains=(), scenarios=()):
         contact_phone="13900001111",
         qualifications=["营业执照", "数据安全管理制度"],
         today=date(2026, 3, 2),
+        merchant_id=MERCHANT_ID,
     )
     merchants.decide_merchant(engine, OPERATOR, merchant.merchant_id, approve=True)
     version = agreements.draft_version(engine, OPERATOR, AGREEMENT_BODY)
@@ -84,7 +94,7 @@ def test_an_expired_or_revoked_operator_authorization_stops_every_grant(engine):
             connection,
             Actor(OPERATOR),
             application_id="a0002",
-            merchant_id="m0001",
+            merchant_id=MERCHANT_ID,
             dataset_id="market_entities",
             columns=("uscc",),
             domains=("经济建设",),
@@ -164,6 +174,7 @@ def test_exit_revokes_every_grant_and_is_reported(engine):
 
 
 def test_merchant_registration_checks_the_uscc_check_character(engine):
+    ensure_accounts(engine)
     good = valid_uscc("91640500MA76")
     bad = good[:17] + ("0" if good[17] != "0" else "1")
     with pytest.raises(AuthorizationError, match="校验码错误"):

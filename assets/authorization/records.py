@@ -11,6 +11,8 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+import assets.authorization.permissions  # noqa: F401  (registers this package's actions)
+from assets.accounts.authorize import require
 from assets.audit import log as audit
 from assets.common.identifiers import USCC_PATTERN, uscc_check_char
 from assets.common.workdays import CHINA_TZ, Due, WorkCalendar, default_calendar
@@ -42,7 +44,15 @@ def authorize(
     merchant_id: str | None = None,
 ) -> Actor:
     """The acting account, checked for ``action`` in the request's scope (raises ``AccessDenied``)."""
-    return Actor(account, None)  # replaced by assets.accounts.authorize.require when it lands
+    checked = require(
+        engine,
+        account,
+        action,
+        county_code=county_code,
+        department_id=department_id,
+        merchant_id=merchant_id,
+    )
+    return Actor(checked.name, checked.role.value)
 
 
 def utc_now() -> datetime:
@@ -84,14 +94,15 @@ def write_audit(
     detail: Mapping[str, object] | None = None,
     at: datetime | None = None,
 ) -> None:
-    """One audit entry in the caller's transaction; the role goes into ``detail`` as ``role``."""
+    """One audit entry in the caller's transaction: who (account and role), what, when, why."""
     audit.record(
         connection,
         actor=actor.name,
+        role=actor.role,
         action=action,
         target=target,
         reason=reason,
-        detail={**(detail or {}), "role": actor.role},
+        detail=detail,
         at=at or utc_now(),
     )
 

@@ -10,9 +10,10 @@ from assets.authorization.schedules import (
 )
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
+from orchestration.settings import Settings
 from orchestration.stages import StageDefinitions
 
-__all__ = ["DEEM_JOB", "definitions"]
+__all__ = ["DEEM_JOB", "create_demo", "definitions"]
 
 
 def definitions(catalog: dict[str, CatalogEntry], city: City) -> StageDefinitions:
@@ -20,4 +21,19 @@ def definitions(catalog: dict[str, CatalogEntry], city: City) -> StageDefinition
         defs=dg.Definitions(
             jobs=[application_deadlines], schedules=[application_deadlines_schedule]
         )
+    )
+
+
+def create_demo(settings: Settings) -> bool:
+    """The demo's operator authorization, merchant and applications (after the pipeline published)."""
+    from assets.authorization.demo import create_demo_operation
+    from assets.common.catalog import load_catalog
+    from assets.common.city import load_city
+    from assets.storage.engine import get_engine
+
+    return create_demo_operation(
+        get_engine(settings.platform_url),
+        load_catalog(settings.catalog_dir),
+        load_city(settings.city_config),
+        settings.today_date(),
     )
