@@ -45,6 +45,14 @@ def test_demo_json_prints_one_object_that_accounts_for_every_file(tmp_path):
     assert set(summary["totals"]["by_county"]) == {"640502", "640521", "640522"}
     assert summary["zones"]["exchange"].startswith("sqlite:///")
     assert (tmp_path / "dagster_home" / "dagster.yaml").is_file()
+    # the demo's authorized operation: one application approved with a live grant, one pending
+    operation = summary["operation_applications"]
+    assert [a["status"] for a in operation["operator_authorization"]] == ["active"]
+    by_status = {a["status"]: a for a in operation["applications"]}
+    assert set(by_status) == {"approved", "submitted"}
+    assert by_status["approved"]["live_grants"] and by_status["approved"]["due_date"] is None
+    assert by_status["submitted"]["due_date"] and by_status["submitted"]["live_grants"] == []
+    assert [g["merchant_id"] for g in operation["live_grants"]] == ["demo_merchant"]
 
 
 def test_run_uses_publicdata_home_and_explains_a_missing_landing_zone(tmp_path):
