@@ -311,16 +311,47 @@ def merchants_show(data_dir, merchant_id, as_json) -> None:
 @json_option
 @handled
 def merchants_exit(data_dir, merchant_id, reason, acting_as, as_json) -> None:
-    """数据商退出：撤销全部授权，记录退出并报送市数据局；工作区对象由对账删除。"""
+    """数据商退出：撤销全部授权，记录退出并报送市数据局，随即同步工作区（删除其角色、视图、凭据）并记录结果。"""
+    from assets.authorization.records import authorize, utc_now, write_audit
+    from assets.storage.engine import get_engine
+    from assets.workspace.reconcile import live_state, reconcile
+
     ctx = AccessContext.load(data_dir, existing=True)
-    revoked = merchant_domain.exit_merchant(
-        ctx.engine, ctx.account(acting_as), merchant_id, reason=reason
+    account = ctx.account(acting_as)
+    revoked = merchant_domain.exit_merchant(ctx.engine, account, merchant_id, reason=reason)
+    # the deletion request goes to the workspace reconciler at once (not only at the next run)
+    actor = authorize(ctx.engine, account, "merchants.exit", merchant_id=merchant_id)
+    grants, merchants = live_state(ctx.engine, ctx.today)
+    outcome = reconcile(
+        ctx.engine,
+        get_engine(ctx.settings.operation_url),
+        grants,
+        merchants=merchants,
+        actor=actor.name,
+        actor_role=actor.role,
     )
+    deleted = [c.as_record() for c in outcome.changes if c.merchant_id == merchant_id]
+    with ctx.engine.begin() as connection:
+        write_audit(
+            connection,
+            actor,
+            "merchant_exit_workspace",
+            f"authorization/merchant/{merchant_id}",
+            reason="数据商退出：删除其运营平台工作区对象",
+            detail={"backend": outcome.backend, "deleted": deleted},
+            at=utc_now(),
+        )
     emit(
-        {"merchant_id": merchant_id, "status": "exited", "grants_revoked": revoked},
+        {
+            "merchant_id": merchant_id,
+            "status": "exited",
+            "grants_revoked": revoked,
+            "workspace_deleted": deleted,
+        },
         as_json,
         lambda: out.print(
-            f"数据商 {merchant_id} 已退出，撤销授权 {len(revoked)} 项，已报送市数据局。"
+            f"数据商 {merchant_id} 已退出，撤销授权 {len(revoked)} 项，已报送市数据局；"
+            f"工作区删除 {len(deleted)} 项对象或权限。"
         ),
     )
 

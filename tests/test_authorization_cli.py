@@ -172,3 +172,32 @@ def test_loading_a_year_makes_its_due_dates_official(data_dir, tmp_path):
         )
     )
     assert after == {**before, "due_date_provisional": False}
+
+
+def test_exit_revokes_grants_and_records_the_workspace_deletion(data_dir):
+    from assets.audit.log import entries
+
+    app_id = _json(_run(data_dir, *SUBMIT, "--items", "medical_institutions:机构名称"))[
+        "application_id"
+    ]
+    _json(_run(data_dir, "applications", "comply", app_id, "--pass", "--json", "--as", COMPLIANCE))
+    deemed = _json(_run(data_dir, "applications", "deem", "--json", today="2026-04-20"))
+    assert deemed["decided"] == {app_id: "deemed_approved"}
+    exited = _json(
+        _run(
+            data_dir,
+            "merchants",
+            "exit",
+            "yunshu",
+            "--reason",
+            "主动退出",
+            "--json",
+            "--as",
+            BUREAU,
+        )
+    )
+    assert exited["status"] == "exited" and len(exited["grants_revoked"]) == 1
+    assert "workspace_deleted" in exited
+    engine = Settings.load(data_dir).platform_resource().platform_engine()
+    actions = [e.action for e in entries(engine, target_prefix="authorization/merchant/yunshu")]
+    assert actions[-3:] == ["merchant_exit", "merchant_exit_report", "merchant_exit_workspace"]
