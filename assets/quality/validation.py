@@ -12,6 +12,7 @@ rewritten to hold only those masked examples. Data Docs are rendered from that s
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import functools
 import re
@@ -35,6 +36,8 @@ from great_expectations.data_context.types.resource_identifiers import (
 
 from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
 from assets.common.city import DEFAULT_CITY_CONFIG, City, load_city
+from assets.common.documents import escape_html, script_injections
+from assets.common.files import make_private, private_dir
 from assets.common.masking import mask_id_number, mask_phone, mask_series
 from assets.quality.suite_rules import PARAM_AS_OF, PARAM_COUNTY_CODES, PARAM_TOWNSHIPS, SOURCE_ROW
 from assets.quality.suites import SUITES_DIR, load_suite, suite_for
@@ -402,10 +405,75 @@ def _example_value(
 # --- Data Docs ---------------------------------------------------------------------------------
 
 
+_UNSAFE_ID = re.compile(r"[^A-Za-z0-9_-]")
+
+# What GE's own page templates put in a page: its inline scripts begin with these, its buttons call
+# these handlers, its libraries come from these hosts. Anything else came from a value.
+GE_INLINE_SCRIPTS = ("function rowStyleLinks(", "$('#section-", "function showAllValidations(")
+GE_HANDLERS = re.compile(
+    r"clearTableFilters\('[\w-]+'\)|showAllValidations\(\)|hideSucceededValidations\(\)"
+)
+GE_SCRIPT_SOURCES = (
+    "https://cdn.jsdelivr.net/npm/",
+    "https://cdnjs.cloudflare.com/ajax/libs/",
+    "https://code.jquery.com/",
+    "https://stackpath.bootstrapcdn.com/",
+    "https://unpkg.com/",
+)
+
+
+class UnsafeDataDocs(ValueError):
+    """A built Data Docs page holds script-bearing markup GE's templates do not produce."""
+
+
+def _safe_id(text: str) -> str:
+    """Identifiers in page names, run names and the index table: letters, digits, ``_`` and ``-``."""
+    return _UNSAFE_ID.sub("_", text)
+
+
 def _run_name(county_code: str, period: str | None) -> str:
     # GE's page renderer tries to read a run name as a date: "640502-2026-11-26" (a daily
     # dataset's partition) would parse, with a nonsensical UTC offset, and break the page
-    return f"county{county_code}-period{period or 'all'}"
+    return _safe_id(f"county{county_code}-period{period or 'all'}")
+
+
+def _escaped(tree: Any) -> Any:
+    """Every string in a GE result structure, HTML-escaped (GE renders values as markup)."""
+    if isinstance(tree, str):
+        return escape_html(tree)
+    if isinstance(tree, Mapping):
+        return {key: _escaped(value) for key, value in tree.items()}
+    if isinstance(tree, list | tuple):
+        return [_escaped(value) for value in tree]
+    return tree
+
+
+def _for_html(result: ExpectationSuiteValidationResult) -> ExpectationSuiteValidationResult:
+    """A copy of a validation result whose values are escaped for GE's HTML renderer: examples,
+    observed values and error messages come from what a department delivered."""
+    safe = copy.deepcopy(result)
+    for item in safe.results:
+        if isinstance(item.result, Mapping):
+            item.result = _escaped(item.result)
+        if isinstance(item.exception_info, Mapping):
+            item.exception_info = _escaped(item.exception_info)
+    return safe
+
+
+def _check_site(site: Path) -> None:
+    """Refuse a built site any of whose pages holds a script GE did not put there."""
+    for page in sorted(site.rglob("*.html")):
+        found = script_injections(
+            page.read_text(encoding="utf-8"),
+            allowed_handlers=GE_HANDLERS,
+            allowed_inline=GE_INLINE_SCRIPTS,
+            allowed_sources=GE_SCRIPT_SOURCES,
+        )
+        if found:
+            raise UnsafeDataDocs(
+                f"Data Docs 页面 {page.relative_to(site).as_posix()} 含有非模板脚本"
+                f"（{'、'.join(sorted(set(found)))}），未发布"
+            )
 
 
 def _result_identifier(outcome: ValidationOutcome) -> ValidationResultIdentifier:
@@ -415,7 +483,7 @@ def _result_identifier(outcome: ValidationOutcome) -> ValidationResultIdentifier
         run_id=RunIdentifier(
             run_name=_run_name(outcome.county_code, outcome.period), run_time=outcome.validated_at
         ),
-        batch_identifier=f"{outcome.dataset_id}-{outcome.county_code}-{period}",
+        batch_identifier=_safe_id(f"{outcome.dataset_id}-{outcome.county_code}-{period}"),
     )
 
 
@@ -435,9 +503,10 @@ def build_data_docs(
 ) -> Path:
     """Build GE Data Docs for the latest validation of each partition into ``site_dir``.
 
-    Rendered only from the scrubbed results the outcomes keep. The site is built beside
-    ``site_dir`` and swapped in whole, so readers never see a half-built site. Returns
-    ``index.html``.
+    Rendered only from the scrubbed results the outcomes keep, every value HTML-escaped (GE puts
+    values into its pages as markup). The site is built beside ``site_dir``, checked for scripts
+    GE's templates do not produce (:class:`UnsafeDataDocs`), and swapped in whole, so readers
+    never see a half-built or tampered site. Returns ``index.html``.
     """
     latest: dict[tuple[str, str, str | None], ValidationOutcome] = {}
     for outcome in outcomes:
@@ -446,7 +515,7 @@ def build_data_docs(
             latest[key] = outcome
 
     site_dir = Path(site_dir)
-    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(site_dir.parent)
     building = site_dir.with_name(f".{site_dir.name}.building-{uuid.uuid4().hex}")
     context = _ephemeral_context()
     context.add_data_docs_site(
@@ -470,8 +539,12 @@ def build_data_docs(
                 raise ValueError(
                     f"{outcome.dataset_id}: 校验结果不含 GE 结果对象，无法生成 Data Docs"
                 )
-            context.validation_results_store.set(_result_identifier(outcome), outcome.ge_object)
+            context.validation_results_store.set(
+                _result_identifier(outcome), _for_html(outcome.ge_object)
+            )
         context.build_data_docs(site_names=[DOCS_SITE])
+        _check_site(building)
+        make_private(building)
         _swap_in(building, site_dir)
     finally:
         if building.exists():

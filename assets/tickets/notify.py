@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City, Department
+from assets.common.documents import escape_markup
 from assets.common.notify import Delivery, send
 from assets.tickets import deliveries as delivery_records
 from assets.tickets.rules import ORIGIN_INGEST, Ticket
@@ -66,9 +67,9 @@ def _ticket_lines(ticket: Ticket, entry: CatalogEntry | None, city: City) -> lis
             bureau = "县（区）数据局"
         lines.append(f"  - 已超过整改期限，已升级报送{bureau}")
     examples = [
-        f"第{e['source_row']}行 {e.get('value') or '（空）'}"
+        f"第{e['source_row']}行 {escape_markup(e.get('value') or '（空）')}"
         if e.get("source_row") is not None
-        else str(e.get("value") or "")
+        else escape_markup(e.get("value") or "")
         for e in ticket.examples[:MAX_EXAMPLES_PER_TICKET]
     ]
     if examples:

@@ -15,23 +15,20 @@ from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import pandas as pd
 from sqlalchemy.engine import Engine
 
 from assets.audit import log as audit
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
+from assets.common.documents import XLSX_WRITER_OPTIONS, html_environment, neutralize_frame
+from assets.common.files import private_dir
 from assets.common.workdays import CHINA_TZ, china_date
 from assets.tickets import store as store
 from assets.tickets.rules import OPEN_STATUSES, Ticket, TicketError
 
 REPORT_NAME = "quality_tickets"
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent),
-    autoescape=jinja2.select_autoescape(["html", "j2"]),
-    undefined=jinja2.StrictUndefined,
-)
+_TEMPLATES = html_environment(Path(__file__).parent)
 
 # XLSX columns (Chinese headers as a department reads them) → width
 SHEET_COLUMNS: dict[str, int] = {
@@ -159,9 +156,12 @@ def _write_xlsx(path: Path, views: list[dict[str, Any]]) -> None:
         ],
         columns=list(EXAMPLE_COLUMNS),
     )
-    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
-        tickets.to_excel(writer, sheet_name="未关闭工单", index=False)
-        examples.to_excel(writer, sheet_name="问题示例", index=False)
+    # examples and problem texts quote what departments delivered: never a formula in the sheet
+    with pd.ExcelWriter(
+        path, engine="xlsxwriter", engine_kwargs={"options": XLSX_WRITER_OPTIONS}
+    ) as writer:
+        neutralize_frame(tickets).to_excel(writer, sheet_name="未关闭工单", index=False)
+        neutralize_frame(examples).to_excel(writer, sheet_name="问题示例", index=False)
         book = writer.book
         wrap = book.add_format({"text_wrap": True, "valign": "top"})
         percent = book.add_format({"num_format": "0.0%", "valign": "top"})
@@ -203,7 +203,7 @@ def write_department_report(
     views = [_view(ticket, city, catalog, today) for ticket in tickets]
 
     target = Path(out_dir) / "tickets" / department_id
-    target.mkdir(parents=True, exist_ok=True)
+    private_dir(target)  # mkstemp makes the files themselves 0600
     xlsx_path = target / f"{REPORT_NAME}.xlsx"
     html_path = target / f"{REPORT_NAME}.html"
 
