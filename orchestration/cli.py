@@ -60,12 +60,36 @@ def _progress(console: Console | None = None) -> Progress:
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Turns the failures a person can fix into one line on stderr and a non-zero exit: a database
+    that cannot be reached or vanished, a data directory another command holds."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        import sqlalchemy as sa
+
+        from assets.storage.engine import one_line_error
+        from orchestration.locking import BUSY_EXIT_CODE, DataDirBusy
+
+        try:
+            return super().invoke(ctx)
+        except DataDirBusy as exc:
+            click.echo(f"错误：{exc}", err=True)
+            sys.exit(BUSY_EXIT_CODE)
+        except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+            raise click.ClickException(f"数据库不可用：{one_line_error(exc)}") from None
+        except sa.exc.SQLAlchemyError as exc:
+            raise click.ClickException(f"数据库出错：{one_line_error(exc)}") from None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(
     package_name="publicdata", prog_name="publicdata", message="%(prog)s %(version)s"
 )
 def main() -> None:
     """中卫市公共数据资源授权运营 — public-data authorized operation pipeline."""
+    from assets.common.files import private_umask
+
+    private_umask()  # raw data, records and secrets this command creates are owner-only
 
 
 def _generate(
@@ -151,36 +175,61 @@ def generate(
     data_dir: Path | None, rows: int, seed: int, as_of, defect_rate: float, periods: int
 ) -> None:
     """生成合成的演示交付文件（含已知缺陷和真值清单）。"""
+    from orchestration.locking import exclusive_data_dir
+
     settings = Settings.load(data_dir)
-    manifest = _generate(
-        settings, rows, seed, as_of.date() if as_of else None, defect_rate, periods
-    )
+    with exclusive_data_dir(settings.data_dir):
+        manifest = _generate(
+            settings, rows, seed, as_of.date() if as_of else None, defect_rate, periods
+        )
     err.print(
         f"[green]已生成[/] {len(manifest.files)} 个文件，{sum(f.rows for f in manifest.files)} 行，"
         f"{len(manifest.defects)} 个注入缺陷 → {settings.landing_dir}"
     )
 
 
+def _check_key(settings: Settings) -> None:
+    """A configured pseudonymization key that is too weak stops the run before anything is read."""
+    from assets.desensitization.pseudonymize import PseudonymKeyError
+
+    try:
+        settings.pseudonym_key_bytes()
+    except PseudonymKeyError as exc:
+        raise click.ClickException(f"假名化密钥不可用：{exc}") from None
+
+
 def _run(
     settings: Settings, as_json: bool, after_pipeline: Callable[[], object] | None = None
 ) -> int:
+    """Run, print the summary; 0 when the pipeline ran, 1 when part of the summary could not be
+    built (a database lost mid-run: what could be reported is printed, then the reason)."""
+    from orchestration.locking import exclusive_data_dir
     from orchestration.runner import run_pipeline
 
-    with _progress() as progress:
-        task = progress.add_task("pipeline", total=None, item="")
+    with exclusive_data_dir(settings.data_dir):
+        _check_key(settings)
+        with _progress() as progress:
+            task = progress.add_task("pipeline", total=None, item="")
 
-        def on_partition(label: str, done: int, total: int) -> None:
-            progress.update(task, total=total, completed=done, item=label)
+            def on_partition(label: str, done: int, total: int) -> None:
+                progress.update(task, total=total, completed=done, item=label)
 
-        report = run_pipeline(settings, progress=on_partition)
-    if after_pipeline is not None:
-        after_pipeline()
-    summary = report.summary()
+            report = run_pipeline(settings, progress=on_partition)
+        if after_pipeline is not None:
+            after_pipeline()
+        summary = report.summary()
+    from assets.common.files import printable
+
+    # file names that are not UTF-8 are shown escaped: the output always parses
+    summary = printable(summary)
     if as_json:
-        sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2, default=str) + "\n")
+        text = json.dumps(summary, ensure_ascii=False, indent=2, default=str)
+        sys.stdout.write(text + "\n")
     else:
         _print_summary(summary, settings)
-    return 0
+    for problem in summary["errors"]:
+        click.echo(f"错误：汇总“{problem['section']}”无法生成：{problem['error']}", err=True)
+    return 1 if summary["errors"] else 0
 
 
 def _print_summary(summary: dict, settings: Settings) -> None:
@@ -334,12 +383,17 @@ def demo(
     as_json: bool,
 ) -> None:
     """生成演示数据，然后运行整条流水线。"""
+    from orchestration.locking import exclusive_data_dir
+
     settings = Settings.load(data_dir)
-    _generate(settings, rows, seed, as_of.date() if as_of else None, defect_rate, periods)
-    _demo_accounts(settings)
     from orchestration.stages.authorization import create_demo
 
-    sys.exit(_run(settings, as_json, after_pipeline=lambda: create_demo(settings)))
+    with exclusive_data_dir(settings.data_dir):
+        _check_key(settings)
+        _generate(settings, rows, seed, as_of.date() if as_of else None, defect_rate, periods)
+        _demo_accounts(settings)
+        code = _run(settings, as_json, after_pipeline=lambda: create_demo(settings))
+    sys.exit(code)
 
 
 def _demo_accounts(settings: Settings) -> None:

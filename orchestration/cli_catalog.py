@@ -294,7 +294,9 @@ def diff(
 @json_option
 def publish(data_dir: Path | None, acting_as: str | None, as_json: bool) -> None:
     """校验登记、汇聚全市目录、生成版本并发布到运营平台，通知订阅方（市数据局、平台运维）。"""
+    from assets.catalog_sync.aggregate import prohibited_datasets
     from assets.catalog_sync.cycle import run_catalog_cycle
+    from assets.common.catalog import load_catalog
     from assets.common.city import load_city
 
     settings = Settings.load(data_dir)
@@ -309,6 +311,7 @@ def publish(data_dir: Path | None, acting_as: str | None, as_json: bool) -> None
         actor=account.name,
         actor_role=account.role,
         base_url=settings.public_base_url,
+        prohibited=prohibited_datasets(load_catalog(settings.catalog_dir)),
     )
     summary = {
         "registrations": len(cycle.results),
@@ -317,6 +320,8 @@ def publish(data_dir: Path | None, acting_as: str | None, as_json: bool) -> None
         "new_version": cycle.created,
         "counts": cycle.counts,
         "published_to": str(cycle.publication.directory) if cycle.publication else None,
+        # 禁止开放 entries: in the city catalog, never in the public one
+        "withheld": [e.dataset_id for e in cycle.catalog.withheld],
         "deliveries": [{"channel": d.channel, "status": d.status} for d in cycle.deliveries],
         "tickets": cycle.tickets,
     }

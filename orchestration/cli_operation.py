@@ -173,11 +173,19 @@ def resume(
         )
     except SuspensionError as exc:
         raise click.ClickException(str(exc)) from exc
-    _emit(
-        suspension.as_record(),
-        as_json,
-        f"[green]已恢复供给[/] {suspension.scope}：{reason}（下一次运行时重新发布）",
-    )
+    record = suspension.as_record()
+    entry = load_catalog(settings.catalog_dir)[dataset_id]
+    if entry.is_prohibited:
+        # 第四条: lifting a suspension never opens a 禁止开放 resource
+        record["status"] = "prohibited"
+        message = (
+            f"[yellow]已撤销暂停[/] {suspension.scope}：{reason}。但“{entry.title}”开放属性为"
+            "禁止开放，仍不会发布到运营平台（第四条）。"
+        )
+    else:
+        record["status"] = "resumed"
+        message = f"[green]已恢复供给[/] {suspension.scope}：{reason}（下一次运行时重新发布）"
+    _emit(record, as_json, message)
 
 
 @supply.command(name="list")

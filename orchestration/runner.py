@@ -7,18 +7,24 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import dagster as dg
+import pandas as pd
+import sqlalchemy as sa
 
 from assets.aggregation.partitions import partition_key, period_partitions_name
 from assets.aggregation.sensors import ingest_job_name
 from assets.aggregation.summary import file_records, ingest_records, overall, totals
 from assets.common.catalog import load_catalog
 from assets.common.city import load_city
+from assets.common.files import private_umask
 from assets.landing.paths import LandingPath, scan_landing
-from assets.storage.engine import get_engine, safe_url
+from assets.storage.engine import get_engine, one_line_error, safe_url
 from assets.storage.migrate import ensure_platform_schema
+from assets.storage.tables import ingest_files
 from orchestration.definitions import build_definitions, build_stages, post_ingest_jobs
+from orchestration.locking import exclusive_data_dir, instance_creation
 from orchestration.settings import Settings
 from orchestration.summaries import (
     applications_report,
@@ -38,12 +44,14 @@ telemetry:
 
 
 def dagster_instance(settings: Settings) -> dg.DagsterInstance:
+    """The data directory's Dagster instance. Creating it (a fresh ``runs.db`` is stamped and
+    migrated) is done by one process at a time: two would leave two migration heads behind."""
     home = settings.dagster_home
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(INSTANCE_YAML, encoding="utf-8")
-    return dg.DagsterInstance.from_config(str(home))
+    with instance_creation(home):
+        config = home / "dagster.yaml"
+        if not config.exists():
+            config.write_text(INSTANCE_YAML, encoding="utf-8")
+        return dg.DagsterInstance.from_config(str(home))
 
 
 @dataclass
@@ -55,10 +63,24 @@ class PipelineReport:
     post_ingest_runs: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
-        engine = get_engine(self.settings.platform_url)
-        records = ingest_records(engine, self.batch_ids)
-        instance = dagster_instance(self.settings)
-        return {
+        """The run's summary. A section that cannot be built (its database vanished mid-run) is
+        left empty and its one-line reason listed under ``errors``; the rest is still reported."""
+        errors: list[dict[str, str]] = []
+
+        def section(name: str, build: Callable[[], Any], empty: Any = None) -> Any:
+            try:
+                return build()
+            except (sa.exc.SQLAlchemyError, OSError, dg.DagsterError) as exc:
+                errors.append({"section": name, "error": one_line_error(exc)})
+                return empty
+
+        records = section(
+            "files",
+            lambda: ingest_records(get_engine(self.settings.platform_url), self.batch_ids),
+            empty=pd.DataFrame(columns=[c.name for c in ingest_files.columns]),
+        )
+        instance = section("dagster", lambda: dagster_instance(self.settings))
+        summary = {
             "data_dir": str(self.settings.data_dir),
             "files": file_records(records),
             "unrecognized_files": self.unrecognized_files,
@@ -74,16 +96,30 @@ class PipelineReport:
                 "post_ingest": len(self.post_ingest_runs),
                 "failed": self.failed_partitions,
             },
-            "catalog": catalog_summary(self.settings, instance, self.post_ingest_runs),
+            "catalog": section(
+                "catalog",
+                lambda: catalog_summary(self.settings, instance, self.post_ingest_runs),
+            )
+            if instance is not None
+            else None,
             # quality tickets opened / reopened / updated / closed / escalated by this run
-            "quality": quality_summary(
-                self.settings, instance, [*self.batch_ids, *self.post_ingest_runs]
-            ),
+            "quality": section(
+                "quality",
+                lambda: quality_summary(
+                    self.settings, instance, [*self.batch_ids, *self.post_ingest_runs]
+                ),
+            )
+            if instance is not None
+            else None,
             # governed / quarantined / duplicates / published / suppressed and k per dataset
-            "operation": operation_report(self.settings),
+            "operation": section("operation", lambda: operation_report(self.settings)),
             # operator authorization, merchants, applications with due dates, live grants
-            "operation_applications": applications_report(self.settings),
+            "operation_applications": section(
+                "operation_applications", lambda: applications_report(self.settings)
+            ),
         }
+        summary["errors"] = errors
+        return summary
 
 
 # The CLI prints its own progress and summary (rejections, failed runs, tickets); the run events,
@@ -94,7 +130,16 @@ Progress = Callable[[str, int, int], None]
 
 
 def run_pipeline(settings: Settings, *, progress: Progress | None = None) -> PipelineReport:
-    """Materialize every partition that has a landing file, then the stages downstream of them."""
+    """Materialize every partition that has a landing file, then the stages downstream of them.
+
+    Holds the data directory for the whole run (:class:`DataDirBusy` when another process does),
+    and creates what it writes owner-only."""
+    private_umask()
+    with exclusive_data_dir(settings.data_dir):
+        return _run_pipeline(settings, progress)
+
+
+def _run_pipeline(settings: Settings, progress: Progress | None) -> PipelineReport:
     instance = dagster_instance(settings)
     defs = build_definitions(settings)
     ensure_platform_schema(settings.platform_url)
@@ -111,9 +156,7 @@ def run_pipeline(settings: Settings, *, progress: Progress | None = None) -> Pip
         periods[landing.dataset_id].add(landing.period)
     for dataset_id, keys in periods.items():
         name = period_partitions_name(dataset_id)
-        missing = sorted(k for k in keys if not instance.has_dynamic_partition(name, k))
-        if missing:
-            instance.add_dynamic_partitions(name, missing)
+        add_partitions(instance, name, keys)
 
     for done, landing in enumerate(files, start=1):
         if progress:
@@ -146,6 +189,20 @@ def run_pipeline(settings: Settings, *, progress: Progress | None = None) -> Pip
     if progress:
         progress("", len(files), len(files))
     return report
+
+
+def add_partitions(instance: dg.DagsterInstance, name: str, keys: set[str]) -> None:
+    """Add the missing period partitions; one another process (the UI's sensor) added meanwhile is
+    no error."""
+    missing = sorted(k for k in keys if not instance.has_dynamic_partition(name, k))
+    if not missing:
+        return
+    try:
+        instance.add_dynamic_partitions(name, missing)
+    except sa.exc.IntegrityError:
+        for key in missing:
+            if not instance.has_dynamic_partition(name, key):
+                instance.add_dynamic_partitions(name, [key])
 
 
 def _run_partition(

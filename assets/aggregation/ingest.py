@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assets.common.catalog import CatalogEntry
+from assets.common.files import create_private_file, private_dir
 from assets.landing.paths import LandingPath, file_checksum
 from assets.landing.reader import read_landing_file
 from assets.landing.rejections import FileRejected, RowRejection
@@ -25,6 +26,9 @@ from assets.storage.tables import PROVENANCE_COLUMNS, ingest_files, ingest_rejec
 
 STATUS_LOADED = "loaded"
 STATUS_REJECTED = "rejected"
+# Row rejection: a cell holding a NUL character (0x00). PostgreSQL text cannot hold it and SQLite
+# would keep it, so the same delivery would differ by backend: the row is rejected on both.
+NUL_BYTE = "nul_byte"
 
 
 @dataclass
@@ -112,9 +116,9 @@ def stage_schema(entry: CatalogEntry) -> pa.Schema:
 
 def write_stage(frame: pd.DataFrame, entry: CatalogEntry, path: Path) -> None:
     """Atomic: a reader sees the previous stage file or the new one, never a half-written one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)  # raw delivered data: owner-only
     table = pa.Table.from_pandas(frame, schema=stage_schema(entry), preserve_index=False)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp = create_private_file(path.with_suffix(f".{os.getpid()}.tmp"))
     pq.write_table(table, tmp, compression="zstd")
     os.replace(tmp, path)
 
@@ -122,6 +126,36 @@ def write_stage(frame: pd.DataFrame, entry: CatalogEntry, path: Path) -> None:
 def read_stage(path: Path) -> pd.DataFrame:
     frame = pq.read_table(path).to_pandas()
     return frame[[*PROVENANCE_COLUMNS, *[c for c in frame.columns if c not in PROVENANCE_COLUMNS]]]
+
+
+def reject_nul_rows(
+    frame: pd.DataFrame, entry: CatalogEntry
+) -> tuple[pd.DataFrame, list[RowRejection]]:
+    """Rows with a NUL character in any item, taken out as rejections (same on every backend)."""
+    columns = [c for c in entry.columns if c in frame.columns]
+    if not len(frame) or not columns:
+        return frame, []
+    has_nul = pd.Series(False, index=frame.index)
+    for column in columns:
+        values = frame[column]
+        text = values[values.notna()].astype(str)
+        has_nul |= text.str.contains("\x00", regex=False).reindex(frame.index, fill_value=False)
+    if not has_nul.any():
+        return frame, []
+    rejections = []
+    for _, row in frame[has_nul].iterrows():
+        names = [
+            entry.item(c).name for c in columns if row[c] is not None and "\x00" in str(row[c])
+        ]
+        rejections.append(
+            RowRejection(
+                source_row=int(row["source_row"]),
+                reason_code=NUL_BYTE,
+                reason=f"“{'、'.join(names)}”含有空字符（NUL，0x00），无法作为文本入库："
+                "请检查导出程序后重新报送",
+            )
+        )
+    return frame[~has_nul], rejections
 
 
 def ingest_landing_file(
@@ -153,8 +187,10 @@ def ingest_landing_file(
         outcome.reason_code, outcome.reason = "unreadable", f"文件无法读取: {exc.strerror or exc}"
         return outcome
 
+    kept, nul_rows = reject_nul_rows(read.frame, entry)
+    rejections = sorted([*read.rejections, *nul_rows], key=lambda r: r.source_row)
     frame = with_provenance(
-        read.frame,
+        kept,
         entry,
         landing,
         department_id=department_id,
@@ -168,8 +204,8 @@ def ingest_landing_file(
     outcome.staged_path = path
     outcome.rows_read = read.rows_read
     outcome.rows_loaded = len(frame)
-    outcome.rows_rejected = len(read.rejections)
-    outcome.rejections = list(read.rejections)
+    outcome.rows_rejected = len(rejections)
+    outcome.rejections = rejections
     outcome.encoding = read.encoding
     outcome.file_format = read.file_format
     outcome.unknown_headers = list(read.unknown_headers)

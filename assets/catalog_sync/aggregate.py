@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from assets.common.catalog import CatalogEntry
+from assets.common.catalog import CatalogEntry, Openness
 from assets.common.city import City
 
 ITEMS = "信息项"
@@ -152,8 +152,22 @@ class CityCatalog:
         return cls(entries=dict(sorted(entries.items())))
 
 
-def aggregate(registrations: Iterable[tuple[str, CatalogEntry]], city: City) -> CityCatalog:
-    """Merge valid county registrations ``(county_code, entry)`` into the city catalog."""
+def prohibited_datasets(catalog: Mapping[str, CatalogEntry]) -> frozenset[str]:
+    """The datasets the city classifies as 禁止开放 (its catalog configuration)."""
+    return frozenset(dataset_id for dataset_id, entry in catalog.items() if entry.is_prohibited)
+
+
+def aggregate(
+    registrations: Iterable[tuple[str, CatalogEntry]],
+    city: City,
+    *,
+    prohibited: Collection[str] = (),
+) -> CityCatalog:
+    """Merge valid county registrations ``(county_code, entry)`` into the city catalog.
+
+    A dataset in ``prohibited`` — classified 禁止开放 by the city — stays 禁止开放 whatever the
+    counties registered (第四条): registrations cannot open it, and each county that registered it
+    otherwise is listed as differing."""
     order = {code: n for n, code in enumerate(city.county_codes)}
     by_dataset: dict[str, dict[str, CatalogEntry]] = {}
     for county_code, entry in registrations:
@@ -168,13 +182,16 @@ def aggregate(registrations: Iterable[tuple[str, CatalogEntry]], city: City) -> 
             groups.setdefault(content_hash(documents[county]), []).append(county)
         # most counties agree; ties go to the group holding the earliest county in city order
         winner = min(groups.values(), key=lambda g: (-len(g), counties.index(g[0])))
-        canonical = documents[winner[0]]
+        entry = per_county[winner[0]]
+        if dataset_id in prohibited and not entry.is_prohibited:
+            entry = entry.model_copy(update={"openness": Openness.PROHIBITED})
+        canonical = entry_document(entry)
         differences = {
             county: tuple(describe_county_difference(entry_changes(canonical, documents[county])))
             for county in counties
-            if county not in winner
+            if documents[county] != canonical
         }
         entries[dataset_id] = CityEntry(
-            entry=per_county[winner[0]], counties=tuple(counties), differences=differences
+            entry=entry, counties=tuple(counties), differences=differences
         )
     return CityCatalog(entries=entries)

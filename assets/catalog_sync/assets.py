@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
+from assets.catalog_sync.aggregate import prohibited_datasets
 from assets.catalog_sync.cycle import CatalogCycle, run_catalog_cycle, seed_new_platform
 from assets.catalog_sync.freshness import china_today
 from assets.catalog_sync.mounting import mounting_markdown, mounting_status, mounting_summary
@@ -97,6 +98,7 @@ def city_catalog(
         subscribers=tuple(platform.catalog_subscribers),
         base_url=platform.public_base_url,
         now=now,
+        prohibited=prohibited_datasets(platform.catalog),
     )
     for rejection in cycle.rejected:
         context.log.warning(f"目录登记 {rejection.key} 退回：{'；'.join(rejection.reasons)}")

@@ -4,7 +4,7 @@ the departments as quality tickets), accept, aggregate, version, publish, notify
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from assets.audit import log as audit
-from assets.catalog_sync.aggregate import CityCatalog, aggregate
+from assets.catalog_sync.aggregate import CityCatalog, aggregate, prohibited_datasets
 from assets.catalog_sync.publish import (
     JSON_NAME,
     Publication,
@@ -35,6 +35,7 @@ from assets.catalog_sync.versions import (
     set_rejection_ticket,
     sync_registrations,
 )
+from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.common.city import City
 from assets.common.notify import Delivery
 from assets.common.quality import Dimension, Severity
@@ -139,8 +140,12 @@ def run_catalog_cycle(
     actor: str = audit.SYSTEM_ACTOR,
     actor_role: str | None = None,
     base_url: str | None = None,
+    prohibited: Collection[str] | None = None,
 ) -> CatalogCycle:
     """Validate the registry, accept, aggregate, version, publish and notify.
+
+    ``prohibited``: the datasets the city classifies 禁止开放 (default: those of the shipped
+    catalog); no registration opens them.
 
     ``engine`` is the platform records' engine (migrated). Without a change no version is made and
     nothing is sent; the current version's files are rewritten only if missing. A new version, and
@@ -169,7 +174,9 @@ def run_catalog_cycle(
             "catalog registration %s rejected: %s", rejection.key, "；".join(rejection.reasons)
         )
 
-    catalog = aggregate(sync.accepted, city)
+    if prohibited is None:
+        prohibited = prohibited_datasets(load_catalog(SHIPPED_CATALOG_DIR))
+    catalog = aggregate(sync.accepted, city, prohibited=prohibited)
     previous = latest_version(engine)
     if previous is None and not catalog.entries:
         return CatalogCycle(

@@ -32,6 +32,7 @@ from assets.catalog_sync.render import (
 )
 from assets.catalog_sync.standards import DATASETS_DIRNAME
 from assets.catalog_sync.versions import CatalogVersion, diff_counts
+from assets.common.files import PUBLIC_FILE_MODE, make_public
 from assets.storage.tables import catalog_events
 
 PUBLIC_DIRNAME = Path("operation") / "catalog"
@@ -51,6 +52,7 @@ def write_atomic(path: Path, text: str) -> None:
     ) as handle:
         handle.write(text)
         temporary = Path(handle.name)
+    temporary.chmod(PUBLIC_FILE_MODE)  # the public catalog: readable by everyone
     os.replace(temporary, path)
 
 
@@ -95,6 +97,7 @@ def write_publication(
     for stale in (root / DATASETS_DIRNAME).glob("*.json"):
         if f"{DATASETS_DIRNAME}/{stale.name}" not in texts:
             stale.unlink()
+    make_public(root, base=Path(data_dir))
     return Publication(
         version=version.version,
         directory=directory,

@@ -22,6 +22,8 @@ import pandas as pd
 from assets.common.text import STRING
 
 MIN_KEY_BYTES = 16
+# a key of 16+ bytes made of a few repeated characters ("0000…", "abababab…") is guessable
+MIN_DISTINCT_KEY_BYTES = 8
 DIGEST = "sm3"
 
 
@@ -49,6 +51,11 @@ def load_key(env_value: str | None, key_file: Path | str | None) -> bytes:
     if len(key) < MIN_KEY_BYTES:
         raise PseudonymKeyError(
             f"{source}中的假名化密钥只有 {len(key)} 字节，至少需要 {MIN_KEY_BYTES} 字节"
+        )
+    if len(set(key)) < MIN_DISTINCT_KEY_BYTES:
+        raise PseudonymKeyError(
+            f"{source}中的假名化密钥只由 {len(set(key))} 种字节重复组成，容易被猜出："
+            f"请使用随机生成的密钥（至少 {MIN_DISTINCT_KEY_BYTES} 种不同字节）"
         )
     return key
 

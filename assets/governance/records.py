@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assets.common.catalog import CatalogEntry
+from assets.common.files import create_private_file, private_dir
 from assets.governance.govern import GovernanceResult
 from assets.storage.tables import (
     exchange_table,
@@ -37,8 +38,8 @@ def governed_path(data_dir: Path, dataset_id: str) -> Path:
 
 def write_governed(path: Path, frame: pd.DataFrame) -> None:
     """Write the governed frame; a reader sees the previous file or the new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    private_dir(path.parent)  # governed personal data: owner-only
+    partial = create_private_file(path.with_name(f".{path.name}.{os.getpid()}.partial"))
     frame.to_parquet(partial, index=False)
     os.replace(partial, path)
 

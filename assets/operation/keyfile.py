@@ -12,6 +12,8 @@ import os
 import secrets
 from pathlib import Path
 
+from assets.common.files import private_dir
+
 KEY_BYTES = 32
 
 
@@ -23,7 +25,7 @@ def ensure_key_file(path: Path) -> Path:
     """
     if path.exists():
         return path
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(path.parent)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

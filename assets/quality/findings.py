@@ -172,6 +172,8 @@ def check_partition(
             passed_rule_ids=found.passed_rule_ids,
             checked_at=checked_at,
             due_policy=due_policy or DuePolicy(),
+            # the defective rows of another period are still in the exchange table
+            same_period=True,
         )
     save_outcome(outcome, results_dir(data_dir), period=period, file_checksums=delivered)
     site = docs_site(data_dir, entry.dataset_id)

@@ -22,6 +22,7 @@ from great_expectations.core.expectation_validation_result import (
     expectationSuiteValidationResultSchema,
 )
 
+from assets.common.files import create_private_file, private_dir
 from assets.quality.validation import (
     Example,
     ExpectationOutcome,
@@ -59,13 +60,13 @@ def save_outcome(
     """Write the partition's latest validation atomically (replacing the previous one), with the
     checksums of the delivery it judged."""
     path = result_path(directory, outcome.dataset_id, outcome.county_code, period)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     payload = {
         "summary": outcome.to_dict(),
         "ge_result": outcome.ge_result,
         "file_checksums": file_checksums or [],
     }
-    partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+    partial = create_private_file(path.with_name(f".{path.name}.{os.getpid()}.part"))
     partial.write_text(json.dumps(payload, ensure_ascii=False, default=str), encoding="utf-8")
     os.replace(partial, path)
     return path

@@ -8,6 +8,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
+from assets.common.files import create_private_file
+
 _lock = threading.Lock()
 _engines: dict[str, Engine] = {}
 
@@ -30,12 +32,27 @@ def safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def one_line_error(exc: BaseException) -> str:
+    """A database (or other) error as one line a person can act on: the driver's message without
+    the SQL statement, parameters and SQLAlchemy's background link; never a password."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
+        text = str(exc.orig)
+    elif isinstance(exc, sa.exc.StatementError):
+        text = str(exc.orig if exc.orig is not None else exc).split("\n[SQL:")[0]
+    else:
+        text = str(exc)
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    line = lines[0] if lines else type(exc).__name__
+    return line.split("(Background on this error")[0].strip()[:300]
+
+
 def _create_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(url, pool_pre_ping=True)
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # created owner-only before SQLite opens it; its WAL and SHM files take the same mode
+        create_private_file(Path(parsed.database))
     engine = sa.create_engine(url, connect_args={"timeout": 60})
 
     @sa.event.listens_for(engine, "connect")

@@ -11,6 +11,7 @@ from alembic.config import Config
 from filelock import FileLock
 from sqlalchemy.engine import make_url
 
+from assets.common.files import private_dir
 from assets.storage.audit_guards import install_audit_guards
 from assets.storage.engine import get_engine, is_postgres, normalize_url
 
@@ -40,8 +41,8 @@ def ensure_platform_schema(url: str) -> None:
             return
         parsed = make_url(key)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            with FileLock(f"{parsed.database}.migrate.lock"):
+            private_dir(Path(parsed.database).parent)
+            with FileLock(f"{parsed.database}.migrate.lock", mode=0o600):
                 _upgrade(key)
         else:
             _upgrade(key)

@@ -89,11 +89,13 @@ def sync_findings(
     passed_rule_ids: Collection[str],
     checked_at: datetime,
     due_policy: DuePolicy,
+    same_period: bool = False,
 ) -> SyncResult:
     """Bring the tickets of one (dataset, county) up to date with one validation of ``period``.
 
     Each finding opens a ticket, updates the open one, or reopens the closed one; each rule in
-    ``passed_rule_ids`` closes its open ticket as verified. Rules in neither are left alone.
+    ``passed_rule_ids`` closes its open ticket as verified — with ``same_period`` only a ticket
+    raised for ``period`` itself. Rules in neither are left alone.
     """
     failing = [f.rule_id for f in findings]
     if len(set(failing)) != len(failing):
@@ -140,7 +142,7 @@ def sync_findings(
             before = existing.get(rule_id)
             if before is None:
                 continue
-            after = rules.record_pass(before, period=period, at=checked_at)
+            after = rules.record_pass(before, period=period, at=checked_at, same_period=same_period)
             save(connection, before, after)
             _classify(before, after, outcome, unchanged)
             touched.append(after)

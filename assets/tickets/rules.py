@@ -23,6 +23,9 @@ Lifecycle (``TRANSITIONS``)::
   Reopening gives a new due date and clears it, so a relapse can be escalated again.
 - Check results for a period older than the latest one checked are stale (a backfill running late) and
   change nothing.
+- A data-quality ticket closes only on a passing delivery of its own county and period
+  (``record_pass(same_period=True)``); timeliness and registration tickets, whose "period" is the
+  day or period of the check, close on the next check that passes.
 """
 
 from __future__ import annotations
@@ -411,10 +414,16 @@ def record_finding(
     return _record(ticket, Action.UPDATE, at=at, by=SYSTEM_ACTOR, comment=counts, **facts)
 
 
-def record_pass(ticket: Ticket, *, period: str, at: datetime, comment: str = "") -> Ticket:
+def record_pass(
+    ticket: Ticket, *, period: str, at: datetime, comment: str = "", same_period: bool = False
+) -> Ticket:
     """The rule passed for ``period``: close the ticket as verified (see the module notes).
-    A closed ticket or a stale period is returned unchanged."""
+    A closed ticket or a stale period is returned unchanged; with ``same_period`` so is a pass of
+    another period than the one the problem was seen in — a clean delivery of one period proves
+    nothing about the defective rows of another, which are still in the exchange table."""
     if not ticket.is_open or is_stale(ticket, period):
+        return ticket
+    if same_period and period != ticket.period:
         return ticket
     note = comment or f"{period} 期检查通过"
     if ticket.status is not Status.FIX_CLAIMED:
