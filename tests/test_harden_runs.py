@@ -64,6 +64,17 @@ def delivered(tmp_path_factory, small_catalog) -> Path:
     return template
 
 
+@pytest.fixture(scope="module")
+def one_file(tmp_path_factory, delivered) -> Path:
+    """The same with one landing file: the smallest run that still adds a partition."""
+    template = tmp_path_factory.mktemp("one_file") / "data"
+    shutil.copytree(delivered, template)
+    files = sorted((template / "landing").rglob("*.*"))
+    for path in files[1:]:
+        path.unlink()
+    return template
+
+
 def _fresh(delivered: Path, target: Path) -> Path:
     shutil.copytree(delivered, target)
     return target
@@ -105,14 +116,14 @@ def test_a_second_run_is_refused_while_one_holds_the_directory_and_a_third_succe
 
 
 def test_two_runs_started_at_once_on_a_fresh_directory_never_break_it(
-    tmp_path, delivered, small_catalog
+    tmp_path, one_file, small_catalog
 ):
     """Ten times: two `publicdata run` at once on a fresh directory. One runs, the other is refused
     with the busy exit code (or, having started after the first ended, runs too); the directory is
     whole: one Dagster migration head, and a further run succeeds."""
     outcomes = []
     for trial in range(10):
-        data = _fresh(delivered, tmp_path / f"trial{trial}")
+        data = _fresh(one_file, tmp_path / f"trial{trial}")
         processes = [
             subprocess.Popen(
                 [PUBLICDATA, "run", "--data-dir", str(data), "--json"],
