@@ -24,7 +24,8 @@ from assets.storage.tables import exchange_table
 from assets.tickets import store
 from assets.tickets.rules import Status
 from orchestration.cli import main
-from tests.helpers import medical_rows, write_delivery
+from orchestration.settings import Settings
+from tests.helpers import add_account, medical_rows, write_delivery
 from tests.test_catalog_validation import register, shipped
 from tests.test_quality_checks import ENTRY, exchange_slice
 
@@ -95,8 +96,11 @@ def test_registrations_cannot_open_a_prohibited_dataset(tmp_path, db_url, city):
 
 def test_catalog_publish_withholds_a_dataset_the_city_prohibits(tmp_path, city):
     _every_county_opens_the_prohibited_dataset(tmp_path, city)
+    add_account(Settings.load(tmp_path).platform_url, "auditor", "bureau")
     result = CliRunner().invoke(
-        main, ["catalog", "publish", "--data-dir", str(tmp_path), "--json"], catch_exceptions=False
+        main,
+        ["catalog", "publish", "--data-dir", str(tmp_path), "--json", "--as", "auditor"],
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     published = json.loads((public_dir(tmp_path) / "catalog.json").read_text(encoding="utf-8"))
@@ -109,7 +113,8 @@ def test_catalog_publish_withholds_a_dataset_the_city_prohibits(tmp_path, city):
 
 def test_resuming_a_prohibited_dataset_says_it_stays_prohibited(tmp_path):
     data = str(tmp_path)
-    common = ["--data-dir", data, "--dataset", PROHIBITED, "--by", "市数据局"]
+    add_account(Settings.load(tmp_path).platform_url, "auditor", "bureau")
+    common = ["--data-dir", data, "--dataset", PROHIBITED, "--as", "auditor"]
     suspended = CliRunner().invoke(main, ["supply", "suspend", *common, "--reason", "风险"])
     assert suspended.exit_code == 0, suspended.output
     resumed = CliRunner().invoke(main, ["supply", "resume", *common, "--reason", "整改"])
