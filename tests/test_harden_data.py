@@ -12,11 +12,12 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from assets.aggregation.ingest import NUL_BYTE, ingest_landing_file, read_stage
-from assets.catalog_sync.publish import public_dir, run_catalog_cycle
+from assets.catalog_sync.cycle import run_catalog_cycle
+from assets.catalog_sync.publish import public_dir
 from assets.catalog_sync.registry import seed_registry
 from assets.common.catalog import SHIPPED_CATALOG_DIR
 from assets.exchange.load import load_exchange_slice
-from assets.landing.reader import parse_landing_path
+from assets.landing.paths import parse_landing_path
 from assets.quality.findings import check_partition, validator_for
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema

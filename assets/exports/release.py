@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from assets.authorization.records import china_time, fetch_all, next_id
 from assets.common.city import City
+from assets.common.documents import neutralize_frame
 from assets.exports.intake import sm3_file
 from assets.exports.sources import outbox_dir
 from assets.operation.writer import operation_table_name
@@ -29,19 +30,10 @@ from assets.products.ledger import LedgerLine, record_income
 from assets.products.register import Product
 from assets.storage.tables import release_register
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 
 def neutralize(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype.kind in "biufcmM":
-            continue
-        text = out[column].astype("string")
-        risky = text.str.startswith(FORMULA_START).fillna(False)
-        if risky.any():
-            out[column] = text.mask(risky, "'" + text)
-    return out
+    """Cells a spreadsheet would evaluate get a leading apostrophe (``assets.common.documents``)."""
+    return neutralize_frame(frame)
 
 
 @dataclass(frozen=True)

@@ -13,23 +13,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import xlsxwriter
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@")
+from assets.common.documents import XLSX_WRITER_OPTIONS, html_environment, neutralize_cell
 
-_TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
+_TEMPLATES = html_environment(Path(__file__).parent / "templates")
 
 
 def neutral_text(value: object) -> str:
-    text = "" if value is None else str(value)
-    if text and (text.startswith(FORMULA_TRIGGERS) or ord(text[0]) < 32 or ord(text[0]) == 127):
-        return "'" + text
-    return text
+    """Text for a cell: the one neutralizer of ``assets.common.documents``."""
+    return neutralize_cell("" if value is None else str(value))
 
 
 def _temporary(path: Path) -> Path:
@@ -43,9 +36,7 @@ def write_xlsx(
     """``sheets``: (name, header, rows). Integers and floats are numbers, everything else neutral
     text; None is an empty cell."""
     temporary = _temporary(path)
-    book = xlsxwriter.Workbook(
-        str(temporary), {"strings_to_formulas": False, "strings_to_urls": False}
-    )
+    book = xlsxwriter.Workbook(str(temporary), XLSX_WRITER_OPTIONS)
     try:
         bold = book.add_format({"bold": True, "text_wrap": True, "valign": "top"})
         wrap = book.add_format({"text_wrap": True, "valign": "top"})
