@@ -67,6 +67,8 @@ def routes() -> list[Route | Mount]:
         Route("/quality-docs/{path:path}", views_lineage.quality_docs),
         Route("/catalog", views_lineage.redirect_to_slash),
         Route("/catalog/{path:path}", views_lineage.catalog_files),
+        Route("/reports", views_lineage.redirect_to_slash),
+        Route("/reports/{path:path}", views_lineage.supervision_reports),
         Route("/supply", views_supply.supply_page),
         Route("/supply/suspend", views_supply.suspend, methods=["POST"]),
         Route("/supply/resume", views_supply.resume, methods=["POST"]),

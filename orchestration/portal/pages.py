@@ -23,6 +23,7 @@ SECTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("/supply", "供给管理", p.VIEW_SUPPLY, "向运营平台供给数据的暂停与恢复（第二十七条）"),
     ("/merchants", "数据商", p.VIEW_MERCHANTS, "数据商注册与核查（第十八条）"),
     ("/applications", "使用申请", p.VIEW_APPLICATIONS, "数据使用申请：状态、期限、合规核查与审核"),
+    ("/reports/", "监督报告", p.VIEW_REPORTS, "第三十一条至第三十三条的通报、运营报告和年度评价"),
     ("/catalog/", "资源目录", p.VIEW_CATALOG, "已发布的公共数据资源目录（元数据，不含数据）"),
 )
 

@@ -37,6 +37,7 @@ VIEW_APPLICATIONS = _action(
     Grant(DO, Match.DEPARTMENT),
     Grant(MU, Match.MERCHANT),
 )
+VIEW_REPORTS = _action("reports.view", "查看监督报告", B, OC, OR, EN)
 VIEW_CATALOG = _action("catalog.view", "查看公开的资源目录", B, CO, DO, OC, OR, MU, EN)
 
 # state-changing actions the accounts' table defines

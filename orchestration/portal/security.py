@@ -43,7 +43,7 @@ SANDBOX_CSP = (
     "img-src 'self' data:; font-src 'self' data:; form-action 'none'; frame-ancestors 'self'; "
     "base-uri 'none'; object-src 'none'"
 )
-SANDBOXED_PREFIXES = ("/quality-docs/", "/catalog/")
+SANDBOXED_PREFIXES = ("/quality-docs/", "/catalog/", "/reports/")
 
 BASE_HEADERS = {
     "x-content-type-options": "nosniff",

@@ -30,6 +30,7 @@ SERVED_SUFFIXES = {
     ".ttf": "font/ttf",
     ".xml": "application/xml",
     ".ttl": "text/turtle",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
 
@@ -178,3 +179,24 @@ def catalog_files(request: Request) -> Response:
 
 def redirect_to_slash(request: Request) -> Response:
     return RedirectResponse(request.url.path + "/", status_code=307)
+
+
+def supervision_reports(request: Request) -> Response:
+    """The supervision reports (第三十一条 to 第三十三条) the Dagster assets wrote, as files."""
+    account = authorize(request, p.VIEW_REPORTS)
+    ctx = portal(request)
+    root = ctx.settings.reports_dir / "supervision"
+    if request.path_params.get("path", "") == "":
+        files = (
+            sorted(
+                f.relative_to(root).as_posix()
+                for f in root.rglob("*")
+                if f.is_file()
+                and f.suffix in (".html", ".xlsx")
+                and not any(part.startswith(".") for part in f.relative_to(root).parts)
+            )
+            if root.is_dir()
+            else []
+        )
+        return render(request, "reports.html", {"files": files}, account=account)
+    return _serve(request, root)

@@ -105,6 +105,22 @@ def test_data_docs_and_catalog_over_http_without_traversal(portal_data):
             assert "页面不存在" in response.text
 
 
+def test_supervision_reports_over_http(portal_data):
+    folder = portal_data.settings.reports_dir / "supervision" / "operator" / "2026-10"
+    folder.mkdir(parents=True)
+    (folder / "operator_report.html").write_text("<h1>运营报告 2026-10</h1>", encoding="utf-8")
+    browser = portal_client(portal_data.settings)
+    with browser.client as client:
+        browser.sign_in("bureau")
+        assert "operator/2026-10/operator_report.html" in client.get("/reports/").text
+        report = client.get("/reports/operator/2026-10/operator_report.html")
+        assert report.status_code == 200 and "运营报告 2026-10" in report.text
+        assert "sandbox" in report.headers["content-security-policy"]
+        assert client.get("/reports/%2e%2e/%2e%2e/secrets/portal_session.key").status_code == 404
+        browser.sign_in("clerk")
+        assert client.get("/reports/operator/2026-10/operator_report.html").status_code == 403
+
+
 def test_security_headers_and_session_cookie(portal_data):
     browser = portal_client(portal_data.settings)
     with browser.client as client:
