@@ -8,6 +8,7 @@ them has defined them already.
 
 from __future__ import annotations
 
+import assets.authorization.permissions  # noqa: F401  (the owners' actions first)
 from assets.accounts.permissions import PERMISSIONS, Grant, Match, register_action
 from assets.accounts.roles import Role
 
@@ -27,7 +28,7 @@ UPLOAD_DELIVERY = _action("deliveries.upload", "上传更正后的交付文件",
 VIEW_LINEAGE = _action("lineage.view", "查看数据血缘与质量报告", B, EN)
 VIEW_SUPPLY = _action("supply.view", "查看供给暂停情况", B, OC, OR, EN)
 VIEW_MERCHANTS = _action("merchants.view", "查看数据商", B, OC, OR, Grant(MU, Match.MERCHANT))
-REGISTER_MERCHANT = _action("merchants.register", "注册数据商", Grant(MU, Match.MERCHANT))
+REGISTER_MERCHANT = "merchants.register"  # operator staff accept (受理) a merchant's registration
 VIEW_APPLICATIONS = _action(
     "applications.view",
     "查看数据使用申请",

@@ -67,25 +67,22 @@ def merchant_page(request: Request) -> Response:
 
 
 def register_page(request: Request) -> Response:
-    account = current_account(request)
-    account = authorize(request, p.REGISTER_MERCHANT, merchant_id=account.merchant_id)
+    account = authorize(request, p.REGISTER_MERCHANT)
     return render(request, "merchant_register.html", {}, account=account)
 
 
 async def register_submit(request: Request) -> Response:
     form = await checked_form(request)
-    account = await run_in_threadpool(current_account, request)
-    account = await run_in_threadpool(
-        authorize, request, p.REGISTER_MERCHANT, merchant_id=account.merchant_id
-    )
+    account = await run_in_threadpool(authorize, request, p.REGISTER_MERCHANT)
     ctx = portal(request)
+    merchant_id = str(form.get("merchant_id") or "").strip() or None
     qualifications = str(form.get("qualifications") or "").replace("，", ",").split(",")
     try:
-        await run_in_threadpool(
+        registered = await run_in_threadpool(
             lambda: register_merchant(
                 ctx.platform,
                 account.name,
-                merchant_id=account.merchant_id,
+                merchant_id=merchant_id,
                 name=str(form.get("name") or ""),
                 uscc=str(form.get("uscc") or ""),
                 contact_name=str(form.get("contact_name") or ""),
@@ -97,8 +94,8 @@ async def register_submit(request: Request) -> Response:
     except AuthorizationError as exc:
         flash(request, f"未受理：{exc}", "error")
         return RedirectResponse("/merchant/register", status_code=303)
-    flash(request, "注册申请已受理，授权运营单位将在 5 个工作日内核查。")
-    return RedirectResponse(f"/merchants/{quote(str(account.merchant_id))}", status_code=303)
+    flash(request, f"数据商 {registered.merchant_id} 的注册申请已受理，须在 5 个工作日内核查。")
+    return RedirectResponse(f"/merchants/{quote(registered.merchant_id)}", status_code=303)
 
 
 async def decide(request: Request) -> Response:

@@ -141,7 +141,7 @@ def add_application(settings: Settings) -> str:
     )
     merchants.register_merchant(
         engine,
-        PEOPLE["applicant"].name,
+        PEOPLE["review"].name,
         name="宁夏云数科技有限公司",
         uscc=valid_uscc("91640500MA76"),
         contact_name="王经理",

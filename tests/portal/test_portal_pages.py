@@ -192,7 +192,8 @@ def test_no_page_loads_anything_from_outside(portal_data):
             "/catalog/",
         ],
         "clerk": ["/", "/tickets", f"/tickets/{tickets['own']}", "/deliveries/upload", "/x"],
-        "merchant": ["/merchant/register"],
+        "review": ["/merchant/register", "/merchants", "/applications"],
+        "applicant": ["/applications", f"/applications/{tickets['application']}"],
     }
     dagster = portal_data.settings.dagster_ui_url
     outside: list[str] = []
