@@ -1,6 +1,6 @@
 """The workspace wired end to end: grants made by the authorization domain (operator authorization,
 merchant, signed agreement, grant) become access through the Dagster asset ``workspace/grants`` on
-``PUBLICDATA_TODAY``; the grant's expiry and the merchant's exit take it away; the asset check
+``PUBLICDATA_TODAY``; supply suspension, the grant's expiry and the merchant's exit take it away; the asset check
 ``privileges_match_grants`` fails with severity ERROR on a privilege granted by hand; the CLI."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from assets.accounts.store import create_account
 from assets.authorization import agreements, merchants, operator
 from assets.authorization.grants import create_grant
 from assets.authorization.records import Actor, utc_now
+from assets.operation.suspension import resume_supply, suspend_supply
 from assets.storage.engine import get_engine, is_postgres
 from assets.workspace.assets import WORKSPACE_JOB, WORKSPACE_KEY
 from assets.workspace.checks import PRIVILEGES_CHECK, PRIVILEGES_JOB
@@ -86,6 +87,19 @@ def _world(engine: sa.Engine) -> str:
         )
 
 
+def _privileges(engine: sa.Engine, role: str, grant_id: str) -> tuple[bool, bool]:
+    """(SELECT on the grant's view — False when it is gone, any privilege on the table)."""
+    with engine.connect() as connection:
+        view = connection.exec_driver_sql(
+            f"SELECT to_regclass('grant_{grant_id}.{MEDICAL}') IS NOT NULL AND "
+            f"has_table_privilege('{role}', 'grant_{grant_id}.{MEDICAL}', 'SELECT')"
+        ).scalar_one()
+        table = connection.exec_driver_sql(
+            f"SELECT has_any_column_privilege('{role}', 'public.{MEDICAL_TABLE}', 'SELECT')"
+        ).scalar_one()
+    return bool(view), bool(table)
+
+
 def _run(settings, job: str) -> dg.ExecuteInProcessResult:
     return (
         build_definitions(settings)
@@ -150,12 +164,7 @@ def test_grants_become_access_and_expire_with_the_day(db_url: str, tmp_path: Pat
         )
         assert issued.exit_code == 0, issued.output
         assert f"postgresql://{role}:" in issued.stdout
-        with engine.connect() as connection:
-            can = connection.exec_driver_sql(
-                f"SELECT has_table_privilege('{role}', 'grant_{grant_id}.{MEDICAL}', 'SELECT'), "
-                f"has_any_column_privilege('{role}', 'public.{MEDICAL_TABLE}', 'SELECT')"
-            ).one()
-        assert tuple(can) == (True, False)
+        assert _privileges(engine, role, grant_id) == (True, False)
     else:
         env |= {f"PUBLICDATA_{z}_URL": db_url for z in ("EXCHANGE", "OPERATION", "PLATFORM")}
         query = ["workspace", "sql", *base, "--merchant", MERCHANT_ID, "--as", USER, "--json"]
@@ -172,6 +181,20 @@ def test_grants_become_access_and_expire_with_the_day(db_url: str, tmp_path: Pat
         assert other.exit_code == 1 and "拒绝" in other.output
     checked = runner.invoke(main, ["workspace", "check", *base, "--json"], env=env)
     assert checked.exit_code == 0 and json.loads(checked.stdout)["passed"], checked.output
+
+    # supply suspension of the dataset (第二十七条, nothing withdrawn): the grant is no longer live
+    suspend_supply(engine, engine, dataset_id=MEDICAL, reason="发现风险", actor=BUREAU)
+    held = _run(settings, WORKSPACE_JOB)
+    assert _materialized(held)["grants_live"] == 0 and _check(held).passed
+    if is_postgres(db_url):
+        assert _privileges(engine, role, grant_id) == (False, False)
+    else:
+        refused = runner.invoke(main, [*query, "SELECT * FROM medical_institutions"], env=env)
+        assert refused.exit_code == 1 and "没有生效中的数据使用授权" in refused.output
+    resume_supply(engine, dataset_id=MEDICAL, reason="已整改", actor=BUREAU)
+    assert _materialized(_run(settings, WORKSPACE_JOB))["grants_applied"] == 1
+    if is_postgres(db_url):
+        assert _privileges(engine, role, grant_id) == (True, False)
 
     # the grant's period ends: the next day's reconcile takes the access away
     expired = _run(settings_for(tmp_path / "data", db_url, today=EXPIRED), WORKSPACE_JOB)
