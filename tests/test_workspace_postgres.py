@@ -164,6 +164,7 @@ def test_expiry_exit_and_suspension_deny_everything(zone: sa.Engine, pg_url: str
     outcome = reconcile(zone, zone, [], merchants=[])
     actions = {c.action for c in outcome.changes}
     assert {"role_dropped", "credentials_revoked"} <= actions
+    assert {c.merchant_id for c in outcome.changes} == {M1}  # the exit's deletions are its own
     assert not _can(zone, "SELECT count(*) > 0 FROM pg_roles WHERE rolname = %(r)s", r=role)
     logged = {e.action for e in audit.entries(zone, target_prefix=f"workspace/{M1}")}
     assert {

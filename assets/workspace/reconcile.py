@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from assets.audit import log as audit
 from assets.authorization.grants import LiveGrant, all_merchants, live_grants
 from assets.storage.engine import is_postgres
 from assets.workspace import postgres, sqlite
-from assets.workspace.naming import role_prefix
+from assets.workspace.naming import role_name, role_prefix, schema_name
 from assets.workspace.plan import WorkspacePlan, plan_workspace
 from assets.workspace.postgres import Change
 from assets.workspace.privileges import Privilege, existing_privileges, expected_privileges
@@ -118,6 +118,27 @@ def _access_changes(added: set[AccessRow], removed: set[AccessRow]) -> list[Chan
     return changes
 
 
+def _attributed(
+    changes: list[Change], plan: WorkspacePlan, current: set[AccessRow], holders: dict[str, str]
+) -> list[Change]:
+    """Name the merchant (and grant) of dropped roles and schemas, which the plan no longer knows,
+    from the records of what was applied and handed out."""
+    by_role = {
+        role_name(plan.prefix, m): m for m in {r.merchant_id for r in current} | set(holders)
+    }
+    by_role |= {role: m for m, role in holders.items()}
+    by_schema = {schema_name(r.grant_id): (r.merchant_id, r.grant_id) for r in current}
+    out: list[Change] = []
+    for change in changes:
+        if change.merchant_id is None and change.target in by_role:
+            change = replace(change, merchant_id=by_role[change.target])
+        elif change.merchant_id is None and change.target.split(".")[0] in by_schema:
+            merchant_id, grant_id = by_schema[change.target.split(".")[0]]
+            change = replace(change, merchant_id=merchant_id, grant_id=grant_id)
+        out.append(change)
+    return out
+
+
 def reconcile(
     platform_engine: Engine,
     operation_engine: Engine,
@@ -140,6 +161,7 @@ def reconcile(
         outcome.remaining = postgres.violations(operation_engine, plan)
     current = applied_access(platform_engine)
     holders = credential_holders(platform_engine)
+    outcome.changes = _attributed(outcome.changes, plan, current, holders)
     with platform_engine.begin() as connection:
         added, removed = sync_access(
             connection, current, planned_access(plan, with_views=on_postgres), at
