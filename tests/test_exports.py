@@ -13,7 +13,13 @@ import pytest
 from assets.audit.log import entries
 from assets.exports.intake import Source, request_export, sm3_file
 from assets.exports.release import list_releases, trace
-from assets.exports.workflow import ExportError, file_export, get_export, review_export
+from assets.exports.workflow import (
+    ExportError,
+    file_export,
+    get_export,
+    open_deadlines,
+    review_export,
+)
 from assets.products.fees import load_fee_config
 from assets.products.ledger import income, ledger
 from assets.products.register import get_product
@@ -178,6 +184,11 @@ def test_a_clean_aggregate_waits_for_review_and_filing_then_is_released(world):
         today=TODAY,
     )
     assert get_export(world.engine, export_id).row["status"] == "pending_filing"
+    (waiting,) = open_deadlines(world.engine, world.config, date(2026, 3, 10))
+    assert (waiting["id"], waiting["waiting_for"]) == (export_id, "bureau_filing")
+    assert (
+        waiting["due_date"] == "2026-03-09" and waiting["overdue"]
+    )  # 5 working days after 2 March
     assert _outbox(world) == []  # approved but not filed: nothing leaves
 
     released = _release(world, export_id, "ZWBA-2026-0001")
