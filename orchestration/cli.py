@@ -263,7 +263,9 @@ def _print_summary(summary: dict, settings: Settings) -> None:
         )
     out.print(table)
     for record in summary["files"]:
-        if record["status"] != "loaded":
+        if record["status"] == "held":
+            out.print(f"[yellow]暂缓替换（待确认）[/] {record['path']}: {record['reason']}")
+        elif record["status"] != "loaded":
             out.print(f"[red]整文件拒收[/] {record['path']}: {record['reason']}")
     for item in summary["unrecognized_files"]:
         out.print(f"[yellow]不符合交付约定[/] {item['path']}: {item['reason']}")
@@ -447,6 +449,7 @@ def _mount_groups() -> None:
     from orchestration.cli_accounts import accounts
     from orchestration.cli_audit import audit
     from orchestration.cli_catalog import catalog
+    from orchestration.cli_ingest import ingest
     from orchestration.cli_security import incidents, risk
 
     main.add_command(incidents)
@@ -457,6 +460,7 @@ def _mount_groups() -> None:
 
     main.add_command(tickets)
     main.add_command(catalog)
+    main.add_command(ingest)
     from orchestration.cli_operation import classify, supply
 
     main.add_command(supply)

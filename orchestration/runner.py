@@ -145,7 +145,9 @@ def _run_pipeline(settings: Settings, progress: Progress | None) -> PipelineRepo
     ensure_platform_schema(settings.platform_url)
     catalog = load_catalog(settings.catalog_dir)
     city = load_city(settings.city_config)
-    files, invalid = scan_landing(settings.data_dir, catalog, city.county_codes)
+    files, invalid = scan_landing(
+        settings.data_dir, catalog, city.county_codes, settings.today_date()
+    )
     report = PipelineReport(
         settings=settings,
         unrecognized_files=[{"path": path, "reason": reason} for path, reason in invalid],

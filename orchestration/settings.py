@@ -15,11 +15,13 @@ import dagster as dg
 from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy.engine import make_url
 
+from assets.aggregation.holds import DEFAULT_SHRINK_RATIO
 from assets.catalog_sync.standards import DEFAULT_PUBLIC_BASE_URL, normalize_base_url
 from assets.common.catalog import SHIPPED_CATALOG_DIR
 from assets.common.city import DEFAULT_CITY_CONFIG
 from assets.common.workdays import DEFAULT_CALENDAR_DIR, china_date, use_calendar_dir
 from assets.exports.config import DEFAULT_EXPORTS_CONFIG
+from assets.landing.limits import DEFAULT_MAX_FILE_MB, DEFAULT_MAX_ROWS, ReadLimits
 from assets.products.fees import DEFAULT_FEES_CONFIG
 from assets.storage.platform import PlatformResource
 
@@ -35,6 +37,9 @@ ENV_PSEUDONYM_KEY_FILE = "PUBLICDATA_PSEUDONYM_KEY_FILE"
 ENV_CATALOG_SUBSCRIBERS = "PUBLICDATA_CATALOG_SUBSCRIBERS"
 ENV_QUALITY_AS_OF = "PUBLICDATA_QUALITY_AS_OF"
 ENV_TODAY = "PUBLICDATA_TODAY"
+ENV_MAX_ROWS = "PUBLICDATA_MAX_ROWS"
+ENV_MAX_FILE_MB = "PUBLICDATA_MAX_FILE_MB"
+ENV_SHRINK_HOLD_RATIO = "PUBLICDATA_SHRINK_HOLD_RATIO"
 ENV_CALENDAR_DIR = "PUBLICDATA_CALENDAR_DIR"
 ENV_PUBLIC_BASE_URL = "PUBLICDATA_PUBLIC_BASE_URL"
 ENV_EXPORTS_CONFIG = "PUBLICDATA_EXPORTS_CONFIG"
@@ -65,6 +70,12 @@ class Settings(BaseModel):
     quality_as_of: date | None = None
     # "today" for every deadline (applications, merchants, deemed approvals): tests, demos, re-checks
     today: date | None = None
+    # read limits of a landing file: data rows, and MB of a CSV or of an XLSX's uncompressed content
+    max_rows: int = DEFAULT_MAX_ROWS
+    max_file_mb: int = DEFAULT_MAX_FILE_MB
+    # a redelivery leaving fewer than this share of the partition's rows is held for confirmation
+    # (0 turns the hold off)
+    shrink_hold_ratio: float = DEFAULT_SHRINK_RATIO
     # the official working-day calendar: <dir>/<year>.yaml, over the shipped config/calendar files
     calendar_dir: Path = DEFAULT_CALENDAR_DIR
     # where <data dir>/operation/ (the operation platform's public area) is served: the public
@@ -114,6 +125,12 @@ class Settings(BaseModel):
             values["quality_as_of"] = date.fromisoformat(quality_as_of)
         if today := os.environ.get(ENV_TODAY):
             values["today"] = date.fromisoformat(today)
+        if max_rows := os.environ.get(ENV_MAX_ROWS):
+            values["max_rows"] = int(max_rows)
+        if max_file_mb := os.environ.get(ENV_MAX_FILE_MB):
+            values["max_file_mb"] = int(max_file_mb)
+        if ratio := os.environ.get(ENV_SHRINK_HOLD_RATIO):
+            values["shrink_hold_ratio"] = float(ratio)
         if calendar_dir := os.environ.get(ENV_CALENDAR_DIR):
             values["calendar_dir"] = Path(calendar_dir)
         if base_url := os.environ.get(ENV_PUBLIC_BASE_URL):
@@ -138,6 +155,10 @@ class Settings(BaseModel):
     def today_date(self) -> date:
         """``PUBLICDATA_TODAY``, else today in China."""
         return self.today or china_date(datetime.now(UTC))
+
+    @property
+    def read_limits(self) -> ReadLimits:
+        return ReadLimits.of(self.max_rows, self.max_file_mb)
 
     def missing_data_dir(self) -> str | None:
         """Why commands working on existing platform records cannot run here: their embedded
@@ -165,6 +186,9 @@ class Settings(BaseModel):
             pseudonym_key_file=str(self.pseudonym_key_file) if self.pseudonym_key_file else None,
             catalog_subscribers=list(self.catalog_subscribers),
             today=self.today.isoformat() if self.today else None,
+            max_rows=self.max_rows,
+            max_file_mb=self.max_file_mb,
+            shrink_hold_ratio=self.shrink_hold_ratio,
             calendar_dir=str(self.calendar_dir),
             public_base_url=self.public_base_url,
             exports_config=str(self.exports_config),

@@ -17,6 +17,7 @@ from assets.landing.rejections import (
     BLANK_ROW,
     CORRUPT,
     FIELD_COUNT,
+    UNBALANCED_QUOTE,
     FileRejected,
 )
 from tests.reader_files import (
@@ -259,9 +260,10 @@ def test_row_numbers_hold_across_parser_blocks(
         assert frame.loc[n, "id_number"] == person(n)["id_number"]
 
 
-def test_unclosed_quote_is_a_field_count_rejection_that_says_so(
+def test_an_unclosed_quote_swallowing_the_rest_rejects_the_file_whole(
     tmp_path: Path, entry: CatalogEntry
 ) -> None:
+    """Issue 9: loading row 2 alone would replace the partition with a fraction of the delivery."""
     header = ",".join(header_of(entry, entry.columns))
     values = list(person(3).values())
     values[5] = '"' + values[5]  # a quote opens the address and never closes
@@ -269,11 +271,10 @@ def test_unclosed_quote_is_a_field_count_rejection_that_says_so(
     lines = [header, ",".join(person(2).values()), bad, ",".join(person(4).values()), ""]
     path = tmp_path / "2025-01.csv"
     path.write_bytes("\n".join(lines).encode())
-    result = read(path, entry)
-    assert result.frame["source_row"].tolist() == [2]
-    (rejection,) = result.rejections
-    assert (rejection.source_row, rejection.reason_code) == (3, FIELD_COUNT)
-    assert "引号" in rejection.reason
+    with pytest.raises(FileRejected) as refused:
+        read(path, entry)
+    assert refused.value.reason_code == UNBALANCED_QUOTE
+    assert "第 3 行" in refused.value.reason and "引号" in refused.value.reason
 
 
 @pytest.mark.parametrize("final_newline", [True, False])

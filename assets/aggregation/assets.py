@@ -4,11 +4,13 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from assets.aggregation.holds import DEFAULT_SHRINK_RATIO, confirmed_checksums
 from assets.aggregation.ingest import ingest_landing_file, record_ingest
 from assets.aggregation.partitions import dataset_partitions, split_partition_key
 from assets.aggregation.tickets import delivery_tickets
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
+from assets.landing.limits import ReadLimits
 from assets.landing.locate import locate_landing_file
 from assets.storage.platform import PlatformResource
 
@@ -59,6 +61,7 @@ def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         county_code, period = split_partition_key(context)
         landing = locate_landing_file(platform.data_path, dataset_id, county_code, period)
+        engine = platform.platform_engine()
         outcome = ingest_landing_file(
             landing,
             entry,
@@ -66,6 +69,13 @@ def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
             staging_dir=platform.staging_dir,
             batch_id=context.run_id,
             ingested_at=datetime.now(UTC),
+            limits=ReadLimits.of(platform.max_rows, platform.max_file_mb),
+            shrink_ratio=(
+                DEFAULT_SHRINK_RATIO
+                if platform.shrink_hold_ratio is None
+                else platform.shrink_hold_ratio
+            ),
+            confirmed=confirmed_checksums(engine, dataset_id, county_code, period),
         )
         record_ingest(platform.platform_engine(), outcome)
         metadata = {
@@ -78,9 +88,10 @@ def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
             **delivery_tickets(platform.platform_engine(), outcome),
         }
         if not outcome.loaded:
-            context.log.error(f"{landing.relative_path} 整文件拒收: {outcome.reason}")
+            what = "暂缓替换，待确认" if outcome.held else "整文件拒收"
+            context.log.error(f"{landing.relative_path} {what}: {outcome.reason}")
             raise dg.Failure(
-                description=f"{landing.relative_path} 整文件拒收（{outcome.reason_code}）: {outcome.reason}",
+                description=f"{landing.relative_path} {what}（{outcome.reason_code}）: {outcome.reason}",
                 metadata={**metadata, "reason_code": outcome.reason_code, "reason": outcome.reason},
                 allow_retries=False,
             )

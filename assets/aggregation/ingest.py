@@ -7,6 +7,7 @@ No Dagster here: the asset in ``assets.py`` calls :func:`ingest_landing_file` an
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,8 +18,16 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from assets.aggregation.holds import (
+    DEFAULT_SHRINK_RATIO,
+    SHRINK,
+    STATUS_HELD,
+    shrink_problem,
+    staged_rows,
+)
 from assets.common.catalog import CatalogEntry
 from assets.common.files import create_private_file, private_dir
+from assets.landing.limits import ReadLimits
 from assets.landing.paths import LandingPath, file_checksum
 from assets.landing.reader import read_landing_file
 from assets.landing.rejections import FileRejected, RowRejection
@@ -57,6 +66,11 @@ class IngestOutcome:
     @property
     def loaded(self) -> bool:
         return self.status == STATUS_LOADED
+
+    @property
+    def held(self) -> bool:
+        """A redelivery held for confirmation (it would shrink the partition sharply)."""
+        return self.status == STATUS_HELD
 
     def rejection_reasons(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -166,8 +180,15 @@ def ingest_landing_file(
     staging_dir: Path,
     batch_id: str,
     ingested_at: datetime,
+    limits: ReadLimits | None = None,
+    shrink_ratio: float | None = DEFAULT_SHRINK_RATIO,
+    confirmed: Collection[str] = (),
 ) -> IngestOutcome:
-    """Read, map, add provenance and stage one landing file. A bad file is rejected, never raised."""
+    """Read, map, add provenance and stage one landing file. A bad file is rejected, never raised.
+
+    ``limits`` bound what reading may cost (a file past them is rejected whole). A redelivery that
+    would leave fewer than ``shrink_ratio`` of the partition's staged rows is held (status ``held``,
+    nothing staged) unless its checksum is in ``confirmed``; ``shrink_ratio=None`` never holds."""
     outcome = IngestOutcome(
         landing=landing,
         dataset_id=entry.dataset_id,
@@ -179,7 +200,7 @@ def ingest_landing_file(
     )
     try:
         outcome.checksum = file_checksum(landing.path)
-        read = read_landing_file(landing.path, entry)
+        read = read_landing_file(landing.path, entry, limits)
     except FileRejected as exc:
         outcome.reason_code, outcome.reason = exc.reason_code, exc.reason
         return outcome
@@ -199,6 +220,13 @@ def ingest_landing_file(
         ingested_at=ingested_at,
     )
     path = staged_path(staging_dir, entry.dataset_id, landing.county_code, landing.period)
+    current = staged_rows(path) if shrink_ratio else None
+    if current is not None and shrink_ratio:
+        before, checksums = current
+        problem = shrink_problem(before, len(frame), shrink_ratio)
+        if problem and outcome.checksum not in checksums and outcome.checksum not in confirmed:
+            outcome.status, outcome.reason_code, outcome.reason = STATUS_HELD, SHRINK, problem
+            return outcome
     write_stage(frame, entry, path)
     outcome.status = STATUS_LOADED
     outcome.staged_path = path

@@ -31,7 +31,9 @@ def landing_sensor(catalog: dict[str, CatalogEntry], city: City, jobs: list) -> 
     def _landing_files(
         context: dg.SensorEvaluationContext, platform: PlatformResource
     ) -> dg.SensorResult:
-        files, invalid = scan_landing(platform.data_path, catalog, city.county_codes)
+        files, invalid = scan_landing(
+            platform.data_path, catalog, city.county_codes, platform.today_date()
+        )
         for path, reason in invalid:
             context.log.warning(f"不符合交付约定的文件，未处理: {path}: {reason}")
         changed, states = detect_changes(files, load_cursor(context.cursor))

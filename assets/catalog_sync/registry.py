@@ -24,6 +24,7 @@ import yaml
 
 from assets.common.catalog import SHIPPED_CATALOG_DIR
 from assets.common.city import City
+from assets.common.files import display_name, link_problem
 
 REGISTRY_DIRNAME = "registry"
 
@@ -49,6 +50,7 @@ class Registration:
     path: Path
     content_hash: str
     content: bytes
+    problem: str | None = None  # why the file is not read (a link leading outside the data dir)
 
     @property
     def key(self) -> str:
@@ -70,16 +72,18 @@ def scan_registry(data_dir: Path) -> list[Registration]:
         return []
     found: list[Registration] = []
     for path in sorted(root.glob("*/*.yaml")):
-        if not path.is_file():
+        linked = link_problem(data_dir, path)
+        if not linked and not path.is_file():
             continue
-        content = path.read_bytes()
+        content = b"" if linked else path.read_bytes()
         found.append(
             Registration(
-                county_code=path.parent.name,
-                dataset_id=path.stem,
+                county_code=display_name(path.parent.name),
+                dataset_id=display_name(path.stem),
                 path=path,
                 content_hash=hashlib.sha256(content).hexdigest(),
                 content=content,
+                problem=f"登记文件{linked}" if linked else None,
             )
         )
     return found

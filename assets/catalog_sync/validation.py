@@ -233,9 +233,9 @@ def validate_document(
 
 def validate_registration(registration: Registration, city: City) -> ValidationResult:
     raw: object = None
-    parse_error: str | None = None
+    parse_error: str | None = registration.problem
     try:
-        raw = registration.load()
+        raw = None if parse_error else registration.load()
     except UnicodeDecodeError:
         parse_error = "文件不是 UTF-8 编码，请以 UTF-8 保存"
     except yaml.YAMLError as exc:

@@ -8,6 +8,7 @@ quality suites, classification — reads these models, so adding a dataset is ad
 
 from __future__ import annotations
 
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -32,11 +33,23 @@ class Frequency(StrEnum):
     @property
     def period_pattern(self) -> str:
         return {
-            Frequency.DAILY: r"^\d{4}-\d{2}-\d{2}$",
-            Frequency.MONTHLY: r"^\d{4}-\d{2}$",
-            Frequency.QUARTERLY: r"^\d{4}-Q[1-4]$",
-            Frequency.YEARLY: r"^\d{4}$",
+            # ASCII digits only: \d would take full-width and Arabic-Indic digits too
+            Frequency.DAILY: r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+            Frequency.MONTHLY: r"^[0-9]{4}-[0-9]{2}$",
+            Frequency.QUARTERLY: r"^[0-9]{4}-Q[1-4]$",
+            Frequency.YEARLY: r"^[0-9]{4}$",
         }[self]
+
+    def period_of(self, day: date) -> str:
+        """The period key (as landing files carry it) of the period containing ``day``. Keys of one
+        frequency sort as text in time order."""
+        if self is Frequency.DAILY:
+            return day.isoformat()
+        if self is Frequency.MONTHLY:
+            return f"{day.year:04d}-{day.month:02d}"
+        if self is Frequency.QUARTERLY:
+            return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
+        return f"{day.year:04d}"
 
 
 class Openness(StrEnum):

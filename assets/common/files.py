@@ -90,6 +90,22 @@ def _chmod_tree(root: Path, dir_mode: int, file_mode: int) -> None:
             _chmod(Path(current) / name, file_mode)
 
 
+def link_problem(root: Path, path: Path) -> str | None:
+    """Why ``path``, found under ``root``, must not be read as one of root's files: it resolves
+    outside ``root`` (a link, or a linked directory on the way), it is a dangling link, or a link to
+    a directory. None for a plain file or a link to a file inside ``root``."""
+    path = Path(path)
+    try:
+        resolved = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # a missing target, or a loop
+        return "是失效的链接（指向的文件不存在），未读取" if path.is_symlink() else None
+    if not resolved.is_relative_to(Path(root).resolve()):
+        return "是指向数据目录之外的链接，拒收：数据目录之外的文件不作为交付或登记读取"
+    if path.is_symlink() and resolved.is_dir():
+        return "是指向目录的链接，不读取其中的文件：请把文件直接放在目录中"
+    return None
+
+
 def display_name(text: str) -> str:
     """A file name as text that is valid UTF-8 everywhere (JSON, logs, terminals): bytes that are
     not UTF-8 (which Python keeps as lone surrogates) are shown as ``\\xNN``."""

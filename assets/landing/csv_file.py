@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from assets.common.catalog import CatalogEntry
+from assets.landing.limits import ReadLimits, check_csv_size, check_row_count
 from assets.landing.parsed import (
     ENCODING_GB18030,
     ENCODING_UTF8,
@@ -35,6 +36,7 @@ from assets.landing.rejections import (
     CORRUPT,
     ENCODING,
     TRUNCATED,
+    UNBALANCED_QUOTE,
     FileRejected,
     empty_file,
     truncated_text,
@@ -154,7 +156,14 @@ def _all_fields_empty(text: str, delimiter: str) -> bool:
     return all(cell == "" for row in _first_records(text, delimiter, 2) for cell in row)
 
 
-def parse_csv(path: Path, entry: CatalogEntry | None) -> Parsed:
+def _swallowing(ragged: list[Ragged]) -> Ragged | None:
+    """The first record whose quote was left open and swallowed the lines after it."""
+    return next((r for r in ragged if not r.blank and (r.open_quote or r.multiline)), None)
+
+
+def parse_csv(path: Path, entry: CatalogEntry | None, limits: ReadLimits | None = None) -> Parsed:
+    limits = limits or ReadLimits()
+    check_csv_size(path, limits)
     data = Path(path).read_bytes()
     if not strip_bom_and_space(data):
         raise empty_file()
@@ -193,6 +202,7 @@ def parse_csv(path: Path, entry: CatalogEntry | None) -> Parsed:
                 actual=row.actual_columns,
                 blank=_all_fields_empty(row.text, delimiter),
                 open_quote=row.text.count('"') % 2 == 1,
+                multiline="\n" in row.text or "\r" in row.text,
             )
         )
         return "skip"
@@ -226,6 +236,17 @@ def parse_csv(path: Path, entry: CatalogEntry | None) -> Parsed:
         raise FileRejected(CORRUPT, "CSV 文件的表头无法解析：请用表格软件打开检查后重新导出")
 
     total_records = table.num_rows + len(ragged)
+    check_row_count(total_records - 1, limits)
+    swallowing = _swallowing(ragged)
+    if swallowing is not None:
+        # Loading the rows before it would replace the partition with a fraction of the delivery:
+        # the file is refused whole and the partition keeps its previous version.
+        raise FileRejected(
+            UNBALANCED_QUOTE,
+            f"第 {swallowing.source_row} 行有未闭合的引号，其后的换行和各行被并入这一行"
+            f"（表头有 {swallowing.expected} 列，该行读出 {swallowing.actual} 个字段），"
+            '文件无法按行拆分：整个文件不予入库，原有数据保留。请检查该行的引号（"）后重新导出报送',
+        )
     if not ends_with_newline and ragged:
         last = ragged[-1]
         if last.source_row == total_records and last.actual < last.expected and not last.blank:

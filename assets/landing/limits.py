@@ -13,7 +13,7 @@ before a workbook is opened:
   :data:`MAX_COLUMNS` columns and :data:`MAX_CELLS` cells counted from A1.
 
 A CSV file may be at most ``max_bytes`` on disk and ``max_rows`` records. A file past a limit is rejected
-whole with its reason (:class:`LimitExceeded`); the run goes on with the other files.
+whole with its reason (``FileRejected`` with code ``too_large``); the run goes on with the other files.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from xml.etree import ElementTree
+
+from assets.landing.rejections import CORRUPT, TOO_LARGE, FileRejected
 
 DEFAULT_MAX_ROWS = 1_048_575  # Excel's sheet height minus the header row
 DEFAULT_MAX_FILE_MB = 512
@@ -41,18 +43,8 @@ _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}
 _NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 
-TOO_LARGE = "too_large"  # FileRejected.reason_code of a file past a limit
-CORRUPT = "corrupt"
-
-
-class LimitExceeded(ValueError):
-    """A landing file past a read limit (``code`` :data:`TOO_LARGE`) or a workbook whose parts do not
-    decompress to what they declare (:data:`CORRUPT`); ``reason`` says why, in Chinese."""
-
-    def __init__(self, reason: str, code: str = TOO_LARGE) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
+def _too_large(reason: str) -> FileRejected:
+    return FileRejected(TOO_LARGE, reason)
 
 
 @dataclass(frozen=True)
@@ -86,7 +78,7 @@ def _mb(size: int) -> str:
 def check_csv_size(path: Path, limits: ReadLimits) -> None:
     size = Path(path).stat().st_size
     if size > limits.max_bytes:
-        raise LimitExceeded(
+        raise _too_large(
             f"文件大小 {_mb(size)} 超过上限 {_mb(limits.max_bytes)}：请按县（区）或期次拆分后分别报送"
         )
 
@@ -94,7 +86,7 @@ def check_csv_size(path: Path, limits: ReadLimits) -> None:
 def check_row_count(rows: int, limits: ReadLimits) -> None:
     """``rows`` data rows (below the header) within the limit."""
     if rows > limits.max_rows:
-        raise LimitExceeded(f"数据行数 {rows:,} 超过上限 {limits.max_rows:,} 行：请拆分后分别报送")
+        raise _too_large(f"数据行数 {rows:,} 超过上限 {limits.max_rows:,} 行：请拆分后分别报送")
 
 
 def _column_number(letters: str) -> int:
@@ -117,17 +109,17 @@ def _ref_corner(ref: str) -> tuple[int, int] | None:
 
 def _check_grid(rows: int, columns: int, limits: ReadLimits, what: str) -> None:
     if columns > MAX_COLUMNS:
-        raise LimitExceeded(
+        raise _too_large(
             f"第一个工作表{what}有 {columns:,} 列，超过上限 {MAX_COLUMNS:,} 列"
             "（常见原因：表格远处的单元格有内容或格式）：请删除多余的列后另存为 .xlsx 重新报送"
         )
     if rows - 1 > limits.max_rows:
-        raise LimitExceeded(
+        raise _too_large(
             f"第一个工作表{what}有 {rows:,} 行，超过上限 {limits.max_rows + 1:,} 行（含表头）"
             "：请删除多余的行或拆分后重新报送"
         )
     if rows * columns > MAX_CELLS:
-        raise LimitExceeded(
+        raise _too_large(
             f"第一个工作表{what}共 {rows:,} 行 × {columns:,} 列，超过 {MAX_CELLS:,} 个单元格的上限"
             "：请删除多余的行列或拆分后重新报送"
         )
@@ -139,7 +131,7 @@ def _read_small(book: zipfile.ZipFile, name: str) -> bytes | None:
     except KeyError:
         return None
     if info.file_size > _SMALL_PART:
-        raise LimitExceeded(f"工作簿的 {name} 部分有 {_mb(info.file_size)}，不是正常的工作簿")
+        raise _too_large(f"工作簿的 {name} 部分有 {_mb(info.file_size)}，不是正常的工作簿")
     return book.read(name)
 
 
@@ -190,7 +182,7 @@ def _scan_sheet(book: zipfile.ZipFile, name: str, limits: ReadLimits) -> SheetEx
             cut = data.rfind(b">") + 1
             pending = data[cut:]
             if len(pending) > 64 * _CHUNK:
-                raise LimitExceeded("工作表中有超长的内容，不是正常的工作簿")
+                raise _too_large("工作表中有超长的内容，不是正常的工作簿")
             for match in _TAG.finditer(data, 0, cut):
                 tag, attributes = match.group(1), match.group(2)
                 found = _R_ATTR.search(attributes)
@@ -217,7 +209,7 @@ def _scan_sheet(book: zipfile.ZipFile, name: str, limits: ReadLimits) -> SheetEx
 
 def check_xlsx(path: Path, limits: ReadLimits) -> SheetExtent | None:
     """Check a workbook against ``limits`` before any spreadsheet reader opens it; raises
-    :class:`LimitExceeded`. Returns the first sheet's extent, or None when the file is not a zip the
+    ``FileRejected`` (``too_large``). Returns the first sheet's extent, or None when the file is not a zip the
     reader could open anyway (it reports that itself)."""
     try:
         book = zipfile.ZipFile(path)
@@ -226,10 +218,10 @@ def check_xlsx(path: Path, limits: ReadLimits) -> SheetExtent | None:
     with book:
         parts = book.infolist()
         if len(parts) > MAX_PARTS:
-            raise LimitExceeded(f"工作簿含有 {len(parts):,} 个部件，不是正常的工作簿")
+            raise _too_large(f"工作簿含有 {len(parts):,} 个部件，不是正常的工作簿")
         declared = sum(part.file_size for part in parts)
         if declared > limits.max_bytes:
-            raise LimitExceeded(
+            raise _too_large(
                 f"工作簿解压后共 {_mb(declared)}，超过上限 {_mb(limits.max_bytes)}"
                 "：请删除多余的工作表、图片和格式，或拆分后分别报送"
             )
@@ -242,12 +234,10 @@ def check_xlsx(path: Path, limits: ReadLimits) -> SheetExtent | None:
                 with book.open(part) as stream:
                     while stream.read(_CHUNK):
                         pass
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-            if isinstance(exc, LimitExceeded):
-                raise
-            raise LimitExceeded(
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+            raise FileRejected(
+                CORRUPT,
                 "Excel 工作簿已损坏（压缩内容与其声明不符），无法读取："
                 "请用 Excel 打开检查后另存为 .xlsx 重新提交",
-                CORRUPT,
             ) from None
         return extent

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from assets.common.files import link_problem
 from assets.landing.paths import LandingPath
 
 SUFFIXES = (".csv", ".xlsx")
@@ -32,6 +33,9 @@ def locate_landing_file(
             f"同一期有两份交付文件，无法判断以哪份为准: {', '.join(p.name for p in found)}"
         )
     path = found[0]
+    linked = link_problem(data_dir, path)
+    if linked:  # checked again when read: the scan may be older than the link
+        raise LandingFileMissing(f"landing/{county_code}/{dataset_id}/{path.name} {linked}")
     return LandingPath(
         county_code=county_code,
         dataset_id=dataset_id,

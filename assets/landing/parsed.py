@@ -42,6 +42,7 @@ class Ragged:
     actual: int
     blank: bool  # every field empty: a blank line, or separators only
     open_quote: bool  # an odd number of quotes: a quote left open swallowed the following lines
+    multiline: bool = False  # the record spans lines: a quote swallowed line breaks and rows
 
 
 @dataclass

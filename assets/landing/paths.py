@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assets.common.catalog import CatalogEntry, Frequency
+from assets.common.files import display_name, link_problem
 
 LANDING_DIR = "landing"
 SUFFIX_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
@@ -57,13 +58,15 @@ def is_ignored_name(name: str) -> bool:
     return name.startswith((".", "~")) or lowered.endswith((".tmp", ".part", ".partial"))
 
 
-def _period_problem(period: str, entry: CatalogEntry) -> str | None:
+def _period_problem(period: str, entry: CatalogEntry, today: dt.date | None) -> str | None:
+    """Why ``period`` is not a period of the entry's frequency up to the current one, or None.
+    Digits are ASCII only (full-width ２０２６ or Arabic-Indic digits are not a period)."""
     frequency = entry.frequency
     expected = (
         f"期次“{period}”不符合数据集“{entry.title}”（更新频率{frequency.value}）的期次格式 "
-        f"{_PERIOD_EXAMPLES[frequency]}"
+        f"{_PERIOD_EXAMPLES[frequency]}（半角数字）"
     )
-    if not re.fullmatch(frequency.period_pattern, period):
+    if not period.isascii() or not re.fullmatch(frequency.period_pattern, period, re.ASCII):
         return expected
     try:
         if frequency is Frequency.DAILY:
@@ -72,6 +75,11 @@ def _period_problem(period: str, entry: CatalogEntry) -> str | None:
             dt.date(int(period[:4]), int(period[5:7]), 1)
     except ValueError:
         return f"期次“{period}”不是有效的日期或月份"
+    if today is not None and period > frequency.period_of(today):
+        return (
+            f"期次“{period}”晚于当前期 {frequency.period_of(today)}（今天 {today.isoformat()}，"
+            "中国时间）：尚未到来的期次不能报送，请检查文件名"
+        )
     return None
 
 
@@ -80,14 +88,16 @@ def parse_landing_path(
     path: Path,
     catalog: Mapping[str, CatalogEntry],
     county_codes: Collection[str],
+    today: dt.date | None = None,
 ) -> LandingPath:
     """The landing file at ``path``, or :class:`LandingPathError` saying which part of the contract it
-    breaks (location, county, dataset, period for the dataset's frequency, file type)."""
+    breaks (location, county, dataset, period for the dataset's frequency and not after the period
+    containing ``today``, file type, a link leading outside the data directory)."""
     try:
         relative = Path(path).absolute().relative_to(Path(data_dir).absolute())
     except ValueError:
         raise LandingPathError(str(path), "文件不在数据目录下") from None
-    relative_path = relative.as_posix()
+    relative_path = display_name(relative.as_posix())
     parts = relative.parts
     if not parts or parts[0] != LANDING_DIR:
         raise LandingPathError(relative_path, f"文件不在落地目录 {LANDING_DIR}/ 下")
@@ -115,7 +125,7 @@ def parse_landing_path(
             relative_path, f"不支持的文件类型“{shown}”{hint}：只接收 .csv 或 .xlsx 文件"
         )
     period = filename[: -len(suffix)]
-    problem = _period_problem(period, entry)
+    problem = _period_problem(period, entry, today) or link_problem(data_dir, Path(path))
     if problem:
         raise LandingPathError(relative_path, problem)
     return LandingPath(
@@ -131,10 +141,14 @@ def scan_landing(
     data_dir: Path,
     catalog: Mapping[str, CatalogEntry],
     county_codes: Collection[str],
+    today: dt.date | None = None,
 ) -> tuple[list[LandingPath], list[tuple[str, str]]]:
     """Valid landing files (sorted by county, dataset, period) and ``(relative path, reason)`` for each
     file in landing/ that breaks the contract. Hidden and temporary files are skipped. Two files for the
-    same county, dataset and period (a .csv and an .xlsx) are both reported and neither is returned."""
+    same county, dataset and period (a .csv and an .xlsx) are both reported and neither is returned.
+    Links are followed only to files inside the data directory; a link leading outside it, a
+    dangling link and a link to a directory are reported. Names that are not valid UTF-8 are
+    reported with their bytes escaped (``\\xNN``); ``today`` bounds the periods (none after it)."""
     landing_dir = Path(data_dir) / LANDING_DIR
     if not landing_dir.is_dir():
         return [], []
@@ -142,10 +156,16 @@ def scan_landing(
     problems: list[tuple[str, str]] = []
     for path in sorted(landing_dir.rglob("*")):
         inner = path.relative_to(landing_dir).parts
-        if any(is_ignored_name(part) for part in inner) or not path.is_file():
+        if any(is_ignored_name(part) for part in inner):
+            continue
+        linked = link_problem(data_dir, path)
+        if linked:
+            problems.append((display_name(path.relative_to(data_dir).as_posix()), linked))
+            continue
+        if not path.is_file():
             continue
         try:
-            found.append(parse_landing_path(data_dir, path, catalog, county_codes))
+            found.append(parse_landing_path(data_dir, path, catalog, county_codes, today))
         except LandingPathError as exc:
             problems.append((exc.relative_path, exc.reason))
 

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from assets.common.catalog import CatalogEntry
 from assets.landing.csv_file import parse_csv
+from assets.landing.limits import ReadLimits
 from assets.landing.parsed import Parsed, map_header
 from assets.landing.paths import SUFFIX_FORMATS
 from assets.landing.rejections import (
@@ -56,11 +57,13 @@ class LandingRead:
     missing_optional: list[str] = field(default_factory=list)
 
 
-def _parse(path: Path, entry: CatalogEntry | None) -> Parsed:
+def _parse(path: Path, entry: CatalogEntry | None, limits: ReadLimits | None = None) -> Parsed:
     file_format = SUFFIX_FORMATS.get(Path(path).suffix.lower())
     if file_format is None:
         raise ValueError(f"{Path(path).name}: only .csv and .xlsx files are read")
-    return parse_csv(path, entry) if file_format == "csv" else parse_xlsx(path, entry)
+    if file_format == "csv":
+        return parse_csv(path, entry, limits)
+    return parse_xlsx(path, entry, limits)
 
 
 def _blank_mask(data: pa.Table) -> np.ndarray:
@@ -130,19 +133,22 @@ def _assemble(parsed: Parsed, entry: CatalogEntry) -> LandingRead:
     return read
 
 
-def read_landing_file(path: Path, entry: CatalogEntry) -> LandingRead:
+def read_landing_file(
+    path: Path, entry: CatalogEntry, limits: ReadLimits | None = None
+) -> LandingRead:
     """Read a landing file (.csv or .xlsx) against its catalog entry; see the module docstring.
 
-    Raises :class:`FileRejected` when the file as a whole cannot be taken.
+    Raises :class:`FileRejected` when the file as a whole cannot be taken, or is past ``limits``
+    (default :class:`ReadLimits`: rows and size, checked before reading).
     """
-    return _assemble(_parse(path, entry), entry)
+    return _assemble(_parse(path, entry, limits), entry)
 
 
-def read_table(path: Path) -> tuple[pd.DataFrame, str]:
+def read_table(path: Path, limits: ReadLimits | None = None) -> tuple[pd.DataFrame, str]:
     """Any CSV or XLSX (first sheet) as a frame of text columns named by its header row, and the
     detected encoding. Empty cells are None; all-empty rows are skipped; a record of the wrong width,
     a duplicated header or an undecodable file raises :class:`FileRejected`."""
-    parsed = _parse(path, None)
+    parsed = _parse(path, None, limits)
     for r in parsed.ragged:
         if not r.blank:
             raise FileRejected(

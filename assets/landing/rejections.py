@@ -14,6 +14,8 @@ CORRUPT = "corrupt"
 HEADER = "header"
 MISSING_COLUMN = "missing_column"
 DUPLICATE_COLUMN = "duplicate_column"
+TOO_LARGE = "too_large"  # past a read limit (assets/landing/limits.py)
+UNBALANCED_QUOTE = "unbalanced_quote"  # a quote left open swallowed the lines after it
 # Row rejection reasons (RowRejection.reason_code).
 FIELD_COUNT = "field_count"
 BLANK_ROW = "blank_row"

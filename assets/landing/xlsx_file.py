@@ -1,5 +1,6 @@
 """Reading a delivered XLSX workbook (its first sheet) as the text a spreadsheet shows: numbers as Excel
-displays them, dates as ISO dates, trailing all-empty rows dropped."""
+displays them, dates as ISO dates, trailing all-empty rows dropped. What reading may cost is checked
+first (:mod:`assets.landing.limits`), and rows are converted in batches."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
 from assets.common.catalog import CatalogEntry
+from assets.landing.limits import ReadLimits, check_row_count, check_xlsx
 from assets.landing.parsed import (
     ENCODING_XLSX,
     HEADER_SEARCH_ROWS,
@@ -86,7 +89,34 @@ def _cells_text(values: Sequence[Any]) -> list[str | None]:
     return [(v or None) if v.__class__ is str else _cell_text(v) for v in values]
 
 
-def parse_xlsx(path: Path, entry: CatalogEntry | None) -> Parsed:
+_BATCH_ROWS = 65_536
+
+
+def _batch_table(rows: list[list[Any]], width: int) -> pa.Table:
+    columns = list(zip(*rows, strict=True)) if rows else [()] * width
+    return pa.table(
+        [pa.array(_cells_text(column), type=pa.string()) for column in columns],
+        names=[f"f{i}" for i in range(width)],
+    )
+
+
+def _not_blank(table: pa.Table) -> np.ndarray:
+    if table.num_rows == 0 or table.num_columns == 0:
+        return np.zeros(table.num_rows, dtype=bool)
+    mask = pc.is_valid(table.column(0))
+    for column in table.columns[1:]:
+        mask = pc.or_(mask, pc.is_valid(column))
+    return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _padded(row: list[Any], pad: int) -> list[Any]:
+    return [None] * pad + row if pad else row
+
+
+def parse_xlsx(path: Path, entry: CatalogEntry | None, limits: ReadLimits | None = None) -> Parsed:
+    """The first sheet, after :func:`check_xlsx` has bounded what reading it costs; rows are
+    converted in batches of ``_BATCH_ROWS``, never all at once."""
+    limits = limits or ReadLimits()
     size = Path(path).stat().st_size
     with open(path, "rb") as handle:
         head = handle.read(8192)
@@ -112,11 +142,46 @@ def parse_xlsx(path: Path, entry: CatalogEntry | None) -> Parsed:
             TRUNCATED,
             "Excel 工作簿不完整（压缩包的结尾缺失），可能上传或复制时被截断，请重新提交完整文件",
         )
+    check_xlsx(path, limits)  # before the reader allocates the sheet's grid
+    head_rows: list[list[str]] = []
+    header: list[str] = []
+    chunks: list[pa.Table] = []
+    batch: list[list[Any]] = []
+    width = 0
+    rows_seen = 0  # data rows below the header
+    last_data = 0  # data rows up to the last one holding a value
     try:
         with CalamineWorkbook.from_path(str(path)) as workbook:
             if not workbook.sheet_names:
                 raise empty_file("工作簿中没有工作表")
-            rows = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+            sheet = workbook.get_sheet_by_index(0)
+            pad = sheet.start[1] if sheet.start else 0  # rows start at the first used column
+
+            def flush() -> None:
+                nonlocal last_data
+                table = _batch_table(batch, width)
+                filled = np.flatnonzero(_not_blank(table))
+                if len(filled):
+                    last_data = rows_seen - len(batch) + int(filled[-1]) + 1
+                chunks.append(table)
+                batch.clear()
+
+            for index, raw in enumerate(sheet.iter_rows()):
+                row = _padded(raw, pad)
+                if index < HEADER_SEARCH_ROWS:
+                    head_rows.append([clean_header(_cell_text(v)) for v in row])
+                if index == 0:
+                    header, width = head_rows[0], len(row)
+                    continue
+                if index == HEADER_SEARCH_ROWS - 1 and entry is not None:
+                    map_header(header, entry, head_rows, "xlsx")  # a wrong file, before the rest
+                rows_seen += 1
+                if rows_seen > limits.max_rows:
+                    check_row_count(rows_seen, limits)
+                batch.append(row)
+                if len(batch) >= _BATCH_ROWS:
+                    flush()
+            flush()
     except PasswordError:
         raise FileRejected(
             CORRUPT, "工作簿设置了打开密码，无法读取：请取消密码后重新提交"
@@ -126,26 +191,15 @@ def parse_xlsx(path: Path, entry: CatalogEntry | None) -> Parsed:
             CORRUPT, "Excel 工作簿已损坏，无法读取：请用 Excel 打开检查后另存为 .xlsx 重新提交"
         ) from exc
 
-    last = len(rows) - 1
-    while last >= 0 and all(v == "" or v is None for v in rows[last]):
-        last -= 1  # trailing all-empty rows are not data rows
-    if last < 0:
+    if not head_rows or (last_data == 0 and not any(v for v in header)):
         raise empty_file("第一个工作表没有内容")
-    head_rows = [[clean_header(_cell_text(v)) for v in row] for row in rows[:HEADER_SEARCH_ROWS]]
-    header = head_rows[0]
     if entry is not None:
         map_header(header, entry, head_rows, "xlsx")
-    width = len(rows[0])
-    data_rows = rows[1 : last + 1]
-    columns = list(zip(*data_rows, strict=True)) if data_rows else [()] * width
-    data = pa.table(
-        [pa.array(_cells_text(column), type=pa.string()) for column in columns],
-        names=[f"f{i}" for i in range(width)],
-    )
+    data = pa.concat_tables(chunks).slice(0, last_data) if chunks else _batch_table([], width)
     return Parsed(
         header=header,
         data=data,
-        source_rows=np.arange(2, len(data_rows) + 2, dtype=np.int64),
+        source_rows=np.arange(2, last_data + 2, dtype=np.int64),
         ragged=[],
         encoding=ENCODING_XLSX,
         file_format="xlsx",

@@ -35,6 +35,9 @@ class PlatformResource(dg.ConfigurableResource):
     pseudonym_key_file: str | None = None
     catalog_subscribers: list[str] = []  # apprise URLs told of each new public catalog version
     today: str | None = None  # ISO date: PUBLICDATA_TODAY, "today" for every deadline
+    max_rows: int | None = None  # read limits of a landing file (None: the reader's defaults)
+    max_file_mb: int | None = None
+    shrink_hold_ratio: float | None = None  # hold a redelivery below this share (None: default)
     calendar_dir: str | None = None  # the official working-day calendar files (<year>.yaml)
     # where <data dir>/operation/ is served: the public catalog's addresses and identifiers
     public_base_url: str = "http://127.0.0.1:8000/"

@@ -128,6 +128,27 @@ ingest_rejections = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
 )
 
+# A redelivery that would shrink its partition sharply is held (ingest_files.status "held") until it
+# is confirmed here, by checksum (migration 0007).
+ingest_confirmations = sa.Table(
+    "ingest_confirmations",
+    platform_metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("dataset_id", sa.String(64), nullable=False),
+    sa.Column("county_code", sa.String(6), nullable=False),
+    sa.Column("period", sa.String(10), nullable=False),
+    sa.Column("checksum", sa.String(64), nullable=False, comment="确认的交付文件 SHA-256"),
+    sa.Column("rows_before", sa.Integer, nullable=False, comment="现有行数"),
+    sa.Column("rows_after", sa.Integer, nullable=False, comment="新交付可入库行数"),
+    sa.Column("confirmed_by", sa.String(128), nullable=False),
+    sa.Column("confirmed_role", sa.String(32), nullable=True),
+    sa.Column("confirmed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.UniqueConstraint(
+        "dataset_id", "county_code", "period", "checksum", name="uq_ingest_confirmation"
+    ),
+)
+
 audit_log = sa.Table(
     "audit_log",
     platform_metadata,

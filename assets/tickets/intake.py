@@ -46,6 +46,9 @@ REJECTION_DIMENSIONS: dict[str, Dimension] = {
     "header": Dimension.CONFORMITY,
     "missing_column": Dimension.CONFORMITY,
     "duplicate_column": Dimension.CONFORMITY,
+    "too_large": Dimension.ACCESSIBILITY,
+    "unbalanced_quote": Dimension.ACCESSIBILITY,
+    "shrink": Dimension.COMPLETENESS,  # a redelivery held: it would lose most of the partition
 }
 REJECTION_FIXES: dict[Dimension, str] = {
     Dimension.ACCESSIBILITY: (
@@ -55,6 +58,11 @@ REJECTION_FIXES: dict[Dimension, str] = {
     Dimension.CONFORMITY: (
         "文件表头与资源目录不一致。请按目录中的信息项名称填写表头（第 1 行），"
         "补齐全部必填信息项后重新报送本期数据。"
+    ),
+    Dimension.COMPLETENESS: (
+        "本期重新报送的文件比平台现有数据少很多，已暂缓替换，原有数据保留。如文件不完整，请重新导出"
+        "完整文件报送；如数据确实减少（如清理重复），请由本部门或县（区）数据管理机构确认："
+        "publicdata ingest confirm --dataset 数据集 --county 县区代码 --period 期次 --reason 原因。"
     ),
 }
 
