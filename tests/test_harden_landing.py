@@ -267,12 +267,15 @@ def test_a_sharply_shrinking_redelivery_is_held_until_confirmed(tmp_path, small_
     with engine.connect() as connection:
         ticket = (
             connection.execute(
-                sa.select(quality_tickets).where(quality_tickets.c.dataset_id == DATASET)
+                sa.select(quality_tickets).where(
+                    quality_tickets.c.dataset_id == DATASET,
+                    quality_tickets.c.dimension == "完整性",
+                )
             )
             .mappings()
             .one()
         )
-    assert ticket["dimension"] == "完整性" and ticket["status"] == "new"
+    assert ticket["status"] == "new" and ticket["county_code"] == "640502"
     # a rerun of the same file is held again, and listed as waiting
     assert _run(settings)[relative]["status"] == "held"
     runner = CliRunner()
@@ -297,7 +300,7 @@ def test_a_sharply_shrinking_redelivery_is_held_until_confirmed(tmp_path, small_
         "机构合并，数据确实减少",
     ]
     refused = runner.invoke(main, [*confirm, "--as", "other_county"])
-    assert refused.exit_code == 1 and "无此权限" in refused.output
+    assert refused.exit_code == 1 and "只能处理本县区" in refused.output
     done = runner.invoke(main, [*confirm, "--as", "auditor", "--json"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.stdout)["rows_before"] == 40
