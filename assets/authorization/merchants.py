@@ -13,6 +13,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from assets.accounts.authorize import AccessDenied
 from assets.authorization.grants import revoke_grants
 from assets.authorization.records import (
     AuthorizationError,
@@ -126,7 +127,10 @@ def register_merchant(
     merchant_id: str | None = None,
 ) -> Merchant:
     """Accept (受理) a merchant's registration: the operator's 5-working-day clock starts ``today``."""
-    actor = authorize(engine, account, "merchants.register")
+    try:  # operator staff accept a registration; a merchant user registers its own merchant
+        actor = authorize(engine, account, "merchants.accept")
+    except AccessDenied:
+        actor = authorize(engine, account, "merchants.register", merchant_id=merchant_id)
     uscc = uscc.strip().upper()
     if problem := uscc_problem(uscc):
         raise AuthorizationError(problem)
