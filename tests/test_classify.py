@@ -26,8 +26,7 @@ from assets.classification.scheme import (
 )
 from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
 from assets.common.pii import PII_TYPES
-from tests.test_detectors import (
-    _raw_fragments,
+from tests.pii_samples import (
     make_address,
     make_card,
     make_id,
@@ -35,6 +34,7 @@ from tests.test_detectors import (
     make_phone,
     make_uscc,
 )
+from tests.test_detectors_columns import _raw_fragments
 
 
 @pytest.fixture(scope="module")
