@@ -37,6 +37,7 @@ from orchestration.definitions import build_definitions
 from orchestration.runner import QUIET_RUN_CONFIG, dagster_instance, run_pipeline
 from orchestration.settings import Settings
 from orchestration.stages.quality import FOLLOWUP_JOB
+from tests.helpers import add_account
 from tests.test_notify import Receiver
 from tests.test_quality_checks import city_config_with_channel
 
@@ -363,7 +364,15 @@ def test_defects_become_tickets_that_follow_the_deliveries(
     ]
     assert len(own) >= 3
     claimed, acknowledged = own[0], own[1]
-    cli_ok("tickets", "ack", acknowledged.id, "--data-dir", str(settings.data_dir))
+    # the county office of the supplying department acts on its own tickets, as a named account
+    add_account(
+        settings.platform_url,
+        "clerk",
+        "department_office",
+        county_code=record.county_code,
+        department_id=acknowledged.department_id,
+    )
+    cli_ok("tickets", "ack", acknowledged.id, "--data-dir", str(settings.data_dir), "--as", "clerk")
     cli_ok(
         "tickets",
         "claim-fixed",
@@ -372,6 +381,8 @@ def test_defects_become_tickets_that_follow_the_deliveries(
         "已按身份证原件更正",
         "--data-dir",
         str(settings.data_dir),
+        "--as",
+        "clerk",
     )
     clean_dir = tmp_path / "clean"
     generate(
