@@ -18,7 +18,7 @@ from assets.common.documents import (
     neutralize_frame,
     script_injections,
 )
-from assets.quality.validation import (
+from assets.quality.data_docs import (
     GE_HANDLERS,
     GE_INLINE_SCRIPTS,
     GE_SCRIPT_SOURCES,

@@ -25,6 +25,7 @@ from assets.exchange.load import load_exchange_slice
 from assets.landing.generator import generate
 from assets.landing.paths import LandingPath, scan_landing
 from assets.quality.checks import CHECK_NAME
+from assets.quality.data_docs import validation_page
 from assets.quality.findings import (
     check_partition,
     findings_from_outcome,
@@ -32,7 +33,6 @@ from assets.quality.findings import (
 )
 from assets.quality.results import docs_site, latest_outcomes, results_dir
 from assets.quality.suites import load_suite
-from assets.quality.validation import validation_page
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 from assets.tickets import intake

@@ -15,11 +15,8 @@ from assets.common.identifiers import (
     mobile_valid,
 )
 from assets.common.masking import mask_id_number
-from assets.quality.validation import (
-    QualityValidator,
-    build_data_docs,
-    validation_page,
-)
+from assets.quality.data_docs import build_data_docs, validation_page
+from assets.quality.validation import QualityValidator
 from tests.quality_frames import (
     CATALOG,
     bank_card,

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry
 from assets.common.workdays import DuePolicy
+from assets.quality.data_docs import validation_page
 from assets.quality.results import (
     checked_deliveries,
     docs_site,
@@ -34,7 +35,6 @@ from assets.quality.validation import (
     ValidationOutcome,
     default_validator,
     scrub_text,
-    validation_page,
 )
 from assets.storage.tables import exchange_table
 from assets.tickets import intake

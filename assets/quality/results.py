@@ -23,11 +23,11 @@ from great_expectations.core.expectation_validation_result import (
 )
 
 from assets.common.files import create_private_file, private_dir
+from assets.quality.data_docs import build_data_docs
 from assets.quality.validation import (
     Example,
     ExpectationOutcome,
     ValidationOutcome,
-    build_data_docs,
 )
 
 QUALITY_DIR = "quality"
