@@ -28,7 +28,7 @@ UPLOAD_DELIVERY = _action("deliveries.upload", "上传更正后的交付文件",
 VIEW_LINEAGE = _action("lineage.view", "查看数据血缘与质量报告", B, EN)
 VIEW_SUPPLY = _action("supply.view", "查看供给暂停情况", B, OC, OR, EN)
 VIEW_MERCHANTS = _action("merchants.view", "查看数据商", B, OC, OR, Grant(MU, Match.MERCHANT))
-REGISTER_MERCHANT = "merchants.register"  # operator staff accept (受理) a merchant's registration
+REGISTER_MERCHANT = "merchants.accept"  # operator staff accept (受理) a merchant's registration
 VIEW_APPLICATIONS = _action(
     "applications.view",
     "查看数据使用申请",
