@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from assets.common.yamlfile import load_yaml_model
 
 DEFAULT_CITY_CONFIG = Path(__file__).resolve().parents[2] / "config" / "city.yaml"
 
@@ -114,4 +115,4 @@ class City(BaseModel):
 
 
 def load_city(path: Path = DEFAULT_CITY_CONFIG) -> City:
-    return City.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return load_yaml_model(path, City, what="城市配置")

@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from assets.common.yamlfile import read_yaml_mapping
+
 log = logging.getLogger(__name__)
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
@@ -125,10 +127,7 @@ def parse_schedule(document: object, *, name: str = "calendar") -> YearSchedule:
 
 
 def load_schedule(path: Path) -> YearSchedule:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise CalendarError(f"{path.name}: 无法读取日历文件: {exc}") from exc
+    document = read_yaml_mapping(path, what="日历文件", error=CalendarError)
     schedule = parse_schedule(document, name=path.name)
     if path.stem != str(schedule.year):
         raise CalendarError(f"{path.name}: 文件名应为 {schedule.year}.yaml")

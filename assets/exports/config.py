@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from assets.common.yamlfile import load_yaml_model
 from assets.desensitization.policy import load_policy
 
 DEFAULT_EXPORTS_CONFIG = Path(__file__).resolve().parents[2] / "config" / "exports.yaml"
@@ -43,5 +43,4 @@ class ExportsConfig(BaseModel):
 
 def load_exports_config(path: Path | None = None) -> ExportsConfig:
     path = path or DEFAULT_EXPORTS_CONFIG
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return ExportsConfig.model_validate(raw)
+    return load_yaml_model(path, ExportsConfig, what="出域核查配置", empty_ok=True)

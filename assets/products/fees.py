@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
 
-import yaml
+from assets.common.yamlfile import read_yaml_mapping
 
 DEFAULT_FEES_CONFIG = Path(__file__).resolve().parents[2] / "config" / "fees.yaml"
 BASIS_POINTS = 10_000  # margins are stored in 万分之一 (basis points)
@@ -49,10 +49,7 @@ def to_bp(rate: float | str | Decimal) -> int:
 
 def load_fee_config(path: Path | None = None) -> FeeConfig:
     path = path or DEFAULT_FEES_CONFIG
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise FeeError(f"无法读取收费配置 {path}: {exc.strerror}") from exc
+    raw = read_yaml_mapping(path, what="收费配置", error=FeeError, empty_ok=True)
     cap = to_bp(raw.get("margin_cap", 0.10))
     default = to_bp(raw.get("default_margin", 0))
     if not 0 <= cap <= BASIS_POINTS:
