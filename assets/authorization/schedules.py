@@ -6,8 +6,7 @@ from datetime import date
 import dagster as dg
 
 from assets.authorization.reviews import apply_deemed_approvals as apply_deemed
-from assets.common.workdays import CHINA_TZ
-from assets.storage.platform import PlatformResource
+from assets.storage.platform import PlatformResource, working_day_schedule
 
 DEEM_JOB = "application_deadlines"
 DEEM_CRON = "30 8 * * *"  # 08:30 China time, official working days only
@@ -63,22 +62,12 @@ def application_deadlines() -> None:
     apply_deemed_approvals()
 
 
-@dg.schedule(
-    job=application_deadlines,
+application_deadlines_schedule = working_day_schedule(
+    application_deadlines,
+    name="application_deadlines_schedule",
     cron_schedule=DEEM_CRON,
-    execution_timezone="Asia/Shanghai",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
+    op_name="apply_deemed_approvals",
+    run_key_prefix="deadlines",
     description="每个法定工作日（含调休上班日）8:30 处理审核时限：到期未审核的视为同意，期满的申请过期。",
+    tags={"publicdata/trigger": "schedule"},
 )
-def application_deadlines_schedule(
-    context: dg.ScheduleEvaluationContext, platform: PlatformResource
-) -> dg.RunRequest | dg.SkipReason:
-    scheduled = context.scheduled_execution_time
-    day = platform.today_date() if platform.today else scheduled.astimezone(CHINA_TZ).date()
-    if not platform.calendar.is_working_day(day):
-        return dg.SkipReason(f"{day.isoformat()} 不是工作日")
-    return dg.RunRequest(
-        run_key=f"deadlines-{day.isoformat()}",
-        run_config={"ops": {"apply_deemed_approvals": {"config": {"today": day.isoformat()}}}},
-        tags={"publicdata/trigger": "schedule", "publicdata/today": day.isoformat()},
-    )

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.common.workdays import CHINA_TZ
 from assets.exports.config import load_exports_config
 from assets.exports.summary import monthly_summary
 from assets.exports.workflow import open_deadlines
-from assets.storage.platform import PlatformResource
+from assets.storage.platform import PlatformResource, working_day_schedule
 
 MONTHS = dg.MonthlyPartitionsDefinition(start_date="2025-01-01", timezone="Asia/Shanghai")
 DEADLINE_JOB = "export_deadlines"
@@ -100,21 +99,11 @@ def export_deadlines() -> None:
     list_export_deadlines()
 
 
-@dg.schedule(
-    job=export_deadlines,
+export_deadlines_schedule = working_day_schedule(
+    export_deadlines,
+    name="export_deadlines_schedule",
     cron_schedule="45 8 * * *",
-    execution_timezone="Asia/Shanghai",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
+    op_name="list_export_deadlines",
+    run_key_prefix="export-deadlines",
     description="每个法定工作日 8:45 列出待审核、待备案的出域申请及其期限。",
 )
-def export_deadlines_schedule(
-    context: dg.ScheduleEvaluationContext, platform: PlatformResource
-) -> dg.RunRequest | dg.SkipReason:
-    scheduled = context.scheduled_execution_time
-    day = platform.today_date() if platform.today else scheduled.astimezone(CHINA_TZ).date()
-    if not platform.calendar.is_working_day(day):
-        return dg.SkipReason(f"{day.isoformat()} 不是工作日")
-    return dg.RunRequest(
-        run_key=f"export-deadlines-{day.isoformat()}",
-        run_config={"ops": {"list_export_deadlines": {"config": {"today": day.isoformat()}}}},
-    )

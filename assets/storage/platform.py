@@ -95,3 +95,41 @@ class PlatformResource(dg.ConfigurableResource):
         """The platform records, migrated to the newest schema on first use."""
         ensure_platform_schema(self.platform_url)
         return get_engine(self.platform_url)
+
+
+def working_day_schedule(
+    job: dg.JobDefinition,
+    *,
+    name: str,
+    cron_schedule: str,
+    op_name: str,
+    run_key_prefix: str,
+    description: str,
+    tags: dict[str, str] | None = None,
+) -> dg.ScheduleDefinition:
+    """A schedule of ``job`` that runs on official working days only (调休上班日 included, holidays
+    skipped with the reason), passing the day as ``op_name``'s ``today`` config; ``PUBLICDATA_TODAY``
+    (the resource's ``today``) stands in for the scheduled day in tests and demos."""
+
+    @dg.schedule(
+        name=name,
+        job=job,
+        cron_schedule=cron_schedule,
+        execution_timezone="Asia/Shanghai",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=description,
+    )
+    def _on_working_days(
+        context: dg.ScheduleEvaluationContext, platform: PlatformResource
+    ) -> dg.RunRequest | dg.SkipReason:
+        scheduled = context.scheduled_execution_time
+        day = platform.today_date() if platform.today else china_date(scheduled)
+        if not platform.calendar.is_working_day(day):
+            return dg.SkipReason(f"{day.isoformat()} 不是工作日")
+        return dg.RunRequest(
+            run_key=f"{run_key_prefix}-{day.isoformat()}",
+            run_config={"ops": {op_name: {"config": {"today": day.isoformat()}}}},
+            tags={**(tags or {}), "publicdata/today": day.isoformat()},
+        )
+
+    return _on_working_days
