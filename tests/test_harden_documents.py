@@ -21,9 +21,9 @@ from assets.common.documents import (
 from assets.quality.data_docs import (
     GE_HANDLERS,
     GE_INLINE_SCRIPTS,
-    GE_SCRIPT_SOURCES,
     UnsafeDataDocs,
     _check_site,
+    own_scripts,
 )
 from orchestration.runner import run_pipeline
 from tests.helpers import medical_rows, settings_for, write_delivery
@@ -66,18 +66,25 @@ def test_escaped_text_holds_no_tag_and_no_attribute_assignment():
 
 
 def test_the_page_check_finds_injected_scripts_and_passes_ge_own():
+    site = Path("/site")
     allowed = {
         "allowed_handlers": GE_HANDLERS,
         "allowed_inline": GE_INLINE_SCRIPTS,
-        "allowed_sources": GE_SCRIPT_SOURCES,
+        "allowed_sources": own_scripts(site / "expectations" / "suite.html", site),
     }
     own = (
-        '<script src="https://code.jquery.com/jquery-3.7.1.min.js"></script>'
+        '<script src="../static/vendor/jquery-3.7.1/jquery.min.js"></script>'
         "<script>function showAllValidations() {}</script>"
         "<button onclick=\"clearTableFilters('section-1')\">x</button>"
     )
     assert script_injections(own, **allowed) == []
-    for payload in (*SCRIPTS, '<a href="javascript:alert(3)">x</a>', "<iframe src=x></iframe>"):
+    for payload in (
+        *SCRIPTS,
+        '<a href="javascript:alert(3)">x</a>',
+        "<iframe src=x></iframe>",
+        '<script src="https://code.jquery.com/jquery-3.7.1.min.js"></script>',  # no CDN any more
+        '<script src="../static/evil.js"></script>',
+    ):
         assert script_injections(own + payload, **allowed), payload
 
 

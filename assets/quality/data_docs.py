@@ -1,10 +1,13 @@
 """Great Expectations Data Docs of the quality results: one site per dataset, rebuilt from each
-partition's latest scrubbed result, with every delivered value escaped before GE renders it and any page
-holding a script GE's own templates do not produce refused."""
+partition's latest scrubbed result, with every delivered value escaped before GE renders it, every
+script, style and font GE's pages take from CDNs replaced by a vendored copy (``docs_offline``), and
+any page holding a script GE's own templates do not produce, or loading anything from outside the
+site, refused."""
 
 from __future__ import annotations
 
 import copy
+import os
 import re
 import shutil
 import uuid
@@ -21,6 +24,7 @@ from great_expectations.data_context.types.resource_identifiers import (
 
 from assets.common.documents import escape_html, script_injections
 from assets.common.files import make_private, private_dir
+from assets.quality.docs_offline import SITE_VENDOR, VENDORED, external_references, make_offline
 from assets.quality.suites import SUITES_DIR, load_suite
 from assets.quality.validation import (
     DOCS_SITE,
@@ -31,18 +35,19 @@ from assets.quality.validation import (
 )
 
 # What GE's own page templates put in a page: its inline scripts begin with these, its buttons call
-# these handlers, its libraries come from these hosts. Anything else came from a value.
+# these handlers, its libraries are the vendored scripts (:func:`own_scripts`). Anything else came
+# from a value.
 GE_INLINE_SCRIPTS = ("function rowStyleLinks(", "$('#section-", "function showAllValidations(")
 GE_HANDLERS = re.compile(
     r"clearTableFilters\('[\w-]+'\)|showAllValidations\(\)|hideSucceededValidations\(\)"
 )
-GE_SCRIPT_SOURCES = (
-    "https://cdn.jsdelivr.net/npm/",
-    "https://cdnjs.cloudflare.com/ajax/libs/",
-    "https://code.jquery.com/",
-    "https://stackpath.bootstrapcdn.com/",
-    "https://unpkg.com/",
-)
+VENDORED_SCRIPTS = tuple(sorted(f for f in VENDORED.values() if f.endswith(".js")))
+
+
+def own_scripts(page: Path, site: Path) -> tuple[str, ...]:
+    """The ``src`` of each vendored script as a page of ``site`` names it (relative)."""
+    vendor = Path(os.path.relpath(site / SITE_VENDOR, page.parent)).as_posix()
+    return tuple(f"{vendor}/{name}" for name in VENDORED_SCRIPTS)
 
 
 class UnsafeDataDocs(ValueError):
@@ -73,19 +78,25 @@ def _for_html(result: ExpectationSuiteValidationResult) -> ExpectationSuiteValid
 
 
 def _check_site(site: Path) -> None:
-    """Refuse a built site any of whose pages holds a script GE did not put there."""
+    """Refuse a built site any of whose pages holds a script GE did not put there, or any of whose
+    pages or style sheets loads or links anything from outside the site."""
     for page in sorted(site.rglob("*.html")):
         found = script_injections(
             page.read_text(encoding="utf-8"),
             allowed_handlers=GE_HANDLERS,
             allowed_inline=GE_INLINE_SCRIPTS,
-            allowed_sources=GE_SCRIPT_SOURCES,
+            allowed_sources=own_scripts(page, site),
         )
         if found:
             raise UnsafeDataDocs(
                 f"Data Docs 页面 {page.relative_to(site).as_posix()} 含有非模板脚本"
                 f"（{'、'.join(sorted(set(found)))}），未发布"
             )
+    outside = external_references(site)
+    if outside:
+        raise UnsafeDataDocs(
+            f"Data Docs 引用了站外地址（内网无法访问），未发布：{'；'.join(outside[:5])}"
+        )
 
 
 def _result_identifier(outcome: ValidationOutcome) -> ValidationResultIdentifier:
@@ -116,9 +127,10 @@ def build_data_docs(
     """Build GE Data Docs for the latest validation of each partition into ``site_dir``.
 
     Rendered only from the scrubbed results the outcomes keep, every value HTML-escaped (GE puts
-    values into its pages as markup). The site is built beside ``site_dir``, checked for scripts
-    GE's templates do not produce (:class:`UnsafeDataDocs`), and swapped in whole, so readers
-    never see a half-built or tampered site. Returns ``index.html``.
+    values into its pages as markup). The site is built beside ``site_dir``, made to load only
+    vendored copies of GE's scripts, styles and fonts, checked for scripts GE's templates do not
+    produce and for anything loaded or linked from outside (:class:`UnsafeDataDocs`), and swapped
+    in whole, so readers never see a half-built or tampered site. Returns ``index.html``.
     """
     latest: dict[tuple[str, str, str | None], ValidationOutcome] = {}
     for outcome in outcomes:
@@ -155,6 +167,7 @@ def build_data_docs(
                 _result_identifier(outcome), _for_html(outcome.ge_object)
             )
         context.build_data_docs(site_names=[DOCS_SITE])
+        make_offline(building)
         _check_site(building)
         make_private(building)
         _swap_in(building, site_dir)
