@@ -28,7 +28,7 @@ file serves every county: ``county_codes`` (the partition's county code, as a on
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import great_expectations as gx
@@ -168,132 +168,158 @@ def _columns_present(entry: CatalogEntry) -> Expectation:
     )
 
 
-def _item_expectations(entry: CatalogEntry, item: CatalogItem) -> list[Expectation]:
-    name = _q(item)
-    out: list[Expectation] = []
-    column = [item.column]
+@dataclass(frozen=True)
+class _ItemRule:
+    """One rule a catalog item implies: what :func:`_expectation` needs besides the column."""
 
-    if item.required:
-        out.append(
-            _expectation(
-                entry,
-                ExpectColumnValuesToNotBeBlank,
-                kind="required",
-                columns=column,
-                dimension=Dimension.COMPLETENESS,
-                severity=Severity.HIGH,
-                description=f"{name}为必填项，不能为空",
-                fix=f"{name}为必填项，存在空值或只有空格。请在业务系统中补录后重新报送。",
-                column=item.column,
-            )
-        )
+    kind: str
+    cls: type[Expectation]
+    dimension: Dimension
+    severity: Severity
+    description: str
+    fix: str
+    arguments: dict[str, Any] = field(default_factory=dict)
 
+
+def _required(item: CatalogItem, name: str) -> _ItemRule | None:
+    if not item.required:
+        return None
+    return _ItemRule(
+        "required",
+        ExpectColumnValuesToNotBeBlank,
+        Dimension.COMPLETENESS,
+        Severity.HIGH,
+        f"{name}为必填项，不能为空",
+        f"{name}为必填项，存在空值或只有空格。请在业务系统中补录后重新报送。",
+    )
+
+
+def _format(item: CatalogItem, name: str) -> _ItemRule | None:
     format_name = item.format or {
         "date": "iso_date",
         "decimal": "decimal",
         "integer": "integer",
     }.get(item.type)
-    if format_name:
-        shape, how = _FORMAT_TEXT[format_name]
-        if format_name in _HIGH_FORMATS:
-            severity = Severity.HIGH
-        elif format_name in _CONTACT_FORMATS and not item.required:
-            severity = Severity.LOW
-            how += "无法核实的可留空。"
-        else:
-            severity = Severity.MEDIUM
-        out.append(
-            _expectation(
-                entry,
-                ExpectColumnValuesToMatchCatalogFormat,
-                kind="format",
-                columns=column,
-                dimension=Dimension.CONFORMITY,
-                severity=severity,
-                description=f"{name}应为{shape}",
-                fix=f"{name}格式不符合要求，应为{shape}。{how}",
-                column=item.column,
-                format=format_name,
-            )
-        )
+    if not format_name:
+        return None
+    shape, how = _FORMAT_TEXT[format_name]
+    if format_name in _HIGH_FORMATS:
+        severity = Severity.HIGH
+    elif format_name in _CONTACT_FORMATS and not item.required:
+        severity = Severity.LOW
+        how += "无法核实的可留空。"
+    else:
+        severity = Severity.MEDIUM
+    return _ItemRule(
+        "format",
+        ExpectColumnValuesToMatchCatalogFormat,
+        Dimension.CONFORMITY,
+        severity,
+        f"{name}应为{shape}",
+        f"{name}格式不符合要求，应为{shape}。{how}",
+        {"format": format_name},
+    )
 
-    if item.enum or item.enum_ref:
-        values = list(item.enum or ENUM_REFERENCES[item.enum_ref or ""])
-        if item.enum_ref == "ethnicities":
-            allowed = "GB/T 3304规定的56个民族名称之一（如“汉族”“回族”，须带“族”字）"
-        else:
-            allowed = "以下值之一：" + "、".join(values)
-        out.append(
-            _expectation(
-                entry,
-                gx.expectations.ExpectColumnValuesToBeInSet,
-                kind="enum",
-                columns=column,
-                dimension=Dimension.CONFORMITY,
-                severity=Severity.MEDIUM,
-                description=f"{name}取值为{allowed}",
-                fix=f"{name}只能取{allowed}。请按标准值更正简称、别称、错别字和多余空格后重新报送。",
-                column=item.column,
-                value_set=values,
-            )
-        )
 
-    if item.min is not None or item.max is not None:
-        bounds = []
-        if item.min is not None:
-            bounds.append(f"{'大于' if item.min_exclusive else '不小于'}{item.min:g}")
-        if item.max is not None:
-            bounds.append(f"不大于{item.max:g}")
-        rng = "且".join(bounds)
-        out.append(
-            _expectation(
-                entry,
-                ExpectColumnValuesToBeNumericBetween,
-                kind="range",
-                columns=column,
-                dimension=Dimension.ACCURACY,
-                severity=Severity.MEDIUM,
-                description=f"{name}应{rng}",
-                fix=f"{name}应{rng}。请核对原始记录中的数值和计量单位（元、万元、平方米、度等）后更正。",
-                column=item.column,
-                min_value=item.min,
-                max_value=item.max,
-                strict_min=item.min_exclusive,
-            )
-        )
+def _enum(item: CatalogItem, name: str) -> _ItemRule | None:
+    if not (item.enum or item.enum_ref):
+        return None
+    values = list(item.enum or ENUM_REFERENCES[item.enum_ref or ""])
+    if item.enum_ref == "ethnicities":
+        allowed = "GB/T 3304规定的56个民族名称之一（如“汉族”“回族”，须带“族”字）"
+    else:
+        allowed = "以下值之一：" + "、".join(values)
+    return _ItemRule(
+        "enum",
+        gx.expectations.ExpectColumnValuesToBeInSet,
+        Dimension.CONFORMITY,
+        Severity.MEDIUM,
+        f"{name}取值为{allowed}",
+        f"{name}只能取{allowed}。请按标准值更正简称、别称、错别字和多余空格后重新报送。",
+        {"value_set": values},
+    )
 
-    if item.not_future:
-        out.append(
-            _expectation(
-                entry,
-                ExpectColumnValuesToNotBeFutureDates,
-                kind="not_future",
-                columns=column,
-                dimension=Dimension.TIMELINESS,
-                severity=Severity.MEDIUM,
-                description=f"{name}不晚于数据校验日期",
-                fix=f"{name}晚于数据校验日期，不可能发生。请核对原始记录，更正录错的年、月、日后重新报送。",
-                column=item.column,
-                as_of={"$PARAMETER": PARAM_AS_OF},
-            )
-        )
 
-    if item.unique:
-        out.append(
-            _expectation(
-                entry,
-                gx.expectations.ExpectColumnValuesToBeUnique,
-                kind="unique",
-                columns=column,
-                dimension=Dimension.ACCURACY,
-                severity=Severity.HIGH,
-                description=f"{name}在同一期数据中唯一",
-                fix=f"{name}在同一期数据中出现重复（所有重复行都列出）。请核查是否重复登记或重复导出，"
-                "删除多余的行或更正录错的号码后重新报送。",
-                column=item.column,
-            )
+def _range(item: CatalogItem, name: str) -> _ItemRule | None:
+    if item.min is None and item.max is None:
+        return None
+    bounds = []
+    if item.min is not None:
+        bounds.append(f"{'大于' if item.min_exclusive else '不小于'}{item.min:g}")
+    if item.max is not None:
+        bounds.append(f"不大于{item.max:g}")
+    rng = "且".join(bounds)
+    return _ItemRule(
+        "range",
+        ExpectColumnValuesToBeNumericBetween,
+        Dimension.ACCURACY,
+        Severity.MEDIUM,
+        f"{name}应{rng}",
+        f"{name}应{rng}。请核对原始记录中的数值和计量单位（元、万元、平方米、度等）后更正。",
+        {"min_value": item.min, "max_value": item.max, "strict_min": item.min_exclusive},
+    )
+
+
+def _not_future(item: CatalogItem, name: str) -> _ItemRule | None:
+    if not item.not_future:
+        return None
+    return _ItemRule(
+        "not_future",
+        ExpectColumnValuesToNotBeFutureDates,
+        Dimension.TIMELINESS,
+        Severity.MEDIUM,
+        f"{name}不晚于数据校验日期",
+        f"{name}晚于数据校验日期，不可能发生。请核对原始记录，更正录错的年、月、日后重新报送。",
+        {"as_of": {"$PARAMETER": PARAM_AS_OF}},
+    )
+
+
+_DUPLICATE_FIX = "请核查是否重复登记或重复导出，删除多余的行或更正录错的{what}后重新报送。"
+
+
+def _unique(item: CatalogItem, name: str) -> _ItemRule | None:
+    if not item.unique:
+        return None
+    return _ItemRule(
+        "unique",
+        gx.expectations.ExpectColumnValuesToBeUnique,
+        Dimension.ACCURACY,
+        Severity.HIGH,
+        f"{name}在同一期数据中唯一",
+        f"{name}在同一期数据中出现重复（所有重复行都列出）。" + _DUPLICATE_FIX.format(what="号码"),
+    )
+
+
+# the rules of one item, in the order the suite lists them (one table, as governance has)
+_ITEM_RULES: tuple[Callable[[CatalogItem, str], _ItemRule | None], ...] = (
+    _required,
+    _format,
+    _enum,
+    _range,
+    _not_future,
+    _unique,
+)
+
+
+def _item_expectations(entry: CatalogEntry, item: CatalogItem) -> list[Expectation]:
+    name = _q(item)
+    rules = (make(item, name) for make in _ITEM_RULES)
+    return [
+        _expectation(
+            entry,
+            rule.cls,
+            kind=rule.kind,
+            columns=[item.column],
+            dimension=rule.dimension,
+            severity=rule.severity,
+            description=rule.description,
+            fix=rule.fix,
+            column=item.column,
+            **rule.arguments,
         )
-    return out
+        for rule in rules
+        if rule is not None
+    ]
 
 
 def _business_key(entry: CatalogEntry) -> list[Expectation]:
@@ -310,8 +336,8 @@ def _business_key(entry: CatalogEntry) -> list[Expectation]:
             dimension=Dimension.ACCURACY,
             severity=Severity.HIGH,
             description=f"{names}的组合（业务主键）在同一期数据中唯一",
-            fix=f"{names}的组合在同一期数据中出现重复（所有重复行都列出）。请核查是否重复登记或重复导出，"
-            "删除多余的行或更正录错的项后重新报送。",
+            fix=f"{names}的组合在同一期数据中出现重复（所有重复行都列出）。"
+            + _DUPLICATE_FIX.format(what="项"),
             column_list=key,
         )
     ]
