@@ -316,6 +316,33 @@ def _suspend_affected(
         )
 
 
+def _locked(connection: sa.Connection, incident_id: str) -> Mapping[str, Any]:
+    """The incident's row, locked for this transaction's change of state."""
+    row = (
+        connection.execute(
+            sa.select(security_incidents)
+            .where(security_incidents.c.id == incident_id)
+            .with_for_update()
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise IncidentError(f"没有编号为 {incident_id} 的安全事件")
+    return row
+
+
+def _advance(
+    connection: sa.Connection, row: Mapping[str, Any], action: dict[str, object], **values: Any
+) -> None:
+    """Move the locked incident on: ``values`` set, ``action`` appended to its history."""
+    connection.execute(
+        security_incidents.update()
+        .where(security_incidents.c.id == row["id"])
+        .values(**values, actions=[*row["actions"], action])
+    )
+
+
 def record_fix(
     engine: Engine,
     incident_id: str,
@@ -330,31 +357,19 @@ def record_fix(
     moment = at or datetime.now(UTC)
     fix = required(fix, "整改情况")
     with engine.begin() as connection:
-        row = (
-            connection.execute(
-                sa.select(security_incidents)
-                .where(security_incidents.c.id == incident_id)
-                .with_for_update()
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
-            raise IncidentError(f"没有编号为 {incident_id} 的安全事件")
+        row = _locked(connection, incident_id)
         if row["status"] != OPEN:
             raise IncidentError(
                 f"{incident_id} 当前为「{STATUS_LABELS[row['status']]}」，不能再登记整改"
             )
-        connection.execute(
-            security_incidents.update()
-            .where(security_incidents.c.id == incident_id)
-            .values(
-                status=FIXED,
-                fix=fix,
-                fixed_by=actor,
-                fixed_at=moment,
-                actions=[*row["actions"], _action("fixed", actor, moment, fix)],
-            )
+        _advance(
+            connection,
+            row,
+            _action("fixed", actor, moment, fix),
+            status=FIXED,
+            fix=fix,
+            fixed_by=actor,
+            fixed_at=moment,
         )
         audit.record(
             connection,
@@ -382,31 +397,19 @@ def close_incident(
     moment = at or datetime.now(UTC)
     comment = scrub(comment.strip()) if comment and comment.strip() else "关闭事件"
     with engine.begin() as connection:
-        row = (
-            connection.execute(
-                sa.select(security_incidents)
-                .where(security_incidents.c.id == incident_id)
-                .with_for_update()
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
-            raise IncidentError(f"没有编号为 {incident_id} 的安全事件")
+        row = _locked(connection, incident_id)
         if row["status"] != FIXED:
             need = (
                 "先登记整改情况（publicdata incidents fix）" if row["status"] == OPEN else "已关闭"
             )
             raise IncidentError(f"{incident_id} 不能关闭：{need}")
-        connection.execute(
-            security_incidents.update()
-            .where(security_incidents.c.id == incident_id)
-            .values(
-                status=CLOSED,
-                closed_by=actor,
-                closed_at=moment,
-                actions=[*row["actions"], _action("closed", actor, moment, comment)],
-            )
+        _advance(
+            connection,
+            row,
+            _action("closed", actor, moment, comment),
+            status=CLOSED,
+            closed_by=actor,
+            closed_at=moment,
         )
         audit.record(
             connection,
