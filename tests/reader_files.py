@@ -62,14 +62,18 @@ def csv_bytes(
 
 def checked(read: LandingRead, entry: CatalogEntry) -> LandingRead:
     """The invariants every read must keep, asserted on every read in this module."""
-    assert read.rows_read == len(read.frame) + len(read.rejections)
+    assert read.rows_read == len(read.frame) + len(read.rejections) + len(read.skipped)
     assert list(read.frame.columns) == [*entry.columns, "source_row"]
     assert str(read.frame["source_row"].dtype) == "int64"
     loaded = read.frame["source_row"].tolist()
     rejected = [r.source_row for r in read.rejections]
+    skipped = [r.source_row for r in read.skipped]
     assert loaded == sorted(loaded)
-    # every data row from 2 to the last is loaded or rejected, exactly once
-    assert sorted(loaded + rejected) == list(range(2, read.rows_read + 2))
+    # every row but the header, from 1 to the last, is loaded, rejected or skipped, exactly once
+    titles = [r.source_row for r in read.skipped if r.reason_code == "title_row"]
+    header_row = max(titles, default=0) + 1
+    accounted = sorted(loaded + rejected + skipped + [header_row])
+    assert accounted == list(range(1, read.rows_read + 2))
     for column in entry.columns:
         assert all(v is None or type(v) is str for v in read.frame[column]), column
     return read

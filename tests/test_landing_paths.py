@@ -42,6 +42,7 @@ def test_scan_landing(tmp_path: Path, catalog: dict[str, CatalogEntry]) -> None:
         "landing/640521/household_registration/2024-12.xlsx",
         "landing/640521/market_entities/2025-01-31.csv",
         "landing/640522/medical_institutions/2025-Q1.xlsx",
+        "landing/640522/medical_institutions/2025-Q2.xls",
     ]
     bad = {
         "landing/640599/household_registration/2025-01.csv": "640599",
@@ -51,7 +52,7 @@ def test_scan_landing(tmp_path: Path, catalog: dict[str, CatalogEntry]) -> None:
         "landing/640521/household_registration/2025-01-01.csv": "每月",
         "landing/640521/market_entities/2025-02-30.csv": "2025-02-30",
         "landing/640522/medical_institutions/2025-Q5.csv": "每季度",
-        "landing/640521/household_registration/2025-02.xls": ".xls",
+        "landing/640521/household_registration/2025-02.xlsb": ".xlsb",
         "landing/640521/household_registration/2025-02.txt": ".txt",
         "landing/640502/household_registration/2025-02.csv": "2025-02.csv",
         "landing/640502/household_registration/2025-02.xlsx": "2025-02.xlsx",
@@ -81,7 +82,7 @@ def test_scan_landing(tmp_path: Path, catalog: dict[str, CatalogEntry]) -> None:
         path=tmp_path / good[2],
         relative_path=good[2],
     )
-    assert valid[3].file_format == "xlsx"
+    assert valid[3].file_format == "xlsx" and valid[4].file_format == "xls"
     assert [p for p, _ in problems] == sorted(bad)
     for relative, reason in problems:
         assert bad[relative] in reason, (relative, reason)

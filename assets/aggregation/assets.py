@@ -29,10 +29,10 @@ def landing_spec(entry: CatalogEntry, city: City) -> dg.AssetSpec:
         key=landing_key(entry.dataset_id),
         description=(
             f"{entry.title}：各县（区）{entry.provider} 交付的原始文件 "
-            f"(landing/<县区代码>/{entry.dataset_id}/<期>.csv|.xlsx，UTF-8 或 GB18030，或 xlsx)。"
+            f"(landing/<县区代码>/{entry.dataset_id}/<期>.csv|.xlsx|.xls，UTF-8 或 GB18030，或 Excel)。"
         ),
         group_name="landing",
-        kinds={"csv", "xlsx"},
+        kinds={"csv", "xlsx", "xls"},
         owners=[f"team:{entry.provider}", city.dataset_owner(entry.provider, entry.title)],
         partitions_def=dataset_partitions(entry, city),
         metadata={"更新频率": entry.frequency.value, "开放属性": entry.openness.value},
@@ -52,6 +52,7 @@ def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
         description=(
             f"{entry.title}（县区汇聚）：一个县（区）一期的交付文件，解码（编码自动识别）、按目录信息项映射表头、"
             "加来源字段（县区、数源部门、文件、校验和、批次、入库时间、行号），暂存为 Parquet。"
+            "表头上方的标题行和合计行跳过并记录，目录未列的列不入库并提示；"
             "结构错误的行带原因拒收，整个文件无法读取时整文件拒收并记录原因。"
         ),
         tags={"stage": "aggregation"},
@@ -84,6 +85,7 @@ def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
             "rows_read": outcome.rows_read,
             "rows_loaded": outcome.rows_loaded,
             "rows_rejected": outcome.rows_rejected,
+            "rows_skipped": outcome.rows_skipped,
             # a file rejected whole becomes a ticket to its department; a loaded one closes it
             **delivery_tickets(platform.platform_engine(), outcome),
         }
@@ -99,6 +101,15 @@ def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
             context.log.warning(
                 f"{landing.relative_path}: {outcome.rows_rejected} 行拒收 {outcome.rejection_reasons()}"
             )
+        if outcome.rows_skipped:
+            context.log.info(
+                f"{landing.relative_path}: 跳过 {outcome.rows_skipped} 行（标题行、合计行）"
+                f" {outcome.skip_reasons()}"
+            )
+        if outcome.unknown_headers:  # a notice, not a defect: no ticket
+            context.log.warning(
+                f"{landing.relative_path}: 目录未列的列未入库：{'、'.join(outcome.unknown_headers)}"
+            )
         return dg.MaterializeResult(
             metadata={
                 **metadata,
@@ -106,7 +117,9 @@ def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
                 "encoding": outcome.encoding,
                 "file_format": outcome.file_format,
                 "rejected_by_reason": outcome.rejection_reasons(),
+                "skipped_by_reason": outcome.skip_reasons(),
                 "unknown_headers": outcome.unknown_headers,
+                "extra_columns": outcome.unknown_headers,
                 "missing_optional_items": outcome.missing_optional,
                 "staged_path": dg.MetadataValue.path(str(outcome.staged_path)),
             }

@@ -38,11 +38,16 @@ STATUS_REJECTED = "rejected"
 # Row rejection: a cell holding a NUL character (0x00). PostgreSQL text cannot hold it and SQLite
 # would keep it, so the same delivery would differ by backend: the row is rejected on both.
 NUL_BYTE = "nul_byte"
+# ingest_rejections.disposition: a row rejected (a defect) or skipped (a title or 合计 row)
+DISPOSITION_REJECTED = "rejected"
+DISPOSITION_SKIPPED = "skipped"
 
 
 @dataclass
 class IngestOutcome:
-    """What became of one landing file. For a loaded file rows_read = rows_loaded + rows_rejected."""
+    """What became of one landing file. For a loaded file rows_read = rows_loaded + rows_rejected +
+    rows_skipped (title rows above the header, 合计 rows). ``unknown_headers`` are the delivered
+    columns the catalog entry does not name: reported, not loaded, not a defect."""
 
     landing: LandingPath
     dataset_id: str
@@ -54,12 +59,14 @@ class IngestOutcome:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    rows_skipped: int = 0
     encoding: str | None = None
     file_format: str | None = None
     reason_code: str | None = None
     reason: str | None = None
     staged_path: Path | None = None
     rejections: list[RowRejection] = field(default_factory=list)
+    skipped: list[RowRejection] = field(default_factory=list)
     unknown_headers: list[str] = field(default_factory=list)
     missing_optional: list[str] = field(default_factory=list)
 
@@ -73,10 +80,17 @@ class IngestOutcome:
         return self.status == STATUS_HELD
 
     def rejection_reasons(self) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for rejection in self.rejections:
-            counts[rejection.reason_code] = counts.get(rejection.reason_code, 0) + 1
-        return counts
+        return _count_codes(self.rejections)
+
+    def skip_reasons(self) -> dict[str, int]:
+        return _count_codes(self.skipped)
+
+
+def _count_codes(rows: list[RowRejection]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.reason_code] = counts.get(row.reason_code, 0) + 1
+    return counts
 
 
 def staged_path(staging_dir: Path, dataset_id: str, county_code: str, period: str) -> Path:
@@ -234,20 +248,23 @@ def ingest_landing_file(
     outcome.rows_loaded = len(frame)
     outcome.rows_rejected = len(rejections)
     outcome.rejections = rejections
+    outcome.rows_skipped = len(read.skipped)
+    outcome.skipped = list(read.skipped)
     outcome.encoding = read.encoding
     outcome.file_format = read.file_format
     outcome.unknown_headers = list(read.unknown_headers)
     outcome.missing_optional = list(read.missing_optional)
-    if outcome.rows_read != outcome.rows_loaded + outcome.rows_rejected:
+    if outcome.rows_read != outcome.rows_loaded + outcome.rows_rejected + outcome.rows_skipped:
         raise AssertionError(
             f"{landing.relative_path}: rows read {outcome.rows_read} != loaded "
-            f"{outcome.rows_loaded} + rejected {outcome.rows_rejected}"
+            f"{outcome.rows_loaded} + rejected {outcome.rows_rejected} "
+            f"+ skipped {outcome.rows_skipped}"
         )
     return outcome
 
 
 def record_ingest(engine: Engine, outcome: IngestOutcome) -> None:
-    """The file record and its row rejections, in one transaction (replacing this batch's earlier record
+    """The file record and its rejected and skipped rows, in one transaction (replacing this batch's earlier record
     of the same file, so a retried run does not count a file twice)."""
     landing = outcome.landing
     with engine.begin() as connection:
@@ -275,10 +292,15 @@ def record_ingest(engine: Engine, outcome: IngestOutcome) -> None:
                 rows_read=outcome.rows_read,
                 rows_loaded=outcome.rows_loaded,
                 rows_rejected=outcome.rows_rejected,
+                rows_skipped=outcome.rows_skipped,
+                extra_columns=list(outcome.unknown_headers) or None,
                 ingested_at=outcome.ingested_at,
             )
         )
-        if outcome.rejections:
+        rows = [(r, DISPOSITION_REJECTED) for r in outcome.rejections] + [
+            (r, DISPOSITION_SKIPPED) for r in outcome.skipped
+        ]
+        if rows:
             connection.execute(
                 ingest_rejections.insert(),
                 [
@@ -291,8 +313,9 @@ def record_ingest(engine: Engine, outcome: IngestOutcome) -> None:
                         "source_row": r.source_row,
                         "reason_code": r.reason_code,
                         "reason": r.reason,
+                        "disposition": disposition,
                     }
-                    for r in outcome.rejections
+                    for r, disposition in rows
                 ],
             )
 

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from assets.storage.tables import ingest_files
 
-_COUNTS = ["rows_read", "rows_loaded", "rows_rejected"]
+_COUNTS = ["rows_read", "rows_loaded", "rows_rejected", "rows_skipped"]
 
 
 def ingest_records(engine: Engine, batch_ids: Collection[str]) -> pd.DataFrame:
@@ -35,7 +35,10 @@ def file_records(records: pd.DataFrame) -> list[dict]:
             "rows_read": int(row.rows_read),
             "rows_loaded": int(row.rows_loaded),
             "rows_rejected": int(row.rows_rejected),
+            "rows_skipped": int(row.rows_skipped),
         }
+        if row.extra_columns:  # reported, not loaded, not a defect: no ticket
+            record["extra_columns"] = list(row.extra_columns)
         if row.status == "loaded":
             record["encoding"] = row.encoding
             record["format"] = row.file_format

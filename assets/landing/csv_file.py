@@ -28,6 +28,8 @@ from assets.landing.parsed import (
     Parsed,
     Ragged,
     clean_header,
+    header_index,
+    is_total_label,
     looks_binary,
     map_header,
     strip_bom_and_space,
@@ -156,6 +158,25 @@ def _all_fields_empty(text: str, delimiter: str) -> bool:
     return all(cell == "" for row in _first_records(text, delimiter, 2) for cell in row)
 
 
+def _starts_with_total(text: str, delimiter: str) -> bool:
+    records = _first_records(text, delimiter, 1)
+    first = next((cell for cell in records[0] if cell.strip()), None) if records else None
+    return is_total_label(first)
+
+
+def _records_offset(text: str, delimiter: str, records: int) -> int:
+    """Where the text after the first ``records`` CSV records starts (a quoted title may span
+    lines, so records are counted by the CSV reader, then their lines measured)."""
+    if records == 0:
+        return 0
+    lines = io.StringIO(text, newline="")
+    reader = csv.reader(lines, delimiter=delimiter)
+    for _ in range(records):
+        next(reader)
+    consumed = io.StringIO(text, newline="")
+    return sum(len(consumed.readline()) for _ in range(reader.line_num))
+
+
 def _swallowing(ragged: list[Ragged]) -> Ragged | None:
     """The first record whose quote was left open and swallowed the lines after it."""
     return next((r for r in ragged if not r.blank and (r.open_quote or r.multiline)), None)
@@ -176,20 +197,25 @@ def parse_csv(path: Path, entry: CatalogEntry | None, limits: ReadLimits | None 
         [clean_header(c) for c in row]
         for row in _first_records(text_head, delimiter, HEADER_SEARCH_ROWS)
     ]
+    # title rows above the header are skipped: parsing starts at the header record
+    skip = header_index(head_rows, entry)
     if entry is not None:  # refuse a wrong file before parsing all of it
-        map_header(head_rows[0] if head_rows else [], entry, head_rows, "csv")
+        header_cells = head_rows[skip] if head_rows else []
+        map_header(header_cells, entry, head_rows, "csv", header_row=skip + 1)
+    offset = _records_offset(text_head, delimiter, skip)
 
     if encoding in (ENCODING_UTF8, ENCODING_UTF8_SIG):
         start = len(codecs.BOM_UTF8) if encoding == ENCODING_UTF8_SIG else 0
+        start += len(text[:offset].encode("utf-8"))
         payload: bytes | memoryview = memoryview(data)[start:]
     else:
-        payload = text.encode("utf-8")
+        payload = text[offset:].encode("utf-8")
     del text
     ends_with_newline = bytes(payload[-1:]) in (b"\n", b"\r")
     if not ends_with_newline:  # pyarrow cannot take a lone header row without a line end
         payload = bytes(payload) + b"\n"
 
-    width = max(1, len(head_rows[0])) if head_rows else 1
+    width = max(1, len(head_rows[skip])) if head_rows else 1
     ragged: list[Ragged] = []
 
     def on_invalid_row(row: Any) -> str:
@@ -203,6 +229,7 @@ def parse_csv(path: Path, entry: CatalogEntry | None, limits: ReadLimits | None 
                 blank=_all_fields_empty(row.text, delimiter),
                 open_quote=row.text.count('"') % 2 == 1,
                 multiline="\n" in row.text or "\r" in row.text,
+                total=_starts_with_total(row.text, delimiter),
             )
         )
         return "skip"
@@ -260,12 +287,15 @@ def parse_csv(path: Path, entry: CatalogEntry | None, limits: ReadLimits | None 
     source_rows = np.flatnonzero(~is_ragged[2:]).astype(np.int64) + 2
     if len(source_rows) != table.num_rows - 1:
         raise RuntimeError("CSV record numbering does not add up")
+    for r in ragged:  # numbered from the header record: as rows of the file
+        r.source_row += skip
     return Parsed(
         header=[clean_header(v) for v in table.slice(0, 1).to_pylist()[0].values()],
         data=table.slice(1),
-        source_rows=source_rows,
+        source_rows=source_rows + skip,
         ragged=ragged,
         encoding=encoding,
         file_format="csv",
         head_rows=head_rows,
+        header_row=skip + 1,
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 from assets.common.files import link_problem
 from assets.landing.paths import LandingPath
 
-SUFFIXES = (".csv", ".xlsx")
+SUFFIXES = (".csv", ".xlsx", ".xls")
 
 
 class LandingFileMissing(FileNotFoundError):
@@ -26,7 +26,7 @@ def locate_landing_file(
     ]
     if not found:
         raise LandingFileMissing(
-            f"没有交付文件: landing/{county_code}/{dataset_id}/{period}.csv|.xlsx"
+            f"没有交付文件: landing/{county_code}/{dataset_id}/{period}.csv|.xlsx|.xls"
         )
     if len(found) > 1:
         raise LandingFileMissing(

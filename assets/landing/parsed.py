@@ -4,6 +4,7 @@ records, the header mapped onto the catalog entry's items, and the sniffing of a
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,7 +20,13 @@ ENCODING_GB18030 = "gb18030"
 ENCODING_UTF16 = "utf-16"
 ENCODING_XLSX = "xlsx"
 
-HEADER_SEARCH_ROWS = 10  # rows looked at to tell "title row above the header" from "wrong file"
+HEADER_SEARCH_ROWS = 10  # rows looked at for the header below title rows, or to tell a wrong file
+
+# A 合计 / 总计 / 小计 row: its first non-empty cell is such a label (spaces and a colon allowed).
+_TOTAL_LABEL = re.compile(r"(全县|全区|全市|本页|本表|全部)?(合计|总计|小计)")
+_LABEL_NOISE = re.compile(r"[\s\u3000:：]+")
+
+OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0"  # a compound file: an .xls workbook, or an encrypted .xlsx
 
 _BINARY_SIGNATURES = (
     (b"PK\x03\x04", "内容是 ZIP 压缩包或 Excel 工作簿（.xlsx），与扩展名 .csv 不符"),
@@ -43,6 +50,7 @@ class Ragged:
     blank: bool  # every field empty: a blank line, or separators only
     open_quote: bool  # an odd number of quotes: a quote left open swallowed the following lines
     multiline: bool = False  # the record spans lines: a quote swallowed line breaks and rows
+    total: bool = False  # a 合计 / 总计 / 小计 row: skipped, not a defect
 
 
 @dataclass
@@ -57,6 +65,8 @@ class Parsed:
     encoding: str
     file_format: str
     head_rows: list[list[str]]  # the first rows' cells, to tell a title row from a wrong file
+    header_row: int = 1  # the header's row in the file: rows above it are title rows, skipped
+    head_start: int = 1  # the row of head_rows[0] (a sheet's empty top rows are not read)
 
 
 @dataclass
@@ -71,8 +81,32 @@ def clean_header(cell: str | None) -> str:
     return (cell or "").strip().strip("\ufeff").strip()
 
 
+def is_total_label(cell: str | None) -> bool:
+    """A 合计 / 总计 / 小计 label (“合 计”, “总计：”, “全县合计” too)."""
+    return bool(cell) and _TOTAL_LABEL.fullmatch(_LABEL_NOISE.sub("", cell or "")) is not None
+
+
+def header_index(head_rows: Sequence[Sequence[str]], entry: CatalogEntry | None) -> int:
+    """Which of the first rows is the header (0-based): the first row if it names a catalog item,
+    else the row among the first :data:`HEADER_SEARCH_ROWS` naming the most items (the first of
+    equals) — title rows such as “2026年10月海原县户籍人口信息” sit above it. With no row naming an
+    item, the first row, which the header check then refuses."""
+    if entry is None or not head_rows:
+        return 0
+    names = {item.name for item in entry.items}
+    matches = [sum(1 for cell in row if cell in names) for row in head_rows[:HEADER_SEARCH_ROWS]]
+    if matches[0] or not any(matches):
+        return 0
+    return matches.index(max(matches))
+
+
 def map_header(
-    header: Sequence[str], entry: CatalogEntry, head_rows: Sequence[Sequence[str]], file_format: str
+    header: Sequence[str],
+    entry: CatalogEntry,
+    head_rows: Sequence[Sequence[str]],
+    file_format: str,
+    *,
+    header_row: int = 1,
 ) -> HeaderMap:
     by_name = {item.name: item for item in entry.items}
     found: dict[str, list[int]] = {}
@@ -88,7 +122,9 @@ def map_header(
 
     matched = sum(len(indices) for indices in found.values())
     if not found:
-        raise FileRejected(HEADER, header_reason(entry, head_rows, file_format, matched, 0))
+        raise FileRejected(
+            HEADER, header_reason(entry, head_rows, file_format, matched, 0, header_row)
+        )
     duplicated = [
         f"“{entry.item(column).name}”出现 {len(indices)} 次（第 {'、'.join(str(i + 1) for i in indices)} 列）"
         for column, indices in found.items()
@@ -103,7 +139,9 @@ def map_header(
     named = len(header) - len(unnamed)
     if missing and matched * 2 < named:
         # Mostly foreign names and required items absent: another dataset's file, not a typo.
-        raise FileRejected(HEADER, header_reason(entry, head_rows, file_format, matched, named))
+        raise FileRejected(
+            HEADER, header_reason(entry, head_rows, file_format, matched, named, header_row)
+        )
     if missing:
         reason = f"缺少必填信息项的列：{'、'.join(missing)}。请按目录「{entry.title}」的信息项名称填写表头"
         if unknown:
@@ -125,21 +163,19 @@ def header_reason(
     file_format: str,
     matched: int,
     named: int,
+    header_row: int = 1,
 ) -> str:
-    names = {item.name for item in entry.items}
     if matched:
         reason = (
-            f"第 1 行不是目录「{entry.title}」的表头：{named} 列中只有 {matched} 列的名称"
+            f"第 {header_row} 行不是目录「{entry.title}」的表头：{named} 列中只有 {matched} 列的名称"
             "与信息项名称相符，且缺少必填信息项。"
         )
     else:
-        reason = f"第 1 行不是目录「{entry.title}」的表头：没有一列的名称与信息项名称相符。"
-    title_rows = next(
-        (n for n, row in enumerate(head_rows[1:], start=2) if any(c in names for c in row)), None
-    )
-    if title_rows is not None:
-        reason += f"第 {title_rows} 行像是表头：表头必须位于第 1 行，请删除其上方的标题行或空行。"
-    elif file_format == "csv":
+        reason = (
+            f"前 {min(len(head_rows), HEADER_SEARCH_ROWS) or 1} 行中没有目录「{entry.title}」的表头："
+            "没有一列的名称与信息项名称相符。"
+        )
+    if file_format == "csv":
         reason += "可能提交了其他数据集的文件，或文件编码有误（应为 UTF-8 或 GB18030）。"
     else:
         reason += "可能提交了其他数据集的文件，或数据不在第一个工作表。"

@@ -1,6 +1,6 @@
 """Landing paths (落地文件的路径约定): where a county's delivery lands, and finding it.
 
-The landing contract: ``<data dir>/landing/<county_code>/<dataset_id>/<period>.csv|.xlsx``, the period
+The landing contract: ``<data dir>/landing/<county_code>/<dataset_id>/<period>.csv|.xlsx|.xls``, the period
 shaped by the dataset's update frequency (``Frequency.period_pattern``). Hidden files, office lock files
 and files still being written are not landing files.
 """
@@ -18,7 +18,7 @@ from assets.common.catalog import CatalogEntry, Frequency
 from assets.common.files import display_name, link_problem
 
 LANDING_DIR = "landing"
-SUFFIX_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
+SUFFIX_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".xls": "xls"}
 
 _PERIOD_EXAMPLES = {
     Frequency.DAILY: "YYYY-MM-DD，如 2025-01-31",
@@ -106,7 +106,7 @@ def parse_landing_path(
     if len(parts) != 4:
         raise LandingPathError(
             relative_path,
-            f"路径层级不符：应为 {LANDING_DIR}/<县（区）代码>/<数据集标识>/<期次>.csv 或 .xlsx",
+            f"路径层级不符：应为 {LANDING_DIR}/<县（区）代码>/<数据集标识>/<期次>.csv、.xlsx 或 .xls",
         )
     _, county_code, dataset_id, filename = parts
     if county_code not in county_codes:
@@ -119,10 +119,9 @@ def parse_landing_path(
         raise LandingPathError(relative_path, f"资源目录中没有数据集“{dataset_id}”")
     suffix = Path(filename).suffix
     if suffix.lower() not in SUFFIX_FORMATS:
-        hint = "（Excel 97-2003 格式，请另存为 .xlsx）" if suffix.lower() == ".xls" else ""
         shown = suffix or "（无扩展名）"
         raise LandingPathError(
-            relative_path, f"不支持的文件类型“{shown}”{hint}：只接收 .csv 或 .xlsx 文件"
+            relative_path, f"不支持的文件类型“{shown}”：只接收 .csv、.xlsx 或 .xls 文件"
         )
     period = filename[: -len(suffix)]
     problem = _period_problem(period, entry, today) or link_problem(data_dir, Path(path))
@@ -145,7 +144,7 @@ def scan_landing(
 ) -> tuple[list[LandingPath], list[tuple[str, str]]]:
     """Valid landing files (sorted by county, dataset, period) and ``(relative path, reason)`` for each
     file in landing/ that breaks the contract. Hidden and temporary files are skipped. Two files for the
-    same county, dataset and period (a .csv and an .xlsx) are both reported and neither is returned.
+    same county, dataset and period (a .csv and an .xlsx, say) are both reported and neither is returned.
     Links are followed only to files inside the data directory; a link leading outside it, a
     dangling link and a link to a directory are reported. Names that are not valid UTF-8 are
     reported with their bytes escaped (``\\xNN``); ``today`` bounds the periods (none after it)."""

@@ -5,11 +5,14 @@ and :mod:`assets.landing.xlsx_file`; what is refused is :mod:`assets.landing.rej
 a header row of the catalog items' Chinese names (``item.name``) in any order.
 
 Reading keeps every value as delivered text (empty cell → None, whitespace kept) and accounts for every
-record: each data row is loaded or rejected with a reason, so ``rows_read == len(frame) + len(rejections)``.
+record: each row is loaded, rejected with a reason, or skipped with a reason — title rows above the
+header (“2026年10月海原县户籍人口信息”) and 合计 / 总计 / 小计 rows are not data and not defects — so
+``rows_read == len(frame) + len(rejections) + len(skipped)``.
 A file that cannot be trusted as a whole raises :class:`FileRejected` with a reason a department official
 can act on. Reasons never quote cell values (they may be personal data).
 
-``source_row`` is the spreadsheet row number in the delivered file: the header is row 1. Trailing
+``source_row`` is the spreadsheet row number in the delivered file (the header is row 1 unless title
+rows sit above it; ``rows_read`` counts every row but the header). Trailing
 all-empty rows (which spreadsheet tools leave behind) are not data rows and are not counted; an
 all-empty row before the last data row is a ``blank_row`` rejection.
 """
@@ -27,12 +30,14 @@ import pyarrow.compute as pc
 from assets.common.catalog import CatalogEntry
 from assets.landing.csv_file import parse_csv
 from assets.landing.limits import ReadLimits
-from assets.landing.parsed import Parsed, map_header
+from assets.landing.parsed import Parsed, is_total_label, map_header
 from assets.landing.paths import SUFFIX_FORMATS
 from assets.landing.rejections import (
     BLANK_ROW,
     DUPLICATE_COLUMN,
     FIELD_COUNT,
+    TITLE_ROW,
+    TOTAL_ROW,
     FileRejected,
     RowRejection,
 )
@@ -46,6 +51,7 @@ class LandingRead:
     ``frame`` has the catalog columns (``item.column``) in catalog order with values ``str`` or None, and
     ``source_row`` (int64). ``unknown_headers`` are delivered headers that name no catalog item;
     ``missing_optional`` are the Chinese names of optional items the file lacks (their column is None).
+    ``skipped`` are the title rows above the header and the 合计 rows, each with its reason.
     """
 
     frame: pd.DataFrame
@@ -55,12 +61,13 @@ class LandingRead:
     rejections: list[RowRejection] = field(default_factory=list)
     unknown_headers: list[str] = field(default_factory=list)
     missing_optional: list[str] = field(default_factory=list)
+    skipped: list[RowRejection] = field(default_factory=list)
 
 
 def _parse(path: Path, entry: CatalogEntry | None, limits: ReadLimits | None = None) -> Parsed:
     file_format = SUFFIX_FORMATS.get(Path(path).suffix.lower())
     if file_format is None:
-        raise ValueError(f"{Path(path).name}: only .csv and .xlsx files are read")
+        raise ValueError(f"{Path(path).name}: only .csv, .xlsx and .xls files are read")
     if file_format == "csv":
         return parse_csv(path, entry, limits)
     return parse_xlsx(path, entry, limits)
@@ -76,6 +83,37 @@ def _blank_mask(data: pa.Table) -> np.ndarray:
     return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
 
 
+def _total_mask(data: pa.Table) -> np.ndarray:
+    """True where the row's first non-empty cell is a 合计 / 总计 / 小计 label."""
+    if data.num_rows == 0 or data.num_columns == 0:
+        return np.zeros(data.num_rows, dtype=bool)
+    first = pc.coalesce(*data.columns) if data.num_columns > 1 else data.column(0)
+    labels = pc.unique(first).to_pylist()
+    totals = [label for label in labels if is_total_label(label)]
+    if not totals:
+        return np.zeros(data.num_rows, dtype=bool)
+    mask = pc.is_in(first, value_set=pa.array(totals, type=pa.string()))
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _title_rows(parsed: Parsed) -> list[RowRejection]:
+    """Every row above the header: skipped, a title or a blank row."""
+    skipped = []
+    for row in range(1, parsed.header_row):
+        index = row - parsed.head_start
+        cells = parsed.head_rows[index] if 0 <= index < len(parsed.head_rows) else []
+        reason = (
+            f"表头（第 {parsed.header_row} 行）上方的标题行，不是数据，已跳过"
+            if any(cells)
+            else f"表头（第 {parsed.header_row} 行）上方的空行，已跳过"
+        )
+        skipped.append(RowRejection(row, TITLE_ROW, reason))
+    return skipped
+
+
+_TOTAL_REASON = "合计 / 总计 / 小计行，不是数据，已跳过"
+
+
 def _object_column(data: pa.Table, index: int | None, length: int) -> pd.Series:
     if index is None:
         return pd.Series(np.full(length, None, dtype=object), dtype=object)
@@ -83,13 +121,19 @@ def _object_column(data: pa.Table, index: int | None, length: int) -> pd.Series:
 
 
 def _assemble(parsed: Parsed, entry: CatalogEntry) -> LandingRead:
-    header = map_header(parsed.header, entry, parsed.head_rows, parsed.file_format)
+    header = map_header(
+        parsed.header, entry, parsed.head_rows, parsed.file_format, header_row=parsed.header_row
+    )
     blank = _blank_mask(parsed.data)
+    total = _total_mask(parsed.data)
     rows = parsed.source_rows
     last_data = max(
-        int(rows[~blank].max()) if (~blank).any() else 1,
-        max((r.source_row for r in parsed.ragged if not r.blank), default=1),
+        int(rows[~blank].max()) if (~blank).any() else parsed.header_row,
+        max((r.source_row for r in parsed.ragged if not r.blank), default=parsed.header_row),
     )
+    skipped = _title_rows(parsed) + [
+        RowRejection(int(row), TOTAL_ROW, _TOTAL_REASON) for row in rows[total]
+    ]
     rejections = [
         RowRejection(int(row), BLANK_ROW, "空行：该行所有字段均为空")
         for row in rows[blank & (rows <= last_data)]
@@ -100,20 +144,25 @@ def _assemble(parsed: Parsed, entry: CatalogEntry) -> LandingRead:
         if r.blank:
             rejections.append(RowRejection(r.source_row, BLANK_ROW, "空行：该行所有字段均为空"))
             continue
+        if r.total:
+            skipped.append(RowRejection(r.source_row, TOTAL_ROW, _TOTAL_REASON))
+            continue
         reason = f"字段数与表头不符：表头有 {r.expected} 列，该行有 {r.actual} 个字段"
         if r.open_quote:
             reason += "（该行有未闭合的引号，其后的换行被当作字段内容）"
         rejections.append(RowRejection(r.source_row, FIELD_COUNT, reason))
     rejections.sort(key=lambda r: r.source_row)
+    skipped.sort(key=lambda r: r.source_row)
 
-    kept = parsed.data.filter(pa.array(~blank)) if blank.any() else parsed.data
+    keep = ~blank & ~total
+    kept = parsed.data.filter(pa.array(keep)) if not keep.all() else parsed.data
     frame = pd.DataFrame(
         {
             item.column: _object_column(kept, header.positions.get(item.column), kept.num_rows)
             for item in entry.items
         }
     )
-    frame["source_row"] = rows[~blank].astype(np.int64)
+    frame["source_row"] = rows[keep].astype(np.int64)
     unknown = header.unknown + [
         f"第{index + 1}列（无表头）"
         for index in header.unnamed
@@ -127,8 +176,9 @@ def _assemble(parsed: Parsed, entry: CatalogEntry) -> LandingRead:
         rejections=rejections,
         unknown_headers=unknown,
         missing_optional=header.missing_optional,
+        skipped=skipped,
     )
-    if read.rows_read != len(frame) + len(rejections):
+    if read.rows_read != len(frame) + len(rejections) + len(skipped):
         raise RuntimeError("landing read does not account for every row")
     return read
 
@@ -136,7 +186,7 @@ def _assemble(parsed: Parsed, entry: CatalogEntry) -> LandingRead:
 def read_landing_file(
     path: Path, entry: CatalogEntry, limits: ReadLimits | None = None
 ) -> LandingRead:
-    """Read a landing file (.csv or .xlsx) against its catalog entry; see the module docstring.
+    """Read a landing file (.csv, .xlsx or .xls) against its catalog entry; see the module docstring.
 
     Raises :class:`FileRejected` when the file as a whole cannot be taken, or is past ``limits``
     (default :class:`ReadLimits`: rows and size, checked before reading).
@@ -145,7 +195,7 @@ def read_landing_file(
 
 
 def read_table(path: Path, limits: ReadLimits | None = None) -> tuple[pd.DataFrame, str]:
-    """Any CSV or XLSX (first sheet) as a frame of text columns named by its header row, and the
+    """Any CSV, XLSX or XLS (first sheet) as a frame of text columns named by its header row, and the
     detected encoding. Empty cells are None; all-empty rows are skipped; a record of the wrong width,
     a duplicated header or an undecodable file raises :class:`FileRejected`."""
     parsed = _parse(path, None, limits)

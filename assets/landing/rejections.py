@@ -19,10 +19,18 @@ UNBALANCED_QUOTE = "unbalanced_quote"  # a quote left open swallowed the lines a
 # Row rejection reasons (RowRejection.reason_code).
 FIELD_COUNT = "field_count"
 BLANK_ROW = "blank_row"
+EXCEL_NUMERIC = "excel_numeric"  # an identifier Excel stored as a number lost digits
+# Rows skipped on purpose, not data and not a defect (RowRejection in LandingRead.skipped).
+TITLE_ROW = (
+    "title_row"  # above the header: a title such as “2026年10月海原县户籍人口信息”, or blank
+)
+TOTAL_ROW = "total_row"  # a 合计 / 总计 / 小计 row
 
 
 @dataclass(frozen=True)
 class RowRejection:
+    """A row rejected (a defect the department fixes) or skipped (a title or total row)."""
+
     source_row: int
     reason_code: str
     reason: str

@@ -1,4 +1,4 @@
-"""Reading a delivered XLSX workbook (its first sheet) as the text a spreadsheet shows: numbers as Excel
+"""Reading a delivered XLSX or XLS workbook (its first sheet) as the text a spreadsheet shows: numbers as Excel
 displays them, dates as ISO dates, trailing all-empty rows dropped. What reading may cost is checked
 first (:mod:`assets.landing.limits`), and rows are converted in batches."""
 
@@ -15,12 +15,14 @@ import pyarrow.compute as pc
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
 from assets.common.catalog import CatalogEntry
-from assets.landing.limits import ReadLimits, check_row_count, check_xlsx
+from assets.landing.limits import ReadLimits, check_csv_size, check_row_count, check_xlsx
 from assets.landing.parsed import (
     ENCODING_XLSX,
     HEADER_SEARCH_ROWS,
+    OLE2_SIGNATURE,
     Parsed,
     clean_header,
+    header_index,
     looks_binary,
     map_header,
     strip_bom_and_space,
@@ -113,22 +115,12 @@ def _padded(row: list[Any], pad: int) -> list[Any]:
     return [None] * pad + row if pad else row
 
 
-def parse_xlsx(path: Path, entry: CatalogEntry | None, limits: ReadLimits | None = None) -> Parsed:
-    """The first sheet, after :func:`check_xlsx` has bounded what reading it costs; rows are
-    converted in batches of ``_BATCH_ROWS``, never all at once."""
-    limits = limits or ReadLimits()
-    size = Path(path).stat().st_size
-    with open(path, "rb") as handle:
-        head = handle.read(8192)
-        handle.seek(max(0, size - 65_557))  # the zip end record sits in the last 64 KiB + 22 bytes
-        tail = handle.read()
-    if not strip_bom_and_space(head) and size <= len(head):
-        raise empty_file()
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
+def _check_xlsx_bytes(path: Path, head: bytes, tail: bytes, limits: ReadLimits) -> None:
+    if head.startswith(OLE2_SIGNATURE):
         raise FileRejected(
             CORRUPT,
             "不是 .xlsx 工作簿：是 Excel 97-2003（.xls）格式或设置了打开密码的工作簿，"
-            "请取消密码并另存为 .xlsx 后重新提交",
+            "请取消密码并另存为 .xlsx 后重新提交，或以 .xls 扩展名提交",
         )
     if not head.startswith(b"PK\x03\x04"):
         hint = (
@@ -143,44 +135,102 @@ def parse_xlsx(path: Path, entry: CatalogEntry | None, limits: ReadLimits | None
             "Excel 工作簿不完整（压缩包的结尾缺失），可能上传或复制时被截断，请重新提交完整文件",
         )
     check_xlsx(path, limits)  # before the reader allocates the sheet's grid
+
+
+def _check_xls_bytes(path: Path, head: bytes, limits: ReadLimits) -> None:
+    """A BIFF workbook is an uncompressed compound file whose cells address at most 65,536 rows ×
+    256 columns, so what reading costs is bounded by its size on disk (``max_bytes``) and the
+    format; rows are counted against ``max_rows`` as they are read."""
+    if head.startswith(b"PK\x03\x04"):
+        raise FileRejected(
+            CORRUPT, "不是 .xls 工作簿：内容是 .xlsx 格式，请以 .xlsx 扩展名重新提交"
+        )
+    if not head.startswith(OLE2_SIGNATURE):
+        hint = (
+            "内容像是文本（CSV），请另存为 Excel 工作簿或改用 .csv 扩展名"
+            if looks_binary(head) is None
+            else "请用 Excel 打开检查后另存为 .xlsx"
+        )
+        raise FileRejected(CORRUPT, f"不是有效的 Excel 97-2003 工作簿（.xls）：{hint}")
+    check_csv_size(path, limits)
+
+
+def parse_xlsx(path: Path, entry: CatalogEntry | None, limits: ReadLimits | None = None) -> Parsed:
+    """The first sheet of an .xlsx or .xls workbook, after what reading it costs is bounded
+    (:func:`check_xlsx`, or the size for .xls); rows are converted in batches of ``_BATCH_ROWS``,
+    never all at once. The header is the first row, or the row below title rows
+    (:func:`header_index`); ``source_row`` is the row number in the sheet."""
+    limits = limits or ReadLimits()
+    file_format = "xls" if Path(path).suffix.lower() == ".xls" else "xlsx"
+    size = Path(path).stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(8192)
+        handle.seek(max(0, size - 65_557))  # the zip end record sits in the last 64 KiB + 22 bytes
+        tail = handle.read()
+    if not strip_bom_and_space(head) and size <= len(head):
+        raise empty_file()
+    if file_format == "xls":
+        _check_xls_bytes(path, head, limits)
+    else:
+        _check_xlsx_bytes(path, head, tail, limits)
     head_rows: list[list[str]] = []
+    buffered: list[list[Any]] = []  # the first rows, until the header is found among them
     header: list[str] = []
+    header_at: int | None = None  # index of the header among the rows read
+    first_row = 1  # the sheet row of the first row read (rows above it are empty)
     chunks: list[pa.Table] = []
     batch: list[list[Any]] = []
     width = 0
     rows_seen = 0  # data rows below the header
     last_data = 0  # data rows up to the last one holding a value
+
+    def flush() -> None:
+        nonlocal last_data
+        table = _batch_table(batch, width)
+        filled = np.flatnonzero(_not_blank(table))
+        if len(filled):
+            last_data = rows_seen - len(batch) + int(filled[-1]) + 1
+        chunks.append(table)
+        batch.clear()
+
+    def take(row: list[Any]) -> None:
+        nonlocal rows_seen
+        rows_seen += 1
+        if rows_seen > limits.max_rows:
+            check_row_count(rows_seen, limits)
+        batch.append(row)
+        if len(batch) >= _BATCH_ROWS:
+            flush()
+
+    def start_data() -> int:
+        nonlocal header, width
+        at = header_index(head_rows, entry)
+        header, width = head_rows[at] if head_rows else [], len(buffered[at]) if buffered else 0
+        if entry is not None:  # a wrong file, before the rest
+            map_header(header, entry, head_rows, file_format, header_row=first_row + at)
+        for row in buffered[at + 1 :]:
+            take(row)
+        buffered.clear()
+        return at
+
     try:
         with CalamineWorkbook.from_path(str(path)) as workbook:
             if not workbook.sheet_names:
                 raise empty_file("工作簿中没有工作表")
             sheet = workbook.get_sheet_by_index(0)
             pad = sheet.start[1] if sheet.start else 0  # rows start at the first used column
-
-            def flush() -> None:
-                nonlocal last_data
-                table = _batch_table(batch, width)
-                filled = np.flatnonzero(_not_blank(table))
-                if len(filled):
-                    last_data = rows_seen - len(batch) + int(filled[-1]) + 1
-                chunks.append(table)
-                batch.clear()
-
-            for index, raw in enumerate(sheet.iter_rows()):
+            first_row = (sheet.start[0] if sheet.start else 0) + 1
+            for raw in sheet.iter_rows():
                 row = _padded(raw, pad)
-                if index < HEADER_SEARCH_ROWS:
-                    head_rows.append([clean_header(_cell_text(v)) for v in row])
-                if index == 0:
-                    header, width = head_rows[0], len(row)
+                if header_at is not None:
+                    take(row)
                     continue
-                if index == HEADER_SEARCH_ROWS - 1 and entry is not None:
-                    map_header(header, entry, head_rows, "xlsx")  # a wrong file, before the rest
-                rows_seen += 1
-                if rows_seen > limits.max_rows:
-                    check_row_count(rows_seen, limits)
-                batch.append(row)
-                if len(batch) >= _BATCH_ROWS:
-                    flush()
+                buffered.append(row)
+                head_rows.append([clean_header(_cell_text(v)) for v in row])
+                if len(buffered) >= HEADER_SEARCH_ROWS:
+                    header_at = start_data()
+            if header_at is None and buffered:
+                header_at = start_data()
             flush()
     except PasswordError:
         raise FileRejected(
@@ -191,17 +241,18 @@ def parse_xlsx(path: Path, entry: CatalogEntry | None, limits: ReadLimits | None
             CORRUPT, "Excel 工作簿已损坏，无法读取：请用 Excel 打开检查后另存为 .xlsx 重新提交"
         ) from exc
 
-    if not head_rows or (last_data == 0 and not any(v for v in header)):
+    if header_at is None or (last_data == 0 and not any(any(row) for row in head_rows)):
         raise empty_file("第一个工作表没有内容")
-    if entry is not None:
-        map_header(header, entry, head_rows, "xlsx")
     data = pa.concat_tables(chunks).slice(0, last_data) if chunks else _batch_table([], width)
+    header_row = first_row + header_at
     return Parsed(
         header=header,
         data=data,
-        source_rows=np.arange(2, last_data + 2, dtype=np.int64),
+        source_rows=np.arange(header_row + 1, header_row + 1 + last_data, dtype=np.int64),
         ragged=[],
-        encoding=ENCODING_XLSX,
-        file_format="xlsx",
+        encoding=ENCODING_XLSX if file_format == "xlsx" else file_format,
+        file_format=file_format,
         head_rows=head_rows,
+        header_row=header_row,
+        head_start=first_row,
     )

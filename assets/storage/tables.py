@@ -111,6 +111,9 @@ ingest_files = sa.Table(
     sa.Column("rows_loaded", sa.Integer, nullable=False, server_default="0"),
     sa.Column("rows_rejected", sa.Integer, nullable=False, server_default="0"),
     sa.Column("ingested_at", sa.DateTime(timezone=True), nullable=False),
+    # rows read = loaded + rejected + skipped (title rows, 合计 rows; migration 0014)
+    sa.Column("rows_skipped", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("extra_columns", sa.JSON, nullable=True, comment="目录未列的表头（未入库）"),
     sa.Index("ix_ingest_files_partition", "dataset_id", "county_code", "period"),
 )
 
@@ -126,6 +129,13 @@ ingest_rejections = sa.Table(
     sa.Column("source_row", sa.Integer, nullable=False),
     sa.Column("reason_code", sa.String(32), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
+    sa.Column(
+        "disposition",
+        sa.String(16),
+        nullable=False,
+        server_default="rejected",
+        comment="rejected 拒收 | skipped 跳过（标题行、合计行）",
+    ),
 )
 
 # A redelivery that would shrink its partition sharply is held (ingest_files.status "held") until it

@@ -204,7 +204,7 @@ def _seed_key(seed: int) -> int:
 
 def _remove_other_formats(path: Path) -> None:
     """A period is delivered once: drop the same period's file in another format from a prior run."""
-    for suffix in (".csv", ".xlsx"):
+    for suffix in (".csv", ".xlsx", ".xls"):
         other = path.with_suffix(suffix)
         if other != path and other.exists():
             other.unlink()
