@@ -226,12 +226,14 @@ def list_suspensions(data_dir: Path | None, show_all: bool, as_json: bool) -> No
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_json
 def classify(file: Path, as_json: bool) -> None:
-    """对任意 CSV / XLSX 文件的各列做分类分级（自动识别编码），不输出任何原始取值。"""
+    """对任意 CSV / XLSX / XLS 文件的各列做分类分级（自动识别编码），不输出任何原始取值。"""
     from assets.classification.classify import classify_file
     from assets.landing.rejections import FileRejected
 
-    if file.suffix.lower() not in (".csv", ".xlsx"):
-        raise click.ClickException(f"{file.name}: 只能分类 CSV 或 XLSX 文件（.csv / .xlsx）")
+    if file.suffix.lower() not in (".csv", ".xlsx", ".xls"):
+        raise click.ClickException(
+            f"{file.name}: 只能分类 CSV 或 Excel 文件（.csv / .xlsx / .xls）"
+        )
     try:
         columns = classify_file(file)
     except (FileRejected, ValueError) as exc:

@@ -26,7 +26,7 @@ def test_classify_of_a_file_that_is_no_table_is_a_clean_error(tmp_path):
     result = CliRunner().invoke(main, ["classify", str(readme)])
     assert result.exit_code == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert "只能分类 CSV 或 XLSX 文件" in result.output
+    assert "只能分类 CSV 或 Excel 文件" in result.output
     assert "Traceback" not in result.output
 
 

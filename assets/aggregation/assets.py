@@ -87,7 +87,7 @@ def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
             "rows_rejected": outcome.rows_rejected,
             "rows_skipped": outcome.rows_skipped,
             # a file rejected whole becomes a ticket to its department; a loaded one closes it
-            **delivery_tickets(platform.platform_engine(), outcome),
+            **delivery_tickets(platform.platform_engine(), outcome, entry=entry),
         }
         if not outcome.loaded:
             what = "暂缓替换，待确认" if outcome.held else "整文件拒收"

@@ -26,6 +26,10 @@ import pandas as pd
 
 from assets.common.identifiers import id_number_valid, luhn_valid, mobile_valid, uscc_valid
 from assets.common.pii import LEAK_TYPES, PII_LABELS, PII_TYPES
+from assets.landing.excel_numbers import numeric_shaped
+
+# Identifiers Excel may turn into numbers (6.40521E+17): they count for the type the name points to.
+_NUMERIC_DAMAGED_TYPES = ("cn_id_number", "bank_card", "cn_mobile_phone")
 
 NONE = "none"
 LABELS: dict[str, str] = {**PII_LABELS, NONE: "非个人信息"}
@@ -429,6 +433,13 @@ def detect_column(
         matched["person_name"] = 0
         notes.append(f"仅 {distinct} 种取值，视为枚举而非姓名")
 
+    numeric: dict[str, int] = {}
+    shaped = numeric_shaped(sample) if any(t in hints for t in _NUMERIC_DAMAGED_TYPES) else None
+    for t in _NUMERIC_DAMAGED_TYPES if shaped is not None and shaped.any() else ():
+        if t in hints:
+            numeric[t] = int((shaped & ~MATCHERS[t](sample).astype(bool)).sum())
+            matched[t] += numeric[t]
+
     scored: list[tuple[float, int, str]] = []
     for rank, pii_type in enumerate(PII_TYPES):
         share = matched[pii_type] / n
@@ -437,11 +448,14 @@ def detect_column(
             scored.append((confidence, -rank, pii_type))
     if scored:
         confidence, _, best = max(scored)
-        evidence = f"{LABELS[best]}：{_CRITERIA[best]} {_pct(matched[best], n)}"
+        damaged = numeric.get(best, 0)
+        evidence = f"{LABELS[best]}：{_CRITERIA[best]} {_pct(matched[best] - damaged, n)}"
         if best == "cn_id_number":
             legacy = int(match_cn_id_number_15(sample).sum())
             if legacy:
                 evidence += f"，其中15位旧号 {legacy} 个"
+        if damaged:
+            evidence += f"，Excel 数值化（科学计数法或末位失真，号码不完整）{_pct(damaged, n)}"
         if best in hints:
             evidence += hint_note.format(hints[best])
         return Detection(best, round(confidence, 4), evidence + sampled)

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 
 from assets.common.catalog import CatalogEntry
 from assets.landing.csv_file import parse_csv
+from assets.landing.excel_numbers import reject_excel_numeric
 from assets.landing.limits import ReadLimits
 from assets.landing.parsed import Parsed, is_total_label, map_header
 from assets.landing.paths import SUFFIX_FORMATS
@@ -163,6 +164,9 @@ def _assemble(parsed: Parsed, entry: CatalogEntry) -> LandingRead:
         }
     )
     frame["source_row"] = rows[keep].astype(np.int64)
+    frame, damaged = reject_excel_numeric(frame, entry)  # identifiers Excel made numbers
+    if damaged:
+        rejections = sorted([*rejections, *damaged], key=lambda r: r.source_row)
     unknown = header.unknown + [
         f"第{index + 1}列（无表头）"
         for index in header.unnamed

@@ -1,0 +1,169 @@
+"""Identifier columns Excel turned into numbers (Excel 数值化).
+
+Excel stores a number as a double and keeps 15 significant digits: an 18-digit 公民身份号码 typed into
+a General cell becomes ``6.40521E+17`` (or, exported as a number, ``640521199001011000``; through
+Python, ``1.2345678901234568e+17`` / ``123456789012345680``) and its last digits are gone for good.
+A shorter identifier survives: ``13812345678.0`` is the phone number ``13812345678`` exactly.
+
+Per value of an identifier column (an ID number, mobile or phone number, bank card, credit code,
+division code — by the item's format or declared personal data):
+
+- **exact**: the value is a float's text whose digits are all there (``13812345678.0``,
+  ``1.3812345678E+10``, at most 15 significant digits) — it is restored to its digits;
+- **damaged**: scientific notation that drops digits, a float's text of 16 digits or more, or an
+  18-digit ID number that fails its check digit and has the shape a double gives it (at most 15
+  significant digits followed by zeros, or exactly a double's value or shortest text) — and, in a
+  column with such damage, every 18-digit value of that shape even when its last digit happens to be
+  a valid check digit — its digits are not recoverable and guessing would invent someone's number,
+  so the row is rejected.
+
+Nothing here quotes a value.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+import numpy as np
+import pandas as pd
+
+from assets.common.catalog import CatalogEntry, CatalogItem
+from assets.common.identifiers import id_check_char, id_number_valid
+from assets.landing.rejections import EXCEL_NUMERIC, RowRejection
+
+EXCEL_NUMERIC_REASON = "Excel 数值化导致精度丢失"
+EXCEL_DIGITS = 15  # significant digits Excel keeps in a number
+
+NUMERIC_SENSITIVE_FORMATS = frozenset(
+    {"cn_id_number", "uscc", "id_or_uscc", "bank_card", "division_code", "cn_mobile", "phone"}
+)
+NUMERIC_SENSITIVE_PII = frozenset({"cn_id_number", "cn_mobile_phone", "bank_card"})
+
+_FLOAT_TEXT = re.compile(r"[+]?(?:(\d+)\.0*|(\d+(?:\.\d*)?)[eE][+]?(\d+))")
+_EIGHTEEN_DIGITS = re.compile(r"\d{18}")
+
+
+def numeric_sensitive(item: CatalogItem) -> bool:
+    """An identifier whose every digit counts: a number Excel made of it may have lost some."""
+    return item.format in NUMERIC_SENSITIVE_FORMATS or item.pii in NUMERIC_SENSITIVE_PII
+
+
+def _is_id_number(item: CatalogItem) -> bool:
+    return item.format in ("cn_id_number", "id_or_uscc") or item.pii == "cn_id_number"
+
+
+def _float_shaped_id(text: str, *, checked: bool = True) -> bool:
+    """An 18-digit ID number (with a wrong check digit, when ``checked``) in a shape only a double
+    gives it."""
+    if checked and id_check_char(text[:17]) == text[17]:
+        return False
+    if len(text.rstrip("0")) <= EXCEL_DIGITS:  # Excel's 15 digits, then zeros
+        return True
+    number = int(text)
+    as_float = float(number)
+    return int(as_float) == number or int(Decimal(repr(as_float))) == number
+
+
+def repair(text: str | None, *, id_number: bool) -> tuple[str | None, bool]:
+    """``(value, damaged)``: a float's text with every digit restored to the digits, a damaged
+    value flagged, anything else unchanged."""
+    if text is None:
+        return None, False
+    value = text.strip()
+    match = _FLOAT_TEXT.fullmatch(value)
+    if match is None:
+        if id_number and _EIGHTEEN_DIGITS.fullmatch(value):
+            return text, _float_shaped_id(value)
+        return text, False
+    whole, mantissa, _ = match.groups()
+    if whole is not None:  # 13812345678.0
+        return (whole, False) if len(whole.lstrip("0")) <= EXCEL_DIGITS else (text, True)
+    try:
+        number = Decimal(value.lstrip("+"))
+    except InvalidOperation:
+        return text, False
+    digits = mantissa.replace(".", "").lstrip("0")
+    if number != number.to_integral_value() or number >= Decimal(10) ** EXCEL_DIGITS:
+        return text, True
+    integral = str(int(number))
+    # 1.3812345678E+10 shows every digit; 1.38123E+10 dropped five of them
+    return (integral, False) if len(digits) >= len(integral) else (text, True)
+
+
+def repair_column(values: pd.Series, item: CatalogItem) -> tuple[pd.Series, np.ndarray]:
+    """The column with exact float texts restored, and where values lost digits."""
+    id_number = _is_id_number(item)
+    damaged = np.zeros(len(values), dtype=bool)
+    text = values.astype("string").str.strip()
+    candidates = text.str.fullmatch(_FLOAT_TEXT.pattern).fillna(False)
+    if id_number:
+        eighteen = text.str.fullmatch(_EIGHTEEN_DIGITS.pattern).fillna(False)
+        if eighteen.any():
+            valid = id_number_valid(text.where(eighteen), check_birth_date=False)
+            candidates |= eighteen & ~valid.fillna(False).astype(bool)
+    candidates = candidates.to_numpy(dtype=bool)
+    if not candidates.any():
+        return values, damaged
+    out = values.copy()
+    for position in np.flatnonzero(candidates):
+        value = values.iat[position]
+        repaired, lost = repair(value, id_number=id_number)
+        if lost:
+            damaged[position] = True
+        elif repaired != value:
+            out.iat[position] = repaired
+    if id_number and damaged.any():
+        # a column Excel made numbers: a double's shape is damage even where the last digit happens
+        # to be a valid check digit (one time in eleven)
+        eighteen = text.str.fullmatch(_EIGHTEEN_DIGITS.pattern).fillna(False).to_numpy(dtype=bool)
+        for position in np.flatnonzero(eighteen & ~damaged):
+            damaged[position] = _float_shaped_id(text.iat[position], checked=False)
+    return out, damaged
+
+
+def numeric_shaped(values: pd.Series) -> pd.Series:
+    """True where a value has the text of a number Excel or a float made of an identifier: scientific
+    notation, a trailing ``.0``, or an 18-digit number with a wrong check digit in a double's shape."""
+    text = values.astype("string").str.strip()
+    shaped = text.str.fullmatch(_FLOAT_TEXT.pattern).fillna(False).astype(bool)
+    eighteen = text.str.fullmatch(_EIGHTEEN_DIGITS.pattern).fillna(False).astype(bool)
+    if eighteen.any():
+        shaped[eighteen] = [_float_shaped_id(v) for v in text[eighteen]]
+    return shaped
+
+
+def excel_numeric_reason(names: list[str]) -> str:
+    return (
+        f"{EXCEL_NUMERIC_REASON}：“{'、'.join(names)}”被 Excel 存成了数值，超过 15 位的数字已丢失"
+        "（显示为科学计数法或末位变成 0），无法还原。请将该列设置为“文本”格式、"
+        "从业务系统重新导出后重新报送"
+    )
+
+
+def reject_excel_numeric(
+    frame: pd.DataFrame, entry: CatalogEntry
+) -> tuple[pd.DataFrame, list[RowRejection]]:
+    """Restore the identifier values a float kept exact; take out, as rejections, the rows whose
+    identifiers lost digits (``frame`` has the catalog columns and ``source_row``)."""
+    damaged_by: dict[str, np.ndarray] = {}
+    for item in entry.items:
+        if not numeric_sensitive(item) or item.column not in frame.columns:
+            continue
+        repaired, damaged = repair_column(frame[item.column], item)
+        if repaired is not frame[item.column]:
+            frame[item.column] = repaired
+        if damaged.any():
+            damaged_by[item.name] = damaged
+    if not damaged_by:
+        return frame, []
+    any_damaged = np.logical_or.reduce(list(damaged_by.values()))
+    rejections = [
+        RowRejection(
+            int(frame["source_row"].iat[position]),
+            EXCEL_NUMERIC,
+            excel_numeric_reason([name for name, mask in damaged_by.items() if mask[position]]),
+        )
+        for position in np.flatnonzero(any_damaged)
+    ]
+    return frame[~any_damaged].reset_index(drop=True), rejections
