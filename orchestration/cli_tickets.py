@@ -33,7 +33,7 @@ from assets.common.workdays import CHINA_TZ, china_date
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 from assets.tickets import store as store
-from assets.tickets.reports import write_department_report
+from assets.tickets.reports import write_department_reports
 from assets.tickets.rules import Status, Ticket, TicketError
 from orchestration.cli_accounts import acting_account, as_option
 from orchestration.settings import Settings
@@ -333,13 +333,21 @@ def claim_fixed_command(
 
 @tickets.command("report")
 @data_dir_option
-@click.option("--department", required=True, help="数源部门编号，如 public_security")
+@click.option("--department", help="数源部门编号或名称，如 public_security 或 公安局（默认全部）")
+@click.option("--county", help="县（区）代码或名称，如 640521 或 中宁县（默认全部）")
 @_handle_errors
-def report_command(data_dir: Path | None, department: str) -> None:
-    """生成部门质量工单报告（XLSX 和 HTML）。"""
+def report_command(data_dir: Path | None, department: str | None, county: str | None) -> None:
+    """生成各县（区）各部门的质量工单报告（XLSX 和 HTML，每个县区部门一份，无工单也生成）。"""
     ctx = Context(data_dir)
-    xlsx_path, html_path = write_department_report(
-        ctx.engine, department, ctx.settings.reports_dir, ctx.city, ctx.catalog
+    reports = write_department_reports(
+        ctx.engine,
+        ctx.settings.reports_dir,
+        ctx.city,
+        ctx.catalog,
+        department_id=_department_id(ctx.city, department) if department else None,
+        county_code=_county_code(ctx.city, county) if county else None,
     )
-    click.echo(f"已生成：{xlsx_path}")
-    click.echo(f"已生成：{html_path}")
+    for report in reports:
+        click.echo(f"{report.office}：{report.tickets} 张未关闭工单")
+        click.echo(f"  已生成：{report.xlsx}")
+        click.echo(f"  已生成：{report.html}")

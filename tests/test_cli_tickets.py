@@ -234,31 +234,36 @@ def test_show_text(data_dir):
     assert "新建工单" in result.output
 
 
-def test_report_writes_xlsx_and_html_for_the_department(data_dir):
-    result = run("report", "--data-dir", str(data_dir), "--department", "public_security")
+def test_report_writes_xlsx_and_html_for_each_county_office(data_dir):
+    result = run("report", "--data-dir", str(data_dir), "--department", "公安局")
     assert result.exit_code == 0, result.output
-    target = data_dir / "reports" / "tickets" / "public_security"
-    xlsx, html = target / "quality_tickets.xlsx", target / "quality_tickets.html"
+    root = data_dir / "reports" / "tickets"
+    target = root / "中宁县" / "公安局"
+    xlsx, html = target / "质量工单.xlsx", target / "质量工单.html"
     assert str(xlsx) in result.output and str(html) in result.output
+    assert (root / "海原县" / "公安局" / "质量工单.xlsx").is_file()
+    assert not (root / "沙坡头区" / "卫生健康委员会").exists()  # only the department asked for
 
     book = openpyxl.load_workbook(xlsx)
-    assert book.sheetnames == ["未关闭工单", "问题示例"]
+    assert book.sheetnames == ["未关闭工单", "问题示例", "说明"]
     rows = list(book["未关闭工单"].iter_rows(values_only=True))
-    header, body = rows[0], rows[1:]
+    title, header, body = rows[0], rows[1], rows[2:]
+    assert title[0].startswith("中宁县公安局数据质量工单")
     assert header[0] == "工单编号" and "整改期限" in header and "整改方法" in header
-    assert sorted(r[0] for r in body) == ["QT-640521-000001", "QT-640522-000001"]
+    assert [r[0] for r in body] == ["QT-640521-000001"]  # 中宁县's only
     due = header.index("整改期限")
-    assert {r[due] for r in body} == {"2026-10-19"}
-    examples = list(book["问题示例"].iter_rows(values_only=True))[1:]
+    assert body[0][due].date().isoformat() == "2026-10-19"  # an Excel date, not text
+    examples = list(book["问题示例"].iter_rows(values_only=True))[2:]
     assert ("QT-640521-000001", 5, "6405**********0018") in examples
 
     page = html.read_text(encoding="utf-8")
-    assert "公安局数据质量工单报告" in page
-    assert "中宁县公安局" in page and "海原县公安局" in page
-    assert "QT-640521-000001" in page and "QT-640502-000001" not in page
+    assert "中宁县公安局数据质量工单" in page
+    assert "QT-640521-000001" in page and "QT-640522-000001" not in page
+    assert "海原县" not in page
     assert "第5行：6405**********0018" in page
     assert "请对照原始档案逐条核对后更正" in page
     assert "&lt;校验码&gt;" in page and "<校验码>" not in page  # escaped
+    assert "publicdata" not in page  # words for a clerk, not commands
     head_seq, head_hash = audit.head(get_engine(Settings.load(data_dir).platform_url))
     assert f"审计日志链头：第 {head_seq} 条，SM3 {head_hash}" in page
     everything = page + " ".join(str(v) for r in rows + examples for v in r)
@@ -279,12 +284,12 @@ def test_report_after_close_lists_only_open_tickets(data_dir):
         due_policy=DuePolicy(),
     )
     run("report", "--data-dir", str(data_dir), "--department", "public_security")
-    xlsx = data_dir / "reports" / "tickets" / "public_security" / "quality_tickets.xlsx"
-    ids = [r[0] for r in openpyxl.load_workbook(xlsx)["未关闭工单"].iter_rows(values_only=True)]
-    assert ids == ["工单编号", "QT-640522-000001"]
+    xlsx = data_dir / "reports" / "tickets" / "中宁县" / "公安局" / "质量工单.xlsx"
+    rows = list(openpyxl.load_workbook(xlsx)["未关闭工单"].iter_rows(values_only=True))
+    assert [r[0] for r in rows[1:]] == ["工单编号", "本期无待处理问题"]
 
 
 def test_report_for_unknown_department(data_dir):
     result = run("report", "--data-dir", str(data_dir), "--department", "tax_bureau")
-    assert result.exit_code == 1
-    assert "未知的数源部门 tax_bureau" in result.output
+    assert result.exit_code == 2
+    assert "没有数源部门“tax_bureau”" in result.output and "public_security" in result.output

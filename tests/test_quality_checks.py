@@ -338,8 +338,11 @@ def test_followup_job_escalates_notifies_and_reports(tmp_path, db_url, receiver)
     ).event_specific_data.metadata
     assert output["tickets_escalated"].value == [ticket_id]
     assert output["departments_notified"].value == [ENTRY.provider]
-    html = Path(output["reports"].value[0])
-    assert html.exists() and ticket_id in html.read_text(encoding="utf-8")
+    # a report for every county office of every department; the ticket in its own office's only
+    pages = [Path(p) for p in output["reports"].value]
+    assert all(p.exists() for p in pages)
+    holding = [p for p in pages if ticket_id in p.read_text(encoding="utf-8")]
+    assert [p.parent.parent.name for p in holding] == ["中宁县"]
 
     # the next day's run has nothing new to say
     defs.resolve_job_def(FOLLOWUP_JOB).execute_in_process(instance=dg.DagsterInstance.ephemeral())

@@ -16,7 +16,7 @@ from assets.quality.checks import exchange_quality_check
 from assets.storage.platform import PlatformResource
 from assets.tickets import store as ticket_store
 from assets.tickets.notify import notify_departments
-from assets.tickets.reports import write_department_report
+from assets.tickets.reports import write_department_reports
 from orchestration.stages import StageDefinitions
 
 FOLLOWUP_JOB = "quality_ticket_followup"
@@ -38,14 +38,10 @@ def follow_up_quality_tickets(
     city, catalog = platform.city, platform.catalog
     escalated = ticket_store.escalate_overdue(engine, china_date(now), city=city, at=now)
     notices = notify_departments(engine, city, catalog, now=now)
-    departments = sorted({t.department_id for t in ticket_store.list_tickets(engine)})
-    known = {d.id for d in city.departments}
+    # every county office of every department, with tickets or not (本期无待处理问题)
     reports = [
-        write_department_report(
-            engine, department_id, platform.reports_dir, city, catalog, now=now
-        )[1]
-        for department_id in departments
-        if department_id in known
+        report.html
+        for report in write_department_reports(engine, platform.reports_dir, city, catalog, now=now)
     ]
     for notice in notices:
         for delivery in notice.deliveries:
