@@ -24,6 +24,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from assets.classification.normalize import (
+    compact,
+    despaced,
+    normalize_phone,
+    normalize_text,
+    shared_normalization,
+)
 from assets.common.identifiers import id_number_valid, luhn_valid, mobile_valid, uscc_valid
 from assets.common.pii import LEAK_TYPES, PII_LABELS, PII_TYPES
 from assets.landing.excel_numbers import numeric_shaped
@@ -107,34 +114,6 @@ _DOCUMENT_NO = rf"第[{_NUMERAL}]+号|产权|证号|\(\d{{4}}\)"
 
 _ENUM_MAX_DISTINCT = 12
 
-_SEPARATORS = r"[\s\-\u2010\u2011\u2012\u2013\u2014\u2015]+"
-
-
-# ---------------------------------------------------------------------------------------------
-# normalization
-
-
-def normalize_text(values: pd.Series) -> pd.Series:
-    """NFKC (full-width digits, letters and spaces → half-width), trimmed; empty strings → NA."""
-    s = values.astype("string").str.normalize("NFKC").str.strip()
-    return s.where(s.fillna("").str.len().gt(0), pd.NA)
-
-
-def compact(values: pd.Series) -> pd.Series:
-    """A code as one token: normalized, inner spaces and dashes removed, letters upper-cased.
-
-    ``13812345678.0`` (a number that went through a float) loses its ``.0``; anything a float mangled
-    further (``1.38E+10``) is left as it is and matches nothing.
-    """
-    s = normalize_text(values).str.replace(_SEPARATORS, "", regex=True).str.upper()
-    return s.str.replace(r"^(\d+)\.0$", r"\1", regex=True)
-
-
-def normalize_phone(values: pd.Series) -> pd.Series:
-    """``+86 138-1234-5678``, ``(86)13812345678``, ``0086…`` → ``13812345678``."""
-    s = compact(values).str.replace(r"[()]", "", regex=True)
-    return s.str.replace(r"^(?:\+86|0086|86)(?=1\d{10}$)", "", regex=True)
-
 
 def _bool(s: pd.Series) -> pd.Series:
     return s.fillna(False).astype(bool)
@@ -185,7 +164,7 @@ def match_bank_card(values: pd.Series) -> pd.Series:
 def match_person_name(values: pd.Series) -> pd.Series:
     """2–4 Han characters starting with a common surname (not an organization or place), or a name
     of the form 名·姓 as minority names are written."""
-    s = normalize_text(values).str.replace(r"\s+", "", regex=True)
+    s = despaced(values)
     han = _bool(s.str.fullmatch(rf"[{_HAN}]{{2,4}}"))
     surname = _bool(s.str.slice(0, 1).isin(SINGLE_SURNAMES)) | _bool(
         s.str.slice(0, 2).isin(COMPOUND_SURNAMES)
@@ -198,7 +177,7 @@ def match_person_name(values: pd.Series) -> pd.Series:
 def match_address(values: pd.Series) -> pd.Series:
     """Han text naming an administrative unit and a village, street or house number, ending like an
     address, without the words of a sentence."""
-    s = normalize_text(values).str.replace(r"\s+", "", regex=True)
+    s = despaced(values)
     shape = _bool(s.str.fullmatch(rf"[{_HAN}0-9A-Za-z#()\-]{{5,80}}"))
     han = s.str.count(rf"[{_HAN}]").fillna(0).ge(4)
     admin = _bool(s.str.contains(_ADMIN_MARKER))
@@ -406,6 +385,19 @@ def detect_column(
     A type is claimed when at least 80 % of the sampled non-empty values match it, or 50 % when the
     column name also points to it; the most confident claim wins.
     """
+    with shared_normalization():  # the sample is normalized once for all detectors
+        return _detect_column(values, column_name, aliases=aliases, head=head, size=size, seed=seed)
+
+
+def _detect_column(
+    values: pd.Series,
+    column_name: str = "",
+    *,
+    aliases: Iterable[str] = (),
+    head: int = 1000,
+    size: int = 5000,
+    seed: int = 20240101,
+) -> Detection:
     hints = name_hints(column_name, *aliases)
     hint_note = "；列名提示「{}」"
     total = int(values.notna().sum())
@@ -484,6 +476,11 @@ def contains_identifier(values: pd.Series) -> pd.DataFrame:
     11–19 digits inside free text (``联系人13812345678``). Masked values (``138****5678``) do not match.
     The result has one boolean column per leak type and the index of ``values``.
     """
+    with shared_normalization():  # each value normalized once for all leak types
+        return _contains_identifier(values)
+
+
+def _contains_identifier(values: pd.Series) -> pd.DataFrame:
     positional = values.reset_index(drop=True)
     found = pd.DataFrame(
         {t: MATCHERS[t](positional).to_numpy() for t in LEAK_TYPES}, index=positional.index

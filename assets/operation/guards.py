@@ -15,7 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from assets.classification.detectors import (
     LABELS,
@@ -24,6 +27,7 @@ from assets.classification.detectors import (
     contains_identifier,
     normalize_text,
 )
+from assets.classification.normalize import shared_normalization
 from assets.common.catalog import CatalogEntry
 from assets.common.identifiers import uscc_valid
 from assets.common.pii import LEAK_TYPES
@@ -91,6 +95,19 @@ def _separated_identifiers(text: pd.Series) -> pd.DataFrame:
 MIN_IDENTIFIER_DIGITS = 11
 
 
+def _digit_counts(distinct: pd.Series) -> np.ndarray:
+    """ASCII digits of each value after normalization (NFKC, trimmed). ASCII text normalizes to
+    itself, so only values holding other characters (full-width digits …) go through NFKC."""
+    array = pa.array(distinct.array)
+    counts = pc.count_substring_regex(array, "[0-9]").to_numpy(zero_copy_only=False)
+    other = pc.match_substring_regex(array, "[^\\x00-\\x7f]").to_numpy(zero_copy_only=False)
+    counts = counts.astype(np.int64)
+    if other.any():
+        normalized = normalize_text(distinct[other]).str.count(r"[0-9]").fillna(0)
+        counts[other] = normalized.to_numpy(dtype=np.int64)
+    return counts
+
+
 def _column_hits(values: pd.Series) -> dict[str, int]:
     """Leak-type counts of one column. Each distinct value is scanned once, and only values holding
     enough digits to make an identifier at all, so masked, generalized and pseudonymized columns cost
@@ -98,10 +115,15 @@ def _column_hits(values: pd.Series) -> dict[str, int]:
     text = values.dropna().astype(STRING)
     if text.empty:
         return {}
+    with shared_normalization():  # the candidates normalized once for every check below
+        return _candidate_hits(text)
+
+
+def _candidate_hits(text: pd.Series) -> dict[str, int]:
     occurrences = text.value_counts(sort=False)
     distinct = pd.Series(occurrences.index, dtype=STRING)
     weight = occurrences.to_numpy()
-    digits = normalize_text(distinct).str.count(r"[0-9]").fillna(0).to_numpy()
+    digits = _digit_counts(distinct)
     candidates = digits >= MIN_IDENTIFIER_DIGITS
     if not candidates.any():
         return {}
@@ -163,9 +185,20 @@ def emptied_columns(frame: pd.DataFrame) -> list[str]:
     """Published columns that say nothing: every value empty or nothing but mask characters (a
     column desensitization masked or generalized to ``*`` in every row). The frame must have rows."""
     emptied = []
+    if not len(frame):
+        return emptied
     for column in frame.columns:
-        text = frame[column].astype("string").str.strip()
-        blank = text.isna() | text.fillna("").str.fullmatch(r"[*＊]*")
-        if len(frame) and bool(blank.all()):
+        values = frame[column].dropna()
+        # one informative value among the first few settles it for almost every column
+        if _all_blank(values.iloc[:_EMPTIED_HEAD]) and _all_blank(values):
             emptied.append(str(column))
     return emptied
+
+
+_EMPTIED_HEAD = 64
+
+
+def _all_blank(values: pd.Series) -> bool:
+    """Every (non-null) value empty or mask characters only, once trimmed."""
+    text = values.astype("string").str.strip()
+    return bool((text.isna() | text.fillna("").str.fullmatch(r"[*＊]*")).all())

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assets.common.catalog import CatalogEntry
+from assets.common.text import as_text
 from assets.desensitization.desensitize import DesensitizedFrame
 from assets.desensitization.kanonymity import class_sizes
 from assets.operation.guards import assert_k_anonymous, assert_no_leak, ensure_publishable
@@ -88,9 +89,9 @@ def _storable(frame: pd.DataFrame, types: dict[str, sa.types.TypeEngine]) -> pd.
         elif isinstance(kind, sa.Integer) and not pd.api.types.is_integer_dtype(values.dtype):
             out[name] = pd.to_numeric(values, errors="raise").astype("Int64")
         elif isinstance(kind, sa.Text | sa.String):
-            # plain Python strings: the bulk loader's COPY joins columns of one Arrow string type
-            text = values.astype(object)
-            out[name] = text.where(values.notna(), None).map(str, na_action="ignore")
+            # Arrow strings (the bulk loader's COPY takes any Arrow string width since 162faf5):
+            # no Python object per value on the way to PostgreSQL
+            out[name] = as_text(values)
     return out
 
 
