@@ -44,6 +44,12 @@ SANDBOX_CSP = (
     "base-uri 'none'; object-src 'none'"
 )
 SANDBOXED_PREFIXES = ("/quality-docs/", "/catalog/", "/reports/")
+# The Data Docs' own scripts, style sheets, images and fonts (vendored libraries and GE's images, no
+# data): a sandboxed page is an opaque origin, so they must be allowed to cross to it (CORP), and fonts,
+# which browsers fetch in CORS mode, need CORS too; without both the pages lose their results list
+# and pass/fail icons
+DOCS_PREFIX = "/quality-docs/"
+DOCS_ASSET_SUFFIXES = (".css", ".js", ".png", ".gif", ".svg", ".ico", ".woff", ".woff2", ".ttf")
 
 BASE_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -124,6 +130,9 @@ class SecurityHeadersMiddleware:
                     headers[name] = value
                 if sandboxed:
                     headers["x-frame-options"] = "SAMEORIGIN"
+                if path.startswith(DOCS_PREFIX) and path.lower().endswith(DOCS_ASSET_SUFFIXES):
+                    headers["cross-origin-resource-policy"] = "cross-origin"
+                    headers["access-control-allow-origin"] = "*"
                 if not path.startswith("/static/"):
                     headers["cache-control"] = "no-store"
             await send(message)

@@ -14,6 +14,7 @@ from orchestration.portal import permissions as p
 from orchestration.portal.auth import authorize
 from orchestration.portal.context import portal
 from orchestration.portal.pages import render
+from orchestration.portal.security import DOCS_ASSET_SUFFIXES
 
 SERVED_SUFFIXES = {
     ".html": "text/html; charset=utf-8",
@@ -149,7 +150,7 @@ def _serve(request: Request, root: Path, listing: str | None = None) -> Response
 
 # Great Expectations' own static files (styles, scripts, images, fonts): no data in them, and the
 # sandboxed Data Docs pages request them without the session cookie
-STATIC_ASSET_SUFFIXES = {".css", ".js", ".png", ".gif", ".svg", ".ico", ".woff", ".woff2", ".ttf"}
+STATIC_ASSET_SUFFIXES = frozenset(DOCS_ASSET_SUFFIXES)
 
 
 def quality_docs(request: Request) -> Response:
