@@ -21,10 +21,15 @@ from orchestration.portal import (
     auth,
     pages,
     views_applications,
+    views_apply,
+    views_exports,
+    views_incidents,
     views_lineage,
     views_merchants,
+    views_products,
     views_supply,
     views_tickets,
+    views_workspace,
 )
 from orchestration.portal.context import STATIC_DIR, PortalContext
 from orchestration.portal.security import (
@@ -78,6 +83,8 @@ def routes() -> list[Route | Mount]:
         Route("/merchant/register", views_merchants.register_page, methods=["GET"]),
         Route("/merchant/register", views_merchants.register_submit, methods=["POST"]),
         Route("/applications", views_applications.applications_page),
+        Route("/applications/new", views_apply.new_application_page, methods=["GET"]),
+        Route("/applications/new", views_apply.new_application_submit, methods=["POST"]),
         Route("/applications/{application_id}", views_applications.application_page),
         Route(
             "/applications/{application_id}/comply",
@@ -89,6 +96,22 @@ def routes() -> list[Route | Mount]:
             views_applications.review_submit,
             methods=["POST"],
         ),
+        Route("/exports", views_exports.exports_page),
+        Route("/exports/new", views_exports.new_export_page, methods=["GET"]),
+        Route("/exports/new", views_exports.new_export_submit, methods=["POST"]),
+        Route("/exports/{export_id}", views_exports.export_page),
+        Route("/exports/{export_id}/review", views_exports.review_submit, methods=["POST"]),
+        Route("/exports/{export_id}/file", views_exports.file_submit, methods=["POST"]),
+        Route("/incidents", views_incidents.incidents_page, methods=["GET"]),
+        Route("/incidents", views_incidents.open_submit, methods=["POST"]),
+        Route("/incidents/{incident_id}", views_incidents.incident_page),
+        Route("/incidents/{incident_id}/fix", views_incidents.fix_submit, methods=["POST"]),
+        Route("/incidents/{incident_id}/close", views_incidents.close_submit, methods=["POST"]),
+        Route("/products", views_products.products_page, methods=["GET"]),
+        Route("/products", views_products.register_submit, methods=["POST"]),
+        Route("/workspace", views_workspace.workspace_home),
+        Route("/workspace/{merchant_id}", views_workspace.workspace_page, methods=["GET"]),
+        Route("/workspace/{merchant_id}/query", views_workspace.workspace_query, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

@@ -14,6 +14,8 @@ from starlette.templating import Jinja2Templates
 from assets.common.catalog import CatalogEntry, load_catalog
 from assets.common.city import City, load_city
 from assets.common.workdays import CHINA_TZ
+from assets.exports.config import ExportsConfig, load_exports_config
+from assets.products.fees import FeeConfig, load_fee_config
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 from orchestration.portal import labels
@@ -24,9 +26,14 @@ TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def china_time(moment: datetime | None) -> str:
-    if moment is None:
+def china_time(moment: datetime | str | None) -> str:
+    if moment is None or moment == "":
         return "—"
+    if isinstance(moment, str):  # ISO text, as the domain's records carry it
+        try:
+            moment = datetime.fromisoformat(moment)
+        except ValueError:
+            return moment
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
@@ -67,6 +74,14 @@ class PortalContext:
     @functools.cached_property
     def catalog(self) -> dict[str, CatalogEntry]:
         return load_catalog(self.settings.catalog_dir)
+
+    @functools.cached_property
+    def exports_config(self) -> ExportsConfig:
+        return load_exports_config(self.settings.exports_config)
+
+    @functools.cached_property
+    def fee_config(self) -> FeeConfig:
+        return load_fee_config(self.settings.fees_config)
 
     @property
     def platform(self) -> Engine:

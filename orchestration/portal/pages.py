@@ -23,6 +23,15 @@ SECTIONS: tuple[tuple[str, str, str, str], ...] = (
     ("/supply", "供给管理", p.VIEW_SUPPLY, "向运营平台供给数据的暂停与恢复（第二十七条）"),
     ("/merchants", "数据商", p.VIEW_MERCHANTS, "数据商注册与核查（第十八条）"),
     ("/applications", "使用申请", p.VIEW_APPLICATIONS, "数据使用申请：状态、期限、合规核查与审核"),
+    ("/workspace", "工作区", p.QUERY_WORKSPACE, "在授权范围内查询运营平台数据（可用不可见）"),
+    ("/products", "数据产品", p.VIEW_PRODUCTS, "数据商登记的数据产品（出域申请须对应一个产品）"),
+    (
+        "/exports",
+        "出域申请",
+        p.VIEW_EXPORTS,
+        "出域申请、自动核查结果、审核与备案（第二十二条、第二十三条）",
+    ),
+    ("/incidents", "安全事件", p.VIEW_INCIDENTS, "安全事件登记、整改与关闭；重大事件立即暂停供给"),
     ("/reports/", "监督报告", p.VIEW_REPORTS, "第三十一条至第三十三条的通报、运营报告和年度评价"),
     ("/catalog/", "资源目录", p.VIEW_CATALOG, "已发布的公共数据资源目录（元数据，不含数据）"),
 )

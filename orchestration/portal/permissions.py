@@ -40,6 +40,9 @@ VIEW_APPLICATIONS = _action(
 )
 VIEW_REPORTS = _action("reports.view", "查看监督报告", B, OC, OR, EN)
 VIEW_CATALOG = _action("catalog.view", "查看公开的资源目录", B, CO, DO, OC, OR, MU, EN)
+VIEW_EXPORTS = _action("exports.view", "查看出域申请", B, OC, OR, Grant(MU, Match.MERCHANT))
+VIEW_INCIDENTS = _action("incidents.view", "查看安全事件", B, OC, OR)
+VIEW_PRODUCTS = _action("products.view", "查看数据产品", B, OC, OR, Grant(MU, Match.MERCHANT))
 
 # state-changing actions the accounts' table defines
 ACKNOWLEDGE_TICKET = "tickets.acknowledge"
@@ -49,3 +52,12 @@ RESUME_SUPPLY = "supply.resume"
 DECIDE_MERCHANT = "merchants.decide"
 COMPLY_APPLICATION = "applications.compliance"
 REVIEW_APPLICATION = "applications.review"
+SUBMIT_APPLICATION = "applications.submit"
+QUERY_WORKSPACE = "workspace.query"
+REQUEST_EXPORT = "exports.request"
+REVIEW_EXPORT = "exports.review"
+FILE_EXPORT = "exports.file"
+REGISTER_PRODUCT = "products.register"
+OPEN_INCIDENT = "incidents.open"
+FIX_INCIDENT = "incidents.fix"
+CLOSE_INCIDENT = "incidents.close"

@@ -59,7 +59,10 @@ def applications_page(request: Request) -> Response:
     return render(
         request,
         "applications.html",
-        {"applications": [a.as_record(today=today) for a in found]},
+        {
+            "applications": [a.as_record(today=today) for a in found],
+            "may_submit": may(account, p.SUBMIT_APPLICATION, merchant_id=account.merchant_id),
+        },
         account=account,
     )
 

@@ -171,6 +171,119 @@ def add_application(settings: Settings) -> str:
     return application.application_id
 
 
+GRANT_SQL = (
+    "SELECT institution_name, beds FROM medical_institutions ORDER BY institution_name LIMIT 5"
+)
+EXPORT_SQL = "SELECT COUNT(*) AS institutions FROM medical_institutions"
+# refused by the disclosure control: two institutions dominate the sum of beds
+REFUSED_SQL = "SELECT COUNT(*) AS institutions, SUM(beds) AS beds FROM medical_institutions"
+
+
+def add_grant(settings: Settings) -> dict[str, str]:
+    """A second application of ``yunshu`` approved by every reviewer (its grant live, the workspace
+    reconciled), a product, and one export request through the exports package: the ids."""
+    from assets.accounts.store import get_account
+    from assets.authorization.applications import submit_application
+    from assets.authorization.reviews import comply, review
+    from assets.common.catalog import load_catalog
+    from assets.exports.config import load_exports_config
+    from assets.exports.intake import Source, request_export
+    from assets.products.fees import load_fee_config
+    from assets.products.register import register_product
+    from assets.security.incidents import open_incident
+    from assets.workspace.reconcile import live_state, reconcile
+
+    engine = get_engine(settings.platform_url)
+    catalog = load_catalog(settings.catalog_dir)
+    today = date(2026, 11, 2)
+    dataset = "medical_institutions"
+    application = submit_application(
+        engine,
+        PEOPLE["applicant"].name,
+        catalog,
+        merchant_id="yunshu",
+        scenario="医疗资源分布分析",
+        purpose="统计各县区医疗机构床位",
+        method="sandbox",
+        period_start=today,
+        period_end=date(2027, 6, 30),
+        safeguards="只在沙箱内查询，结果经出域审核",
+        items={dataset: ["institution_name", "beds"]},
+        today=today,
+    )
+    app_id = application.application_id
+    comply(engine, PEOPLE["compliance"].name, catalog, app_id, passed=True, today=today)
+    review(
+        engine, PEOPLE["bureau"].name, catalog, app_id, reviewer="bureau", approve=True, today=today
+    )
+    provider = catalog[dataset].provider
+    office = f"t_{provider}_city"
+    if get_account(engine, office) is None:
+        create_account(
+            engine,
+            name=office,
+            display_name="测试 市级数源部门",
+            role=Role.DEPARTMENT_OFFICE,
+            department_id=provider,
+            by="system:test",
+            by_role=None,
+        )
+    review(
+        engine,
+        office,
+        catalog,
+        app_id,
+        reviewer="department",
+        department_id=provider,
+        approve=True,
+        today=today,
+    )
+    grants, merchants = live_state(engine, settings.today_date())
+    reconcile(engine, get_engine(settings.operation_url), grants, merchants=merchants)
+    product = register_product(
+        engine,
+        PEOPLE["applicant"].name,
+        load_fee_config(settings.fees_config),
+        merchant_id="yunshu",
+        name="医疗资源分布统计",
+        kind="data_product",
+        scenario="医疗资源分布分析",
+        use="public_good",
+    )
+    exports = {
+        key: request_export(
+            platform_engine=engine,
+            operation_engine=get_engine(settings.operation_url),
+            data_dir=settings.data_dir,
+            catalog=catalog,
+            config=load_exports_config(settings.exports_config),
+            account=PEOPLE["applicant"].name,
+            product_id=product.product_id,
+            application_id=app_id,
+            recipient="中卫市卫生健康研究会",
+            source=Source(sql=sql),
+            today=today,
+        )
+        for key, sql in (("export", EXPORT_SQL), ("export_refused", REFUSED_SQL))
+    }
+    incident = open_incident(
+        engine,
+        get_engine(settings.operation_url),
+        level="general",
+        title="工作区异常查询",
+        description="同一账号短时间内多次查询被拒绝",
+        merchants=["yunshu"],
+        actor=PEOPLE["bureau"].name,
+        role=PEOPLE["bureau"].role.value,
+    )
+    return {
+        "granted": app_id,
+        "product": product.product_id,
+        "incident": incident.id,
+        **exports,
+    }
+
+
 @dataclass(frozen=True)
 class PortalData:
     settings: Settings
@@ -186,6 +299,7 @@ def pipeline_home(tmp_path_factory, city, catalog) -> tuple[Path, dict[str, str]
     run_pipeline(settings)
     tickets = add_records(settings)
     tickets["application"] = add_application(settings)
+    tickets.update(add_grant(settings))
     dispose_engines()
     return home, tickets
 

@@ -14,7 +14,8 @@ from assets.authorization.merchants import register_merchant
 from assets.storage.engine import get_engine
 from assets.tickets import store
 from orchestration.portal.app import routes
-from tests.portal.conftest import PEOPLE, portal_client
+from tests.portal.conftest import EXPORT_SQL, GRANT_SQL, PEOPLE, portal_client
+from tests.portal.test_portal_pages import is_local, links
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("portal")]
 
@@ -23,6 +24,7 @@ TICKET_READERS = frozenset(
     {"bureau", "county", "clerk", "clerk_other_county", "clerk_other_department"}
 )
 STAFF = frozenset({"bureau", "compliance", "review"})
+MERCHANTS = frozenset({"merchant", "merchant_other", "applicant"})
 USCC = {"mer_a": "91640500MA76RAKN3R", "mer_b": "91640500MA76RAKM5Y"}
 
 
@@ -40,6 +42,22 @@ def _merchants(settings) -> None:
             qualifications=["营业执照"],
             today=date(2026, 11, 2),
         )
+
+
+def outside_links(what: str, response, dagster: str) -> list[str]:
+    """Every src/href/action of a page the portal renders points inside the portal — a link (never a
+    resource) to the Dagster UI beside it excepted; Data Docs files, which Great Expectations writes,
+    are checked by their own tests."""
+    if not response.headers.get("content-type", "").startswith("text/html"):
+        return []
+    if what.startswith("GET /quality-docs/") and what != "GET /quality-docs/":
+        return []
+    return [
+        f"{what}: <{tag} {attribute}={value}>"
+        for tag, attribute, value in links(response.text)
+        if not is_local(value)
+        and not (tag == "a" and attribute == "href" and (value + "/").startswith(dagster + "/"))
+    ]
 
 
 def get_matrix(t: dict[str, str]) -> list[tuple[str, dict[str, int]]]:
@@ -74,7 +92,46 @@ def get_matrix(t: dict[str, str]) -> list[tuple[str, dict[str, int]]]:
         ("/merchant/register", allow({"compliance", "review"})),
         ("/applications", allow(STAFF | {"merchant", "merchant_other", "applicant"})),
         (f"/applications/{t['application']}", allow(STAFF | {"applicant"})),
+        ("/applications/new", allow(MERCHANTS)),
+        (f"/applications/{t['granted']}", allow(STAFF | {"applicant"})),
+        ("/workspace", allow(MERCHANTS, 303)),  # to the merchant's own workspace
+        ("/workspace/yunshu", allow({"applicant"})),  # another merchant's workspace: 403
+        ("/workspace/mer_a", allow({"merchant"})),
+        ("/exports", allow(STAFF | MERCHANTS)),
+        ("/exports/new", allow(MERCHANTS)),
+        (f"/exports/{t['export']}", allow(STAFF | {"applicant"})),
+        (f"/exports/{t['export_refused']}", allow(STAFF | {"applicant"})),
+        ("/products", allow(STAFF | MERCHANTS)),
+        ("/incidents", allow(STAFF)),
+        (f"/incidents/{t['incident']}", allow(STAFF)),
     ]
+
+
+APPLICATION_FORM = {
+    "scenario": "医疗资源分布分析",
+    "purpose": "统计各县区医疗机构",
+    "method": "sandbox",
+    "period_start": "2026-11-02",
+    "period_end": "2027-06-30",
+    "safeguards": "只在沙箱内查询",
+    "item": "medical_institutions/beds",
+}
+PRODUCT_FORM = {
+    "name": "测试产品",
+    "kind": "data_product",
+    "use": "public_good",
+    "scenario": "医疗资源分布分析",
+}
+INCIDENT_FORM = {"level": "general", "title": "测试事件", "description": "测试：异常访问"}
+
+
+def export_form(t: dict[str, str]) -> dict[str, str]:
+    return {
+        "product": t["product"],
+        "application": t["granted"],
+        "recipient": "测试接收方",
+        "sql": EXPORT_SQL,
+    }
 
 
 def post_matrix(t: dict[str, str]) -> list[tuple[str, dict[str, str], dict[str, int]]]:
@@ -133,6 +190,21 @@ def post_matrix(t: dict[str, str]) -> list[tuple[str, dict[str, str], dict[str, 
             {"decision": "approve"},
             allow({"bureau"}),
         ),
+        ("/applications/new", APPLICATION_FORM, allow(MERCHANTS)),  # each for its own merchant
+        ("/workspace/yunshu/query", {"sql": GRANT_SQL}, {"applicant": 200}),
+        ("/workspace/mer_a/query", {"sql": GRANT_SQL}, {"merchant": 200}),
+        # the product is yunshu's: another merchant's user is refused by the exports package
+        ("/exports/new", export_form(t), allow({"applicant"})),
+        (
+            f"/exports/{t['export']}/review",
+            {"decision": "approve", "reason": "汇总计数，核查通过"},
+            allow({"review"}),
+        ),
+        (f"/exports/{t['export']}/file", {"filing_no": "ZW-BA-TEST-1"}, allow({"bureau"})),
+        ("/products", PRODUCT_FORM, allow(MERCHANTS)),
+        ("/incidents", INCIDENT_FORM, allow(STAFF)),
+        (f"/incidents/{t['incident']}/fix", {"text": "已约谈并加强监测"}, allow(STAFF)),
+        (f"/incidents/{t['incident']}/close", {"text": ""}, allow(STAFF)),
     ]
 
 
@@ -169,17 +241,24 @@ def test_every_route_is_in_the_matrix(portal_data):
 def test_role_by_route(portal_data, who):
     _merchants(portal_data.settings)
     browser = portal_client(portal_data.settings)
+    dagster = portal_data.settings.dagster_ui_url
     wrong: list[str] = []
     with browser.client as client:
         browser.sign_in(who)
         for path, expected in get_matrix(portal_data.tickets):
-            status = client.get(path, follow_redirects=False).status_code
-            if status != expected.get(who, 403):
-                wrong.append(f"GET {path}: {status}, expected {expected.get(who, 403)}")
+            response = client.get(path, follow_redirects=False)
+            wrong += outside_links(f"GET {path}", response, dagster)
+            if response.status_code != expected.get(who, 403):
+                wrong.append(
+                    f"GET {path}: {response.status_code}, expected {expected.get(who, 403)}"
+                )
         for path, form, expected in post_matrix(portal_data.tickets):
-            status = browser.post(path, form).status_code
-            if status != expected.get(who, 403):
-                wrong.append(f"POST {path}: {status}, expected {expected.get(who, 403)}")
+            response = browser.post(path, form)
+            wrong += outside_links(f"POST {path}", response, dagster)
+            if response.status_code != expected.get(who, 403):
+                wrong.append(
+                    f"POST {path}: {response.status_code}, expected {expected.get(who, 403)}"
+                )
         token = browser.token("/")
         upload = client.post(
             UPLOAD[0],

@@ -1,7 +1,8 @@
 """A real browser: `publicdata portal` started on 127.0.0.1 (a free port) over a data directory the
 pipeline made, headless Chromium from the distribution's package driven by Playwright through its
 executable path. A county department clerk signs in, acknowledges a ticket, sees it acknowledged, and
-cannot open another county's ticket; the browser fetches nothing from outside the portal."""
+cannot open another county's ticket; a merchant user submits a data-use application and finds it listed
+with its due date; the browser fetches nothing from outside the portal."""
 
 from __future__ import annotations
 
@@ -126,5 +127,53 @@ def test_clerk_acknowledges_a_ticket_in_chromium(portal_data, portal_url):
     engine = get_engine(portal_data.settings.platform_url)
     assert store.get_ticket(engine, own).status.value == "acknowledged"
     assert store.get_ticket(engine, other).status.value == "new"
+    outside = [url for url in requested if not url.startswith(portal_url + "/")]
+    assert requested and not outside, outside
+
+
+def test_merchant_submits_an_application_in_chromium(portal_data, portal_url):
+    """A merchant user submits a data-use application and finds it listed with its due date."""
+    from playwright.sync_api import sync_playwright
+
+    from assets.authorization.applications import list_applications
+
+    engine = get_engine(portal_data.settings.platform_url)
+    before = {a.application_id for a in list_applications(engine)}
+    requested: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True)
+        try:
+            page = browser.new_page(locale="zh-CN")
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(f"{portal_url}/applications/new")
+            page.fill("input[name=name]", PEOPLE["applicant"].name)
+            page.fill("input[name=password]", PASSWORD)
+            with page.expect_navigation():
+                page.click("button[type=submit]")
+            assert page.url == f"{portal_url}/applications/new"
+            page.check("input[value='medical_institutions/beds']")
+            page.check("input[value='medical_institutions/institution_name']")
+            page.fill("input[name=scenario]", "医疗资源分布分析")
+            page.fill("textarea[name=purpose]", "统计各县区医疗机构床位")
+            page.fill("textarea[name=safeguards]", "只在沙箱内查询，结果经出域审核")
+            with page.expect_navigation():
+                page.click("#application-form button[type=submit]")
+            assert page.get_attribute("#application-status", "data-status") == "submitted"
+            (new,) = {a.application_id for a in list_applications(engine)} - before
+            application = next(a for a in list_applications(engine) if a.application_id == new)
+            due = application.current_due()
+            assert due is not None
+            assert f"{due.day.isoformat()} 前完成合规核查" in page.inner_text(".flash-ok")
+
+            with page.expect_navigation():
+                page.click("text=← 全部申请")
+            (row,) = [r for r in page.locator("table.grid tbody tr").all_inner_texts() if new in r]
+            assert "已受理，待合规核查" in row and due.day.isoformat() in row
+        finally:
+            browser.close()
+    assert application.merchant_id == "yunshu" and {i.column for i in application.items} == {
+        "beds",
+        "institution_name",
+    }
     outside = [url for url in requested if not url.startswith(portal_url + "/")]
     assert requested and not outside, outside
