@@ -124,7 +124,7 @@ def test_corrected_delivery_lands_under_the_contract_and_the_sensor_takes_it(por
     with browser.client as client:
         browser.sign_in("clerk")
         for form, name, message in [
-            ({"dataset": "household_registration", "period": "2026-10"}, "a.xls", "只接收"),
+            ({"dataset": "household_registration", "period": "2026-10"}, "a.ods", "只接收"),
             ({"dataset": "household_registration", "period": "2026-13"}, "a.csv", "不是有效"),
             ({"dataset": "household_registration", "period": "../x"}, "a.csv", "期次"),
             ({"dataset": "medical_institutions", "period": "2026-Q3"}, "a.csv", None),
