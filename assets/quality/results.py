@@ -6,12 +6,14 @@ result of a partition's latest validation (masked examples only, see ``validatio
 ``<data dir>/quality/data_docs/<dataset>/index.html`` is one GE Data Docs site per dataset, rebuilt
 from those files after each check, so a check of one partition never drops the pages of the others
 (and rebuilds only its own dataset's site). A site shows each county's ``DOCS_PERIODS_PER_COUNTY``
-latest periods.
+latest periods; ``<data dir>/quality/data_docs/index.html`` lists every dataset's latest validation
+of each county, in Chinese.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 from collections import defaultdict
@@ -22,8 +24,11 @@ from great_expectations.core.expectation_validation_result import (
     expectationSuiteValidationResultSchema,
 )
 
+from assets.common.city import load_city
 from assets.common.files import create_private_file, private_dir
 from assets.quality.data_docs import build_data_docs
+from assets.quality.docs_index import write_docs_index
+from assets.quality.suites import suite_path
 from assets.quality.validation import (
     Example,
     ExpectationOutcome,
@@ -93,8 +98,9 @@ def _expectation(raw: dict[str, Any]) -> ExpectationOutcome:
     )
 
 
-def load_outcome(path: Path) -> ValidationOutcome:
-    """A stored validation, with its GE result object (for Data Docs)."""
+def load_outcome(path: Path, *, with_ge_object: bool = True) -> ValidationOutcome:
+    """A stored validation, with its GE result object (for Data Docs) unless ``with_ge_object``
+    is False (the summary only: cheaper)."""
     payload = json.loads(path.read_text(encoding="utf-8"))
     summary = payload["summary"]
     return ValidationOutcome(
@@ -105,8 +111,12 @@ def load_outcome(path: Path) -> ValidationOutcome:
         row_count=summary["row_count"],
         validated_at=dt.datetime.fromisoformat(summary["validated_at"]),
         expectations=tuple(_expectation(e) for e in summary["expectations"]),
-        ge_result=payload["ge_result"],
-        ge_object=expectationSuiteValidationResultSchema.load(payload["ge_result"]),
+        ge_result=payload["ge_result"] if with_ge_object else {},
+        ge_object=(
+            expectationSuiteValidationResultSchema.load(payload["ge_result"])
+            if with_ge_object
+            else None
+        ),
     )
 
 
@@ -124,7 +134,47 @@ def latest_outcomes(
     ]
 
 
+def county_latest_outcomes(directory: Path) -> list[ValidationOutcome]:
+    """Every dataset's latest stored validation of each county (summaries, no GE objects)."""
+    return [
+        load_outcome(max(county.glob("*.json"), key=lambda p: p.stem), with_ge_object=False)
+        for dataset in (sorted(directory.iterdir()) if directory.is_dir() else [])
+        if dataset.is_dir()
+        for county in sorted(dataset.iterdir())
+        if county.is_dir() and any(county.glob("*.json"))
+    ]
+
+
+def _title(dataset_id: str, suite: Any = None) -> str:
+    """The dataset's Chinese title, from its suite's meta (the catalog's), else its id."""
+    meta = getattr(suite, "meta", None)
+    if meta is None:
+        try:
+            meta = json.loads(suite_path(dataset_id).read_text(encoding="utf-8")).get("meta")
+        except (OSError, ValueError):
+            meta = None
+    return str((meta or {}).get("title") or dataset_id)
+
+
+@functools.cache
+def _city() -> Any:
+    return load_city()
+
+
+def _county_name(code: str) -> str:
+    try:
+        return f"{_city().county(code).name}（{code}）"
+    except KeyError:
+        return code
+
+
 def rebuild_docs(directory: Path, site_dir: Path, dataset_id: str, suite: Any = None) -> Path:
-    """Rebuild the dataset's Data Docs site from its stored validations; returns index.html."""
+    """Rebuild the dataset's Data Docs site from its stored validations, and the index across all
+    datasets beside it (:mod:`assets.quality.docs_index`); returns the site's index.html."""
     suites = {dataset_id: suite} if suite is not None else None
-    return build_data_docs(latest_outcomes(directory, dataset_id), site_dir, suites=suites)
+    index = build_data_docs(latest_outcomes(directory, dataset_id), site_dir, suites=suites)
+    latest = county_latest_outcomes(directory)
+    titles = {o.dataset_id: _title(o.dataset_id) for o in latest if o.dataset_id != dataset_id}
+    titles[dataset_id] = _title(dataset_id, suite)
+    write_docs_index(latest, Path(site_dir).parent, titles=titles, county_name=_county_name)
+    return index
