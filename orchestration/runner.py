@@ -13,7 +13,7 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
-from assets.aggregation.partitions import partition_key, period_partitions_name
+from assets.aggregation.partitions import county_tags, partition_key, period_partitions_name
 from assets.aggregation.sensors import ingest_job_name
 from assets.aggregation.summary import file_records, ingest_records, overall, totals
 from assets.common.catalog import load_catalog
@@ -163,7 +163,7 @@ def _run_pipeline(settings: Settings, progress: Progress | None) -> PipelineRepo
     for done, landing in enumerate(files, start=1):
         if progress:
             progress(landing.relative_path, done - 1, len(files))
-        result = _run_partition(defs, instance, landing)
+        result = _run_partition(defs, instance, landing, county_tags(city, landing.county_code))
         report.batch_ids.append(result.run_id)
         if not result.success:
             report.failed_partitions.append(
@@ -208,7 +208,10 @@ def add_partitions(instance: dg.DagsterInstance, name: str, keys: set[str]) -> N
 
 
 def _run_partition(
-    defs: dg.Definitions, instance: dg.DagsterInstance, landing: LandingPath
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    landing: LandingPath,
+    tags: dict[str, str],
 ) -> dg.ExecuteInProcessResult:
     job = defs.resolve_job_def(ingest_job_name(landing.dataset_id))
     return job.execute_in_process(
@@ -216,7 +219,12 @@ def _run_partition(
         partition_key=partition_key(landing.county_code, landing.period),
         raise_on_error=False,
         run_config=QUIET_RUN_CONFIG,
-        tags={"publicdata/trigger": "cli", "publicdata/source_file": landing.relative_path},
+        tags={
+            "publicdata/trigger": "cli",
+            "publicdata/source_file": landing.relative_path,
+            **tags,
+            "publicdata/period": landing.period,
+        },
     )
 
 

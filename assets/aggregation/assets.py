@@ -6,7 +6,12 @@ import dagster as dg
 
 from assets.aggregation.holds import DEFAULT_SHRINK_RATIO, confirmed_checksums
 from assets.aggregation.ingest import ingest_landing_file, record_ingest
-from assets.aggregation.partitions import dataset_partitions, split_partition_key
+from assets.aggregation.partitions import (
+    COUNTY_NAME_TAG,
+    county_tags,
+    dataset_partitions,
+    split_partition_key,
+)
 from assets.aggregation.tickets import delivery_tickets
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
@@ -61,6 +66,10 @@ def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, platform: PlatformResource
     ) -> dg.MaterializeResult:
         county_code, period = split_partition_key(context)
+        tags = county_tags(city, county_code, period)
+        if context.run.tags.get(COUNTY_NAME_TAG) != tags[COUNTY_NAME_TAG]:
+            # a run launched from the UI or a backfill: name the county on the run itself
+            context.instance.add_run_tags(context.run_id, tags)
         landing = locate_landing_file(platform.data_path, dataset_id, county_code, period)
         engine = platform.platform_engine()
         outcome = ingest_landing_file(
@@ -80,6 +89,9 @@ def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
         )
         record_ingest(platform.platform_engine(), outcome)
         metadata = {
+            "县区": f"{tags[COUNTY_NAME_TAG]}（{county_code}）",
+            "county_name": tags[COUNTY_NAME_TAG],
+            "期次": period,
             "source_file": landing.relative_path,
             "file_checksum": outcome.checksum or "",
             "rows_read": outcome.rows_read,

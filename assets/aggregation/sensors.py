@@ -5,7 +5,7 @@ from collections import defaultdict
 import dagster as dg
 
 from assets.aggregation.ingest import last_ingested_checksums
-from assets.aggregation.partitions import partition_key, period_partitions_name
+from assets.aggregation.partitions import county_tags, partition_key, period_partitions_name
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.landing.changes import detect_changes, dump_cursor, load_cursor
@@ -58,6 +58,7 @@ def landing_sensor(catalog: dict[str, CatalogEntry], city: City, jobs: list) -> 
                     tags={
                         "publicdata/source_file": landing.relative_path,
                         "publicdata/trigger": "landing_sensor",
+                        **county_tags(city, landing.county_code, landing.period),
                     },
                 )
             )
