@@ -25,6 +25,7 @@ from assets.storage.migrate import ensure_platform_schema
 from assets.storage.tables import ingest_files
 from orchestration.definitions import build_definitions, build_stages, post_ingest_jobs
 from orchestration.locking import exclusive_data_dir, instance_creation
+from orchestration.progress_line import stage_progress
 from orchestration.settings import Settings
 from orchestration.summaries import (
     applications_report,
@@ -135,8 +136,9 @@ def run_pipeline(settings: Settings, *, progress: Progress | None = None) -> Pip
     Holds the data directory for the whole run (:class:`DataDirBusy` when another process does),
     and creates what it writes owner-only."""
     private_umask()
-    with exclusive_data_dir(settings.data_dir):
-        return _run_pipeline(settings, progress)
+    catalog = load_catalog(settings.catalog_dir)
+    with exclusive_data_dir(settings.data_dir), stage_progress(progress, catalog) as files:
+        return _run_pipeline(settings, files)
 
 
 def _run_pipeline(settings: Settings, progress: Progress | None) -> PipelineReport:

@@ -13,6 +13,7 @@ from assets.aggregation.partitions import (
     split_partition_key,
 )
 from assets.aggregation.tickets import delivery_tickets
+from assets.common import progress
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.landing.limits import ReadLimits
@@ -88,6 +89,9 @@ def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
             confirmed=confirmed_checksums(engine, dataset_id, county_code, period),
         )
         record_ingest(platform.platform_engine(), outcome)
+        progress.report(
+            context.log.info, "ingest", dataset_id, entry.title, rows=outcome.rows_loaded
+        )
         metadata = {
             "县区": f"{tags[COUNTY_NAME_TAG]}（{county_code}）",
             "county_name": tags[COUNTY_NAME_TAG],

@@ -10,6 +10,7 @@ import pandas as pd
 from assets.classification.classify import classify_frame, dataset_grade
 from assets.classification.records import record_register
 from assets.classification.scheme import default_scheme
+from assets.common import progress
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.exchange.metadata import column_schema
@@ -48,6 +49,9 @@ def classification_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition
             governed_text(governed, entry), dataset_id=dataset_id, entry=entry, scheme=scheme
         )
         grade = dataset_grade(classifications, scheme)
+        progress.report(
+            context.log.info, "classification", dataset_id, entry.title, rows=len(governed)
+        )
         record_register(
             platform.platform_engine(),
             dataset_id,

@@ -9,6 +9,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow.parquet as pq
 
+from assets.common import progress
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.exchange.assets import exchange_key
@@ -65,6 +66,9 @@ def governance_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, platform: PlatformResource
     ) -> dg.MaterializeResult:
         frame = read_exchange(platform.exchange_engine(), entry)
+        progress.report(
+            context.log.info, "governance", dataset_id, entry.title, rows=len(frame), finished=False
+        )
         result = govern(frame, entry, city=platform.city, as_of=datetime.now(CHINA).date())
         path = governed_path(platform.data_path, dataset_id)
         write_governed(path, result.governed)
@@ -72,6 +76,7 @@ def governance_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
             platform.platform_engine(), result, run_id=context.run_id, at=datetime.now(UTC)
         )
         recon = result.reconciliation
+        progress.report(context.log.info, "governance", dataset_id, entry.title, rows=recon.rows_in)
         if result.quarantine.empty:
             by_reason: dict[str, int] = {}
         else:

@@ -11,6 +11,7 @@ import pandas as pd
 from assets.audit import log as audit
 from assets.classification.assets import classification_key
 from assets.classification.records import read_register, register_levels
+from assets.common import progress
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.desensitization.desensitize import desensitize
@@ -154,6 +155,14 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
             return
 
         governed = read_governed(governed_path(platform.data_path, dataset_id))
+        progress.report(
+            context.log.info,
+            "operation",
+            dataset_id,
+            entry.title,
+            rows=len(governed),
+            finished=False,
+        )
         register = read_register(platform_engine, dataset_id)
         levels, detected = register_levels(register) if len(register) else (None, None)
         policy = load_policy()
@@ -169,6 +178,7 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
             city=platform.city,
         )
         outcome = publish(platform.operation_engine(), entry, published)
+        progress.report(context.log.info, "operation", dataset_id, entry.title, rows=outcome.rows)
         report = published.report
         now = datetime.now(UTC)
         with platform_engine.begin() as connection:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from assets.aggregation.partitions import dataset_partitions, split_partition_key
+from assets.common import progress
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.common.workdays import china_date
@@ -189,6 +190,7 @@ def exchange_quality_check(entry: CatalogEntry, city: City) -> dg.AssetChecksDef
             checked_at=checked_at,
             data_dir=platform.data_path,
         )
+        progress.report(None, "quality", dataset_id, entry.title, rows=check.outcome.row_count)
         context.log.info(
             f"{dataset_id} {county_code} {period}: {check.outcome.row_count} 行，"
             f"{len(check.findings.findings)} 条规则不符合；工单 {ticket_changes_text(check)}"
