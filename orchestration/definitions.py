@@ -31,13 +31,29 @@ def post_ingest_jobs(stages: list[StageDefinitions]) -> list[str]:
     return [name for stage in stages for name in stage.post_ingest_jobs]
 
 
+def job_executor(settings: Settings) -> dg.ExecutorDefinition:
+    """The jobs' executor, as ``PUBLICDATA_EXECUTOR`` says. ``execute_in_process`` always runs in
+    this process; a launched run (the daemon, the UI, ``orchestration.execution.execute``) runs its
+    steps in processes of their own (multiprocess) or as tasks on Celery workers (celery), which
+    load the job from this module and need a Dagster instance all of them reach (PostgreSQL)."""
+    if settings.executor == "multiprocess":
+        return dg.multiprocess_executor.configured(
+            {"max_concurrent": settings.max_concurrent_steps}, name="multiprocess"
+        )
+    if settings.executor == "celery":
+        from dagster_celery import celery_executor
+
+        return celery_executor.configured(settings.celery_config(), name="celery")
+    return dg.in_process_executor
+
+
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.load()
     return dg.Definitions.merge(
         *(stage.defs for stage in build_stages(settings)),
         dg.Definitions(
             resources={"platform": settings.platform_resource()},
-            executor=dg.in_process_executor,
+            executor=job_executor(settings),
         ),
     )
 

@@ -48,6 +48,15 @@ ENV_PORTAL_SECRET_KEY = "PUBLICDATA_PORTAL_SECRET_KEY"
 ENV_PORTAL_SECURE_COOKIES = "PUBLICDATA_PORTAL_SECURE_COOKIES"
 ENV_PORTAL_MAX_UPLOAD_MB = "PUBLICDATA_PORTAL_MAX_UPLOAD_MB"
 ENV_DAGSTER_UI_URL = "PUBLICDATA_DAGSTER_UI_URL"
+ENV_EXECUTOR = "PUBLICDATA_EXECUTOR"
+ENV_MAX_CONCURRENT_STEPS = "PUBLICDATA_MAX_CONCURRENT_STEPS"
+ENV_CELERY_BROKER = "PUBLICDATA_CELERY_BROKER"
+ENV_CELERY_BACKEND = "PUBLICDATA_CELERY_BACKEND"
+
+# how a run's steps execute (orchestration/definitions.py): one process; a process per step on this
+# machine; or tasks on Celery workers anywhere (the broker below, a PostgreSQL Dagster instance)
+EXECUTORS = ("in_process", "multiprocess", "celery")
+DEFAULT_CELERY_BROKER = "redis://127.0.0.1:6379/0"
 
 
 class Settings(BaseModel):
@@ -92,6 +101,21 @@ class Settings(BaseModel):
     portal_secure_cookies: bool = False
     portal_max_upload_mb: int = 50
     dagster_ui_url: str = "http://127.0.0.1:3000"
+    # the jobs' executor (one of EXECUTORS); the multiprocess executor's step processes at once
+    # (0: one per core); the Celery broker and result backend (the broker when unset)
+    executor: str = "in_process"
+    max_concurrent_steps: int = 0
+    celery_broker: str = DEFAULT_CELERY_BROKER
+    celery_backend: str | None = None
+
+    @field_validator("executor")
+    @classmethod
+    def _known_executor(cls, value: str) -> str:
+        if value not in EXECUTORS:
+            raise ValueError(
+                f"PUBLICDATA_EXECUTOR 应为 {' | '.join(EXECUTORS)} 之一，而不是 {value!r}"
+            )
+        return value
 
     @field_validator("public_base_url")
     @classmethod
@@ -146,6 +170,14 @@ class Settings(BaseModel):
             values["portal_max_upload_mb"] = int(max_upload)
         if dagster_ui := os.environ.get(ENV_DAGSTER_UI_URL):
             values["dagster_ui_url"] = dagster_ui.rstrip("/")
+        if executor := os.environ.get(ENV_EXECUTOR):
+            values["executor"] = executor.strip()
+        if max_steps := os.environ.get(ENV_MAX_CONCURRENT_STEPS):
+            values["max_concurrent_steps"] = int(max_steps)
+        if broker := os.environ.get(ENV_CELERY_BROKER):
+            values["celery_broker"] = broker
+        if backend := os.environ.get(ENV_CELERY_BACKEND):
+            values["celery_backend"] = backend
         values.update(overrides)
         settings = cls.model_validate(values)
         # the calendar is the process's: ticket due dates read the same official files
@@ -194,6 +226,23 @@ class Settings(BaseModel):
             exports_config=str(self.exports_config),
             fees_config=str(self.fees_config),
         )
+
+    def celery_config(self) -> dict[str, object]:
+        """The Celery executor's config: broker and backend (as ``env`` references when they came
+        from the environment, so a password in them is not written into the job's snapshot), and
+        task results that expire within the hour (the step events are in the Dagster instance)."""
+
+        def url(value: str, env: str) -> str | dict[str, str]:
+            return {"env": env} if os.environ.get(env) == value else value
+
+        backend = self.celery_backend or self.celery_broker
+        return {
+            "broker": url(self.celery_broker, ENV_CELERY_BROKER),
+            "backend": url(
+                backend, ENV_CELERY_BACKEND if self.celery_backend else ENV_CELERY_BROKER
+            ),
+            "config_source": {"result_expires": 3600},
+        }
 
     @property
     def zone_urls(self) -> dict[str, str]:
