@@ -188,16 +188,33 @@ def supervision_reports(request: Request) -> Response:
     ctx = portal(request)
     root = ctx.settings.reports_dir / "supervision"
     if request.path_params.get("path", "") == "":
-        files = (
-            sorted(
-                f.relative_to(root).as_posix()
-                for f in root.rglob("*")
-                if f.is_file()
-                and f.suffix in (".html", ".xlsx")
-                and not any(part.startswith(".") for part in f.relative_to(root).parts)
-            )
-            if root.is_dir()
-            else []
-        )
-        return render(request, "reports.html", {"files": files}, account=account)
+        return render(request, "reports.html", {"reports": _report_rows(root)}, account=account)
     return _serve(request, root)
+
+
+REPORT_NAMES = {
+    "department_notice": "数源部门工作情况通报（第三十一条）",
+    "operator_report": "授权运营单位运营情况报告（第三十二条）",
+    "public_disclosure": "向社会公开的运营信息（第三十二条）",
+    "annual_evaluation": "年度评价数据（第三十三条）",
+}
+
+
+def _report_rows(root: Path) -> list[dict[str, object]]:
+    """One row per report and period (newest first), with its HTML and XLSX files."""
+    if not root.is_dir():
+        return []
+    rows: dict[tuple[str, str], dict[str, object]] = {}
+    for f in root.rglob("*"):
+        relative = f.relative_to(root)
+        if not f.is_file() or f.suffix not in (".html", ".xlsx"):
+            continue
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        period = relative.parent.name if len(relative.parts) > 1 else ""
+        row = rows.setdefault(
+            (period, relative.with_suffix("").as_posix()),
+            {"period": period, "title": REPORT_NAMES.get(f.stem, f.stem), "files": {}},
+        )
+        row["files"][f.suffix.lstrip(".")] = relative.as_posix()  # type: ignore[index]
+    return [rows[key] for key in sorted(rows, key=lambda k: (k[0], k[1]), reverse=True)]

@@ -5,10 +5,12 @@ outside the portal."""
 
 from __future__ import annotations
 
+import io
 import os
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+import openpyxl
 import pytest
 
 from orchestration.portal.app import create_app
@@ -109,10 +111,23 @@ def test_supervision_reports_over_http(portal_data):
     folder = portal_data.settings.reports_dir / "supervision" / "operator" / "2026-10"
     folder.mkdir(parents=True)
     (folder / "operator_report.html").write_text("<h1>运营报告 2026-10</h1>", encoding="utf-8")
+    openpyxl.Workbook().save(folder / "operator_report.xlsx")
+    annual = portal_data.settings.reports_dir / "supervision" / "annual" / "2025"
+    annual.mkdir(parents=True)
+    openpyxl.Workbook().save(annual / "annual_evaluation.xlsx")
     browser = portal_client(portal_data.settings)
     with browser.client as client:
         browser.sign_in("bureau")
-        assert "operator/2026-10/operator_report.html" in client.get("/reports/").text
+        listing = client.get("/reports/").text
+        rows = listing.split("<tbody>", 1)[1].split("</tbody>", 1)[0].split("<tr>")[1:]
+        assert len(rows) == 2
+        assert "2026-10" in rows[0] and "授权运营单位运营情况报告（第三十二条）" in rows[0]
+        assert 'href="/reports/operator/2026-10/operator_report.html"' in rows[0]
+        assert 'href="/reports/operator/2026-10/operator_report.xlsx"' in rows[0]
+        assert "2025" in rows[1] and "年度评价数据（第三十三条）" in rows[1]
+        xlsx = client.get("/reports/annual/2025/annual_evaluation.xlsx")
+        assert xlsx.status_code == 200
+        assert openpyxl.load_workbook(io.BytesIO(xlsx.content)).active is not None
         report = client.get("/reports/operator/2026-10/operator_report.html")
         assert report.status_code == 200 and "运营报告 2026-10" in report.text
         assert "sandbox" in report.headers["content-security-policy"]
