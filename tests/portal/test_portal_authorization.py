@@ -1,6 +1,9 @@
 """Every role × every route of the portal: allowed (the page or the redirect after the step) or refused
-(403), including another county's and another department's tickets and another merchant's page; and
-CSRF: every form posted without its token, or with another session's, is refused and changes nothing.
+(403), including another county's and another department's tickets and another merchant's page,
+application, workspace and exports; every page the portal renders on the way (allowed, refused or a
+query's results) has only local src/href/action; and CSRF: every form posted without its token, or with
+another session's, is refused and changes nothing (the merchant's and staff's new forms:
+test_portal_merchant.py). A route missing from the matrix fails test_every_route_is_in_the_matrix.
 """
 
 from __future__ import annotations
