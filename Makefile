@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 DATA ?= $(or $(PUBLICDATA_HOME),./data)
 ROWS ?= 2000
 SEED ?= 20261127
+SHAPES ?=
 STAMP := $(VENV)/.installed
 UI_PORT ?= 3000
 PORTAL_PORT ?= 3001
@@ -20,7 +21,7 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/publicdata demo --data-dir $(DATA) --rows $(ROWS) --seed $(SEED)
+	$(BIN)/publicdata demo --data-dir $(DATA) --rows $(ROWS) --seed $(SEED) --shapes "$(SHAPES)"
 
 test: $(STAMP)
 	$(BIN)/lint-imports --no-cache

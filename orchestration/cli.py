@@ -25,6 +25,7 @@ from rich.progress import (
 )
 from rich.table import Column, Table
 
+from orchestration.cli_generate import _with, generate_options
 from orchestration.settings import Settings
 
 err = Console(stderr=True)
@@ -93,7 +94,13 @@ def main() -> None:
 
 
 def _generate(
-    settings: Settings, rows: int, seed: int, as_of: date | None, defect_rate: float, periods: int
+    settings: Settings,
+    rows: int,
+    seed: int,
+    as_of: date | None,
+    defect_rate: float,
+    periods: int,
+    shapes: tuple[str, ...] = (),
 ):
     from assets.common.catalog import load_catalog
     from assets.common.city import load_city
@@ -117,71 +124,24 @@ def _generate(
             defect_rate=defect_rate,
             periods=periods,
             progress=on_file,
+            shapes=shapes,
         )
     return manifest
-
-
-generate_options = [
-    click.option(
-        "--rows",
-        type=click.IntRange(min=1),
-        default=2000,
-        show_default=True,
-        help="总行数（分布到各数据集、县区、期）",
-    ),
-    click.option(
-        "--seed",
-        type=int,
-        default=20261127,
-        show_default=True,
-        help="随机种子（同一种子得到同样的文件）",
-    ),
-    click.option(
-        "--as-of",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
-        default=None,
-        help="以哪一天为“今天”（默认今天）",
-    ),
-    click.option(
-        "--defect-rate",
-        type=click.FloatRange(0, 0.5),
-        default=0.03,
-        show_default=True,
-        help="注入缺陷的行比例",
-    ),
-    click.option(
-        "--periods",
-        type=click.IntRange(min=1),
-        default=1,
-        show_default=True,
-        help="每个数据集生成最近几期",
-    ),
-]
-
-
-def _with(options):
-    def decorate(fn):
-        for option in reversed(options):
-            fn = option(fn)
-        return fn
-
-    return decorate
 
 
 @main.command()
 @data_dir_option
 @_with(generate_options)
 def generate(
-    data_dir: Path | None, rows: int, seed: int, as_of, defect_rate: float, periods: int
+    data_dir: Path | None, rows: int, seed: int, as_of, defect_rate: float, periods: int, shapes
 ) -> None:
     """生成合成的演示交付文件（含已知缺陷和真值清单）。"""
     from orchestration.locking import exclusive_data_dir
 
     settings = Settings.load(data_dir)
     with exclusive_data_dir(settings.data_dir):
-        manifest = _generate(
-            settings, rows, seed, as_of.date() if as_of else None, defect_rate, periods
-        )
+        day = as_of.date() if as_of else None
+        manifest = _generate(settings, rows, seed, day, defect_rate, periods, shapes)
     err.print(
         f"[green]已生成[/] {len(manifest.files)} 个文件，{sum(f.rows for f in manifest.files)} 行，"
         f"{len(manifest.defects)} 个注入缺陷 → {settings.landing_dir}"
@@ -382,6 +342,7 @@ def demo(
     as_of,
     defect_rate: float,
     periods: int,
+    shapes: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """生成演示数据，然后运行整条流水线。"""
@@ -392,7 +353,8 @@ def demo(
 
     with exclusive_data_dir(settings.data_dir):
         _check_key(settings)
-        _generate(settings, rows, seed, as_of.date() if as_of else None, defect_rate, periods)
+        day = as_of.date() if as_of else None
+        _generate(settings, rows, seed, day, defect_rate, periods, shapes)
         _demo_accounts(settings)
         code = _run(settings, as_json, after_pipeline=lambda: create_demo(settings))
     sys.exit(code)

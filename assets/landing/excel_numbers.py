@@ -13,8 +13,8 @@ division code — by the item's format or declared personal data):
 - **damaged**: scientific notation that drops digits, a float's text of 16 digits or more, or an
   18-digit ID number that fails its check digit and has the shape a double gives it (at most 15
   significant digits followed by zeros, or exactly a double's value or shortest text) — and, in a
-  column with such damage, every 18-digit value of that shape even when its last digit happens to be
-  a valid check digit — its digits are not recoverable and guessing would invent someone's number,
+  column with such damage, every 18-digit value of Excel's shape (15 digits and ``000``) even when
+  its zero happens to be a valid check digit — its digits are not recoverable and guessing would invent someone's number,
   so the row is rejected.
 
 Nothing here quotes a value.
@@ -53,10 +53,9 @@ def _is_id_number(item: CatalogItem) -> bool:
     return item.format in ("cn_id_number", "id_or_uscc") or item.pii == "cn_id_number"
 
 
-def _float_shaped_id(text: str, *, checked: bool = True) -> bool:
-    """An 18-digit ID number (with a wrong check digit, when ``checked``) in a shape only a double
-    gives it."""
-    if checked and id_check_char(text[:17]) == text[17]:
+def _float_shaped_id(text: str) -> bool:
+    """An 18-digit ID number with a wrong check digit, in a shape only a double gives it."""
+    if id_check_char(text[:17]) == text[17]:
         return False
     if len(text.rstrip("0")) <= EXCEL_DIGITS:  # Excel's 15 digits, then zeros
         return True
@@ -114,11 +113,10 @@ def repair_column(values: pd.Series, item: CatalogItem) -> tuple[pd.Series, np.n
         elif repaired != value:
             out.iat[position] = repaired
     if id_number and damaged.any():
-        # a column Excel made numbers: a double's shape is damage even where the last digit happens
-        # to be a valid check digit (one time in eleven)
-        eighteen = text.str.fullmatch(_EIGHTEEN_DIGITS.pattern).fillna(False).to_numpy(dtype=bool)
-        for position in np.flatnonzero(eighteen & ~damaged):
-            damaged[position] = _float_shaped_id(text.iat[position], checked=False)
+        # a column Excel made numbers: its 15 digits and three zeros are damage even where the zero
+        # happens to be a valid check digit (one time in eleven)
+        excel = text.str.fullmatch(r"\d{15}0{3}").fillna(False).to_numpy(dtype=bool)
+        damaged |= excel
     return out, damaged
 
 

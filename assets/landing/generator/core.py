@@ -9,7 +9,7 @@ byte-identical files and manifest.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from assets.landing.generator.manifest import (
 )
 from assets.landing.generator.periods import Period, recent_periods
 from assets.landing.generator.rows import RowBuilder
+from assets.landing.generator.shapes import XLS, deal_shapes, shape_rows, write_shaped
 from assets.landing.generator.tables import DATASET_ROW_WEIGHTS
 from assets.landing.generator.writer import XLSX_MAX_ROWS, write_csv, write_xlsx
 
@@ -57,12 +58,15 @@ def generate(
     defect_rate: float = 0.03,
     periods: int = 1,
     progress: Progress | None = None,
+    shapes: Collection[str] = (),
 ) -> Manifest:
     """Write the landing files and ``ground_truth/manifest.json`` under ``data_dir``.
 
     ``rows`` data rows in total are spread over datasets × counties × ``periods`` (the most recent
     complete periods before ``as_of``, default today), at least ``MIN_ROWS_PER_FILE`` per file.
     ``progress(file, rows_in_file)`` is called after each file with its path relative to data_dir.
+    ``shapes`` (:data:`~assets.landing.generator.shapes.SHAPES`) are dealt to about half the files
+    each: title rows, a 合计 row, extra columns, IDs Excel made numbers, .xls.
     """
     if not catalog:
         raise ValueError("目录为空：没有可生成的数据集")
@@ -89,6 +93,7 @@ def generate(
             fmt,
             encoding,
             defect_rate,
+            shapes,
         )
         files.append(record)
         defects += found
@@ -119,6 +124,7 @@ def _generate_file(
     fmt: str,
     encoding: str | None,
     defect_rate: float,
+    shapes: Collection[str] = (),
 ) -> tuple[ManifestFile, list[ManifestDefect]]:
     entry, county, period = ctx.entry, ctx.county, ctx.period
     rng = file_rng(seed, entry.dataset_id, county.code, period.key)
@@ -128,11 +134,26 @@ def _generate_file(
     if rng.random() < SHUFFLED_HEADER_SHARE:
         order = [order[i] for i in rng.permutation(len(order))]
     header = [entry.item(c).name for c in order]
+    dealt = deal_shapes(seed, f"{county.code}/{entry.dataset_id}/{period.key}", shapes, n, fmt)
+    if XLS in dealt:
+        fmt, encoding = "xls", None
     relative = f"landing/{county.code}/{entry.dataset_id}/{period.key}.{fmt}"
     path = data_dir / relative
     _remove_other_formats(path)
     columns = [frame[c] for c in order]
-    if fmt == "xlsx":
+    shaped = None
+    if dealt:
+        shaped = shape_rows(ctx, header, order, columns, dealt, {d.row for d in injected}, seed)
+        sha256 = write_shaped(
+            path,
+            shaped,
+            fmt=fmt,
+            encoding=encoding,
+            sheet=entry.title,
+            created=_export_time(period),
+            author=_department_name(ctx.city, entry, county),
+        )
+    elif fmt == "xlsx":
         sha256 = write_xlsx(
             path,
             header,
@@ -155,9 +176,17 @@ def _generate_file(
         header=header,
         columns=order,
         sha256=sha256,
+        shapes=list(dealt),
+        header_row=1 + (len(shaped.above) if shaped else 0),
+        skipped_rows=len(shaped.above) + len(shaped.below) if shaped else 0,
+        extra_columns=shaped.extra_columns if shaped else [],
+        excel_numeric_rows=[r + 2 + len(shaped.above) for r in shaped.damaged_rows]
+        if shaped
+        else [],
     )
+    offset = 2 + record.header_row - 1
     defects = [
-        ManifestDefect(file=relative, source_row=d.row + 2, column=d.column, kind=d.kind)
+        ManifestDefect(file=relative, source_row=d.row + offset, column=d.column, kind=d.kind)
         for d in injected
     ]
     return record, defects

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 MANIFEST_PATH = Path("ground_truth") / "manifest.json"
 
-FileFormat = Literal["csv", "xlsx"]
+FileFormat = Literal["csv", "xlsx", "xls"]
 Encoding = Literal["utf-8", "utf-8-sig", "gb18030"]
 
 
@@ -32,10 +32,17 @@ class ManifestFile(BaseModel):
     header: list[str]  # the Chinese item names in file column order
     columns: list[str]  # the canonical columns in the same order
     sha256: str
+    # delivery shapes (generate --shapes; see assets/landing/generator/shapes.py)
+    shapes: list[str] = Field(default_factory=list)
+    header_row: int = 1  # the header's row: title rows above it are skipped
+    skipped_rows: int = 0  # title rows and 合计 rows the reader skips
+    extra_columns: list[str] = Field(default_factory=list)
+    excel_numeric_rows: list[int] = Field(default_factory=list)  # rows whose ID lost digits
 
 
 class ManifestDefect(BaseModel):
-    """One injected defect: the file, the spreadsheet row (header = 1), the canonical column."""
+    """One injected defect: the file, the spreadsheet row (as the reader numbers it: the header is
+    row 1 unless title rows sit above it), the canonical column."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
