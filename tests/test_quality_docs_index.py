@@ -99,3 +99,18 @@ def test_the_index_and_the_sites_load_nothing_from_anywhere(home):
     html = (root / "index.html").read_text(encoding="utf-8")
     assert "<script" not in html and "<link" not in html
     assert (root / "index.html").stat().st_mode & 0o077 == 0
+
+
+def test_every_page_of_every_site_links_back_to_the_index(home):
+    data, _ = home
+    root = docs_root(data)
+    pages = [p for p in root.glob("*/**/*.html")]
+    assert len(pages) == 2 * 2 + 4  # index and suite page per site, a page per stored validation
+    for page in pages:
+        back = [
+            url
+            for where, url in file_references(page)
+            if where == "<a href>" and url.endswith("index.html")
+        ]
+        assert any((page.parent / url).resolve() == (root / "index.html").resolve() for url in back)
+        assert "← 数据质量检查总览" in page.read_text(encoding="utf-8")

@@ -123,6 +123,7 @@ def build_data_docs(
     *,
     suites_dir: Path = SUITES_DIR,
     suites: Mapping[str, Any] | None = None,
+    overview: bool = False,
 ) -> Path:
     """Build GE Data Docs for the latest validation of each partition into ``site_dir``.
 
@@ -130,7 +131,9 @@ def build_data_docs(
     values into its pages as markup). The site is built beside ``site_dir``, made to load only
     vendored copies of GE's scripts, styles and fonts, checked for scripts GE's templates do not
     produce and for anything loaded or linked from outside (:class:`UnsafeDataDocs`), and swapped
-    in whole, so readers never see a half-built or tampered site. Returns ``index.html``.
+    in whole, so readers never see a half-built or tampered site. With ``overview``, its pages
+    link to the index across datasets beside it (:mod:`assets.quality.docs_index`). Returns
+    ``index.html``.
     """
     latest: dict[tuple[str, str, str | None], ValidationOutcome] = {}
     for outcome in outcomes:
@@ -167,7 +170,7 @@ def build_data_docs(
                 _result_identifier(outcome), _for_html(outcome.ge_object)
             )
         context.build_data_docs(site_names=[DOCS_SITE])
-        make_offline(building)
+        make_offline(building, overview=overview)
         _check_site(building)
         make_private(building)
         _swap_in(building, site_dir)

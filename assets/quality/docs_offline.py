@@ -79,6 +79,7 @@ _QUOTED_URL = re.compile(r"(?P<q>[\"'])(?P<url>https?://[^\"'\s]+)(?P=q)")
 _SRI_ATTRIBUTE = re.compile(r"\s(?:integrity|crossorigin)=\"[^\"]*\"")
 _LINK_OUT = re.compile(r"(<a\b[^<>]*?)\s+href=\"(?:https?:)?//[^\"]*\"")
 _GE_NEWSLETTER = re.compile(r"<footer>\s*<p>\s*Stay current on everything GX.*?</footer>", re.S)
+_NAVBAR_END = re.compile(r"\s*</nav>\s*</div>\s*</nav>")
 _FAVICON = re.compile(r"(<link\s+rel=\"shortcut icon\"\s+href=\")[^\"]*(\")")
 
 # what a style sheet loads: url(...) and @import "..." (comments removed first)
@@ -105,14 +106,20 @@ def _relative(target: Path, start: Path) -> str:
     return Path(os.path.relpath(target, start)).as_posix()
 
 
-def make_offline(site: Path) -> None:
+def make_offline(site: Path, *, overview: bool = False) -> None:
     """Copy the vendored files into ``site`` and rewrite its pages and GE's style sheets to use
     them. An external URL that nothing here replaces (say, after a GE upgrade changed its templates)
-    is left as it is, for :func:`external_references` to find."""
+    is left as it is, for :func:`external_references` to find. With ``overview``, every page's
+    navbar links to the index across datasets beside the site (``../index.html``)."""
     shutil.copytree(VENDOR_DIR, site / SITE_VENDOR, dirs_exist_ok=True)
     for page in sorted(site.rglob("*.html")):
-        text = page.read_text(encoding="utf-8")
-        page.write_text(offline_page(text, page.parent, site), encoding="utf-8")
+        text = offline_page(page.read_text(encoding="utf-8"), page.parent, site)
+        navbar_end = _NAVBAR_END.search(text) if overview else None
+        if navbar_end is not None:
+            link = _relative(site.parent / "index.html", page.parent)
+            back = f'<a class="ml-3" href="{link}">← 数据质量检查总览</a>'
+            text = text[: navbar_end.start()] + back + text[navbar_end.start() :]
+        page.write_text(text, encoding="utf-8")
     ge_styles = site / "static" / "styles"
     for sheet in sorted(ge_styles.rglob("*.css")) if ge_styles.is_dir() else []:
         text = sheet.read_text(encoding="utf-8")

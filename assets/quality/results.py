@@ -172,7 +172,9 @@ def rebuild_docs(directory: Path, site_dir: Path, dataset_id: str, suite: Any = 
     """Rebuild the dataset's Data Docs site from its stored validations, and the index across all
     datasets beside it (:mod:`assets.quality.docs_index`); returns the site's index.html."""
     suites = {dataset_id: suite} if suite is not None else None
-    index = build_data_docs(latest_outcomes(directory, dataset_id), site_dir, suites=suites)
+    index = build_data_docs(
+        latest_outcomes(directory, dataset_id), site_dir, suites=suites, overview=True
+    )
     latest = county_latest_outcomes(directory)
     titles = {o.dataset_id: _title(o.dataset_id) for o in latest if o.dataset_id != dataset_id}
     titles[dataset_id] = _title(dataset_id, suite)
