@@ -232,8 +232,15 @@ def _print_summary(summary: dict, settings: Settings) -> None:
     total = summary["totals"]["all"]
     out.print(
         f"合计 {total['files']} 个文件：读取 {total['rows_read']} 行 = 入库 {total['rows_loaded']} + "
-        f"拒收 {total['rows_rejected']}；整文件拒收 {total['files_rejected']} 个。"
+        f"拒收 {total['rows_rejected']} + 跳过 {total.get('rows_skipped', 0)}（标题行、合计行）；"
+        f"整文件拒收 {total['files_rejected']} 个。"
     )
+    for record in summary["files"]:  # a notice, not a defect: no ticket
+        if record.get("extra_columns"):
+            out.print(
+                f"[yellow]提示[/] {record['path']}: 目录未列的列未入库："
+                f"{'、'.join(record['extra_columns'])}"
+            )
     _print_operation(summary.get("operation"), titles)
     _print_quality(summary.get("quality"))
     _print_catalog(summary.get("catalog"), titles, counties)
