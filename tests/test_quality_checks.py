@@ -31,7 +31,14 @@ from assets.quality.findings import (
     findings_from_outcome,
     validator_for,
 )
-from assets.quality.results import docs_site, latest_outcomes, results_dir
+from assets.quality.results import (
+    docs_root,
+    docs_site,
+    latest_outcomes,
+    rebuild_stale_docs,
+    results_dir,
+    stale_docs,
+)
 from assets.quality.suites import load_suite
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
@@ -129,7 +136,7 @@ def test_findings_split_failures_passes_and_errors():
 # --- check_partition: tickets, stored results, Data Docs ----------------------------------------
 
 
-def _check(tmp_path, engine, county, at):
+def _check(tmp_path, engine, county, at, *, build_docs=True):
     return check_partition(
         validator_for(SHIPPED_CATALOG_DIR),
         ENTRY,
@@ -141,7 +148,31 @@ def _check(tmp_path, engine, county, at):
         as_of=AS_OF,
         checked_at=at,
         data_dir=tmp_path,
+        build_docs=build_docs,
     )
+
+
+def test_docs_left_by_the_checks_are_built_once_per_dataset_afterwards(tmp_path, db_url):
+    ensure_platform_schema(db_url)
+    engine = get_engine(db_url)
+    for county in (COUNTY, OTHER):
+        frame = exchange_slice(county, bad_rows=2)
+        load_exchange_slice(engine, ENTRY, frame, county_code=county, period=PERIOD)
+    checks = [
+        _check(tmp_path, engine, county, datetime(2025, 6, 2, 1, tzinfo=UTC), build_docs=False)
+        for county in (COUNTY, OTHER)
+    ]
+    site = docs_site(tmp_path, DATASET)
+    assert not site.exists()  # left to the follow-up
+    assert stale_docs(results_dir(tmp_path), docs_root(tmp_path)) == [DATASET]
+    validator = validator_for(SHIPPED_CATALOG_DIR)
+    built, failed = rebuild_stale_docs(results_dir(tmp_path), docs_root(tmp_path), validator.suite)
+    assert (built, failed) == ([DATASET], {})
+    for check in checks:  # the pages the checks pointed to are there now
+        assert check.docs_index == site / "index.html" and check.docs_index.exists()
+        assert check.docs_page is not None and check.docs_page.exists()
+    # nothing newer than the site: nothing to rebuild
+    assert rebuild_stale_docs(results_dir(tmp_path), docs_root(tmp_path)) == ([], {})
 
 
 def test_check_partition_follows_the_delivery(tmp_path, db_url):

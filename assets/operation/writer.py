@@ -209,13 +209,19 @@ def _reflect(engine: Engine, name: str) -> sa.Table | None:
     return sa.Table(name, sa.MetaData(), autoload_with=engine)
 
 
-def read_published(engine: Engine, dataset_id: str) -> pd.DataFrame | None:
-    """The dataset's table as the operation platform holds it, or None when nothing is published."""
+def read_published(
+    engine: Engine, dataset_id: str, columns: Sequence[str] | None = None
+) -> pd.DataFrame | None:
+    """The dataset's table as the operation platform holds it (only ``columns`` of it, those it
+    has, when given), or None when nothing is published."""
     table = _reflect(engine, operation_table_name(dataset_id))
     if table is None:
         return None
+    selected = list(table.c) if columns is None else [table.c[c] for c in columns if c in table.c]
+    if not selected:  # none of the columns: the table's row count, no column
+        return pd.DataFrame(index=pd.RangeIndex(_count(engine, table.name)))
     with engine.connect() as connection:
-        return pd.read_sql(sa.select(table), connection)
+        return pd.read_sql(sa.select(*selected), connection)
 
 
 def withdraw(

@@ -26,6 +26,10 @@ from assets.quality.validation import ExpectationOutcome
 from assets.storage.platform import PlatformResource
 from assets.tickets.changes import ticket_changes
 
+# CLI runs are tagged so (orchestration/runner.py); their checks leave Data Docs to the follow-up
+TRIGGER_TAG = "publicdata/trigger"
+CLI_TRIGGER = "cli"
+
 CHECK_NAME = "quality_suite"
 
 
@@ -189,6 +193,9 @@ def exchange_quality_check(entry: CatalogEntry, city: City) -> dg.AssetChecksDef
             as_of=platform.quality_as_of_date or china_date(checked_at),
             checked_at=checked_at,
             data_dir=platform.data_path,
+            # a CLI run checks many partitions, then its quality follow-up builds each dataset's
+            # Data Docs once (rebuild_stale_docs); a run of its own builds them here
+            build_docs=context.run.tags.get(TRIGGER_TAG) != CLI_TRIGGER,
         )
         progress.report(None, "quality", dataset_id, entry.title, rows=check.outcome.row_count)
         context.log.info(

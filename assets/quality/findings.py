@@ -141,12 +141,15 @@ def check_partition(
     checked_at: datetime,
     data_dir: Path,
     due_policy: DuePolicy | None = None,
+    build_docs: bool = True,
 ) -> PartitionCheck:
     """Validate the partition, bring the department's tickets up to date, keep the scrubbed result
     and rebuild the dataset's Data Docs under ``<data_dir>/quality/data_docs/<dataset>/``.
 
     A Data Docs build that fails is logged and leaves the tickets and the stored result in place:
-    the department's feedback does not depend on the HTML.
+    the department's feedback does not depend on the HTML. With ``build_docs`` False the site is
+    left to :func:`~assets.quality.results.rebuild_stale_docs` (a run of many partitions builds each
+    dataset's site once, after the last); the returned paths are where it puts the pages.
     """
     frame = read_partition(exchange_engine, entry, county_code, period)
     outcome = validator.validate(
@@ -177,6 +180,10 @@ def check_partition(
         )
     save_outcome(outcome, results_dir(data_dir), period=period, file_checksums=delivered)
     site = docs_site(data_dir, entry.dataset_id)
+    if not build_docs:
+        return PartitionCheck(
+            outcome, found, tickets, site / "index.html", validation_page(outcome, site)
+        )
     try:
         index = rebuild_docs(
             results_dir(data_dir), site, entry.dataset_id, validator.suite(entry.dataset_id)

@@ -17,6 +17,7 @@ import functools
 import json
 import os
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from assets.quality.validation import (
     Example,
     ExpectationOutcome,
     ValidationOutcome,
+    scrub_text,
 )
 
 QUALITY_DIR = "quality"
@@ -180,3 +182,35 @@ def rebuild_docs(directory: Path, site_dir: Path, dataset_id: str, suite: Any = 
     titles[dataset_id] = _title(dataset_id, suite)
     write_docs_index(latest, Path(site_dir).parent, titles=titles, county_name=_county_name)
     return index
+
+
+def stale_docs(directory: Path, docs_dir: Path) -> list[str]:
+    """Datasets holding a stored validation newer than their Data Docs site (or without a site)."""
+    stale = []
+    for dataset in sorted(directory.iterdir()) if directory.is_dir() else []:
+        results = list(dataset.glob("*/*.json"))
+        if not dataset.is_dir() or not results:
+            continue
+        index = Path(docs_dir) / dataset.name / "index.html"
+        built = index.stat().st_mtime_ns if index.exists() else -1
+        if max(p.stat().st_mtime_ns for p in results) >= built:
+            stale.append(dataset.name)
+    return stale
+
+
+def rebuild_stale_docs(
+    directory: Path, docs_dir: Path, suite_of: Callable[[str], Any] | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """Rebuild the site of every dataset whose stored validations are newer than it (checks of a
+    CLI run leave the building to this, once per dataset). Returns the datasets rebuilt and, for
+    those whose build failed, the reason (scrubbed); one failure does not stop the others."""
+    rebuilt: list[str] = []
+    failed: dict[str, str] = {}
+    for dataset_id in stale_docs(directory, docs_dir):
+        try:
+            suite = suite_of(dataset_id) if suite_of else None
+            rebuild_docs(directory, Path(docs_dir) / dataset_id, dataset_id, suite)
+            rebuilt.append(dataset_id)
+        except Exception as exc:  # GE rendering must never stop the follow-up
+            failed[dataset_id] = scrub_text(str(exc))[:300]
+    return rebuilt, failed

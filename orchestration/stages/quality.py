@@ -13,6 +13,8 @@ from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.common.workdays import CHINA_TZ, china_date, is_working_day
 from assets.quality.checks import exchange_quality_check
+from assets.quality.findings import validator_for
+from assets.quality.results import docs_root, rebuild_stale_docs, results_dir
 from assets.storage.platform import PlatformResource
 from assets.tickets import store as ticket_store
 from assets.tickets.notify import notify_departments
@@ -43,6 +45,13 @@ def follow_up_quality_tickets(
         report.html
         for report in write_department_reports(engine, platform.reports_dir, city, catalog, now=now)
     ]
+    # the Data Docs of the datasets a CLI run checked, once per dataset (its checks left them)
+    validator = validator_for(platform.catalog_path)
+    docs_built, docs_failed = rebuild_stale_docs(
+        results_dir(platform.data_path), docs_root(platform.data_path), validator.suite
+    )
+    for dataset_id, reason in docs_failed.items():
+        context.log.warning(f"{dataset_id} 的 Data Docs 未能重建：{reason}")
     for notice in notices:
         for delivery in notice.deliveries:
             if not delivery.ok:
@@ -66,6 +75,7 @@ def follow_up_quality_tickets(
                 if not d.ok
             ],
             "reports": [str(path) for path in reports],
+            "data_docs_rebuilt": docs_built,
         },
     )
 
