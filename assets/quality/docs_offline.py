@@ -106,12 +106,24 @@ def _relative(target: Path, start: Path) -> str:
     return Path(os.path.relpath(target, start)).as_posix()
 
 
+def _sync_tree(source: Path, target: Path) -> None:
+    """Copy what ``target`` lacks or holds in another size (the vendored files change only with an
+    upgrade, so a rebuild after every check copies nothing)."""
+    for file in source.rglob("*"):
+        if not file.is_file():
+            continue
+        copy = target / file.relative_to(source)
+        if not copy.is_file() or copy.stat().st_size != file.stat().st_size:
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(file, copy)
+
+
 def make_offline(site: Path, *, overview: bool = False) -> None:
     """Copy the vendored files into ``site`` and rewrite its pages and GE's style sheets to use
     them. An external URL that nothing here replaces (say, after a GE upgrade changed its templates)
     is left as it is, for :func:`external_references` to find. With ``overview``, every page's
     navbar links to the index across datasets beside the site (``../index.html``)."""
-    shutil.copytree(VENDOR_DIR, site / SITE_VENDOR, dirs_exist_ok=True)
+    _sync_tree(VENDOR_DIR, site / SITE_VENDOR)
     for page in sorted(site.rglob("*.html")):
         text = offline_page(page.read_text(encoding="utf-8"), page.parent, site)
         navbar_end = _NAVBAR_END.search(text) if overview else None

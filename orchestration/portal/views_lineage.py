@@ -164,7 +164,10 @@ def quality_docs(request: Request) -> Response:
         return render(
             request,
             "quality_docs.html",
-            {"sites": [(s, ctx.dataset_title(s)) for s in sites]},
+            {
+                "sites": [(s, ctx.dataset_title(s)) for s in sites],
+                "has_index": (root / "index.html").is_file(),
+            },
             account=account,
         )
     return _serve(request, root)

@@ -88,7 +88,10 @@ def test_data_docs_and_catalog_over_http_without_traversal(portal_data):
         index = client.get("/quality-docs/household_registration/index.html")
         assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
         assert "sandbox" in index.headers["content-security-policy"]
-        assert "户籍人口信息" in client.get("/quality-docs/").text
+        listing = client.get("/quality-docs/").text
+        assert "户籍人口信息" in listing
+        assert 'href="/quality-docs/index.html"' in listing  # the index across datasets
+        assert "数据质量检查总览" in client.get("/quality-docs/index.html").text
         catalog = client.get("/catalog/")
         assert catalog.status_code == 200 and "户籍人口信息" in catalog.text
         assert client.get("/catalog/catalog.json").headers["content-type"] == "application/json"
