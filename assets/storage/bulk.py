@@ -94,7 +94,10 @@ def _insert_chunks(connection: Connection, table: sa.Table, frame: pd.DataFrame,
     for name in prepared.columns:
         column = prepared[name]
         if pd.api.types.is_datetime64_any_dtype(column):
-            utc = column.dt.tz_convert("UTC") if column.dt.tz is not None else column
+            # naive UTC: pandas formats tz-aware timestamps value by value (about 3× slower)
+            utc = column
+            if column.dt.tz is not None:
+                utc = column.dt.tz_convert("UTC").dt.tz_localize(None)
             prepared[name] = utc.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
     prepared = prepared.astype(object).where(prepared.notna(), None)
     for start in range(0, len(prepared), CHUNK_ROWS):
