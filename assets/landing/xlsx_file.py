@@ -140,7 +140,9 @@ def _check_xlsx_bytes(path: Path, head: bytes, tail: bytes, limits: ReadLimits) 
 def _check_xls_bytes(path: Path, head: bytes, limits: ReadLimits) -> None:
     """A BIFF workbook is an uncompressed compound file whose cells address at most 65,536 rows ×
     256 columns, so what reading costs is bounded by its size on disk (``max_bytes``) and the
-    format; rows are counted against ``max_rows`` as they are read."""
+    format (16.7 M cells, within ``MAX_CELLS``); rows are counted against ``max_rows`` as they are
+    read. Its extent is not checked before reading (no BIFF record scan yet): one far cell costs the
+    full grid (about 1.1 GB) before a lower ``max_rows`` refuses it."""
     if head.startswith(b"PK\x03\x04"):
         raise FileRejected(
             CORRUPT, "不是 .xls 工作簿：内容是 .xlsx 格式，请以 .xlsx 扩展名重新提交"
