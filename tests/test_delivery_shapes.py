@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import xlwt
 
 from assets.aggregation.ingest import ingest_landing_file, record_ingest
 from assets.aggregation.summary import file_records, ingest_records
@@ -205,3 +206,32 @@ def test_ingest_records_every_row_and_the_extra_columns(
     assert sorted(skipped) == [(1, TITLE_ROW), (7, TOTAL_ROW)]
     [summary] = file_records(ingest_records(engine, ["d" * 36]))
     assert summary["rows_skipped"] == 2 and summary["extra_columns"] == ["序号", "备注"]
+
+
+def test_a_far_cell_in_an_xls_is_refused_before_reading(
+    tmp_path: Path, entry: CatalogEntry
+) -> None:
+    """One cell at IV65536 would make the reader build a 16.7 M-cell grid: the sheet's extent is
+    read from the BIFF records first."""
+    from assets.landing.reader import read_landing_file
+    from assets.landing.xls_limits import check_xls
+
+    rows: list[list] = [header_of(entry, entry.columns), *_people(2)]
+    path = write_delivery(tmp_path / "2026-10.xls", rows)
+    check_xls(path, ReadLimits(max_rows=5))  # 3 rows: within
+    far = tmp_path / "2026-11.xls"
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Sheet1")
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            sheet.write(r, c, value)
+    sheet.write(65535, 255, "x")
+    book.save(str(far))
+    with pytest.raises(FileRejected) as info:
+        read_landing_file(far, entry, ReadLimits(max_rows=1000))
+    assert info.value.reason_code == TOO_LARGE and "65,536 行" in info.value.reason
+    truncated = tmp_path / "2026-12.xls"
+    truncated.write_bytes(far.read_bytes()[:1500])
+    with pytest.raises(FileRejected) as cut:
+        read_landing_file(truncated, entry)
+    assert cut.value.reason_code == CORRUPT

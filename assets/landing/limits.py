@@ -107,6 +107,11 @@ def _ref_corner(ref: str) -> tuple[int, int] | None:
     )
 
 
+def check_grid(rows: int, columns: int, limits: ReadLimits, what: str) -> None:
+    """A first sheet of ``rows`` × ``columns`` counted from A1 within the limits."""
+    _check_grid(rows, columns, limits, what)
+
+
 def _check_grid(rows: int, columns: int, limits: ReadLimits, what: str) -> None:
     if columns > MAX_COLUMNS:
         raise _too_large(

@@ -28,6 +28,7 @@ from assets.landing.parsed import (
     strip_bom_and_space,
 )
 from assets.landing.rejections import CORRUPT, TRUNCATED, FileRejected, empty_file
+from assets.landing.xls_limits import check_xls
 
 _EXCEL_EXACT_LIMIT = 1e15  # Excel keeps 15 significant digits; beyond that integers are damaged
 _EXCEL_GENERAL_WIDTH = 11  # characters Excel's General format shows in a standard-width cell
@@ -140,9 +141,8 @@ def _check_xlsx_bytes(path: Path, head: bytes, tail: bytes, limits: ReadLimits) 
 def _check_xls_bytes(path: Path, head: bytes, limits: ReadLimits) -> None:
     """A BIFF workbook is an uncompressed compound file whose cells address at most 65,536 rows ×
     256 columns, so what reading costs is bounded by its size on disk (``max_bytes``) and the
-    format (16.7 M cells, within ``MAX_CELLS``); rows are counted against ``max_rows`` as they are
-    read. Its extent is not checked before reading (no BIFF record scan yet): one far cell costs the
-    full grid (about 1.1 GB) before a lower ``max_rows`` refuses it."""
+    format (16.7 M cells, within ``MAX_CELLS``); the first sheet's extent is checked before reading
+    (:func:`check_xls`), and rows are counted against ``max_rows`` as they are read."""
     if head.startswith(b"PK\x03\x04"):
         raise FileRejected(
             CORRUPT, "不是 .xls 工作簿：内容是 .xlsx 格式，请以 .xlsx 扩展名重新提交"
@@ -155,6 +155,7 @@ def _check_xls_bytes(path: Path, head: bytes, limits: ReadLimits) -> None:
         )
         raise FileRejected(CORRUPT, f"不是有效的 Excel 97-2003 工作簿（.xls）：{hint}")
     check_csv_size(path, limits)
+    check_xls(path, limits)  # the first sheet's extent, before the reader allocates its grid
 
 
 def parse_xlsx(path: Path, entry: CatalogEntry | None, limits: ReadLimits | None = None) -> Parsed:
