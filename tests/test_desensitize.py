@@ -32,6 +32,8 @@ from assets.desensitization.kanonymity import measure_k
 from assets.desensitization.policy import DesensitizationPolicy, load_policy
 from assets.desensitization.pseudonymize import (
     PseudonymKeyError,
+    encode_digest,
+    encode_digests,
     key_id,
     load_key,
     pseudonym,
@@ -196,13 +198,13 @@ def test_pseudonyms_differ_under_another_key() -> None:
 
 def test_each_distinct_value_hashed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    real_new = hmac.new
+    real_digest = hmac.digest
 
-    def counting_new(key, msg=None, digestmod=""):
+    def counting_digest(key, msg, digest):
         calls.append(msg)
-        return real_new(key, msg, digestmod)
+        return real_digest(key, msg, digest)
 
-    monkeypatch.setattr(pseudonymize_module.hmac, "new", counting_new)
+    monkeypatch.setattr(pseudonymize_module.hmac, "digest", counting_digest)
     values = pd.Series(["a", "b", "a", None, "b", "a"] * 100)
     out = pseudonymize(values, KEY)
     assert len(calls) == 2 and out.nunique() == 2
@@ -429,3 +431,11 @@ def test_policy_that_would_keep_names_in_clear_is_refused() -> None:
     raw["unknown_level"] = "L9"
     with pytest.raises(ValueError, match="L9"):
         DesensitizationPolicy.model_validate(raw)
+
+
+def test_digests_encoded_in_one_pass_are_encoded_as_one_by_one():
+    rng = np.random.default_rng(7)
+    digests = [bytes(32), b"\xff" * 32, *(rng.bytes(32) for _ in range(500))]
+    encoded = encode_digests(digests)
+    assert str(encoded.dtype) == "string"
+    assert list(encoded) == [encode_digest(d) for d in digests]
