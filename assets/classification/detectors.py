@@ -29,7 +29,7 @@ from assets.classification.normalize import (
     despaced,
     normalize_phone,
     normalize_text,
-    shared_normalization,
+    sharing_normalization,
 )
 from assets.common.identifiers import id_number_valid, luhn_valid, mobile_valid, uscc_valid
 from assets.common.pii import LEAK_TYPES, PII_LABELS, PII_TYPES
@@ -371,6 +371,7 @@ def _claimed(share: float, hinted: bool, confidence: float) -> bool:
     return confidence >= 0.5 and share >= (0.5 if hinted else 0.8)
 
 
+@sharing_normalization  # the sample is normalized once for all detectors
 def detect_column(
     values: pd.Series,
     column_name: str = "",
@@ -385,19 +386,6 @@ def detect_column(
     A type is claimed when at least 80 % of the sampled non-empty values match it, or 50 % when the
     column name also points to it; the most confident claim wins.
     """
-    with shared_normalization():  # the sample is normalized once for all detectors
-        return _detect_column(values, column_name, aliases=aliases, head=head, size=size, seed=seed)
-
-
-def _detect_column(
-    values: pd.Series,
-    column_name: str = "",
-    *,
-    aliases: Iterable[str] = (),
-    head: int = 1000,
-    size: int = 5000,
-    seed: int = 20240101,
-) -> Detection:
     hints = name_hints(column_name, *aliases)
     hint_note = "；列名提示「{}」"
     total = int(values.notna().sum())
@@ -410,7 +398,15 @@ def _detect_column(
         return Detection(NONE, 0.5, "无非空值，无法从取值判断")
 
     sampled = f"；抽样 {n}/{total} 个非空值" if total > n else ""
-    matched = {t: int(MATCHERS[t](sample).sum()) for t in PII_TYPES}
+    # matchers judge each value on its own: every distinct value once, weighted by its count
+    occurrences = sample.value_counts(sort=False)
+    uniques = pd.Series(occurrences.index.to_numpy(dtype=object), dtype=sample.dtype)
+    weights = occurrences.to_numpy()
+
+    def count(matcher: Callable[[pd.Series], pd.Series]) -> int:
+        return int(weights[matcher(uniques).fillna(False).to_numpy(dtype=bool)].sum())
+
+    matched = {t: count(MATCHERS[t]) for t in PII_TYPES}
     notes: list[str] = []
 
     sequence = sequential_share(sample.iloc[:head])
@@ -443,7 +439,7 @@ def _detect_column(
         damaged = numeric.get(best, 0)
         evidence = f"{LABELS[best]}：{_CRITERIA[best]} {_pct(matched[best] - damaged, n)}"
         if best == "cn_id_number":
-            legacy = int(match_cn_id_number_15(sample).sum())
+            legacy = count(match_cn_id_number_15)
             if legacy:
                 evidence += f"，其中15位旧号 {legacy} 个"
         if damaged:
@@ -469,6 +465,7 @@ def _detect_column(
 _DIGIT_RUN = r"(?<![0-9A-Za-z])(\d{11,19}[Xx]?)(?![0-9A-Za-z])"
 
 
+@sharing_normalization  # each value normalized once for all leak types
 def contains_identifier(values: pd.Series) -> pd.DataFrame:
     """Per value, whether it is or contains a cleartext identifier of each ``LEAK_TYPES`` kind.
 
@@ -476,11 +473,6 @@ def contains_identifier(values: pd.Series) -> pd.DataFrame:
     11–19 digits inside free text (``联系人13812345678``). Masked values (``138****5678``) do not match.
     The result has one boolean column per leak type and the index of ``values``.
     """
-    with shared_normalization():  # each value normalized once for all leak types
-        return _contains_identifier(values)
-
-
-def _contains_identifier(values: pd.Series) -> pd.DataFrame:
     positional = values.reset_index(drop=True)
     found = pd.DataFrame(
         {t: MATCHERS[t](positional).to_numpy() for t in LEAK_TYPES}, index=positional.index

@@ -9,11 +9,16 @@ not modify what they get back.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import ParamSpec, TypeVar
 
 import pandas as pd
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _SEPARATORS = r"[\s\-\u2010\u2011\u2012\u2013\u2014\u2015]+"
 
@@ -33,6 +38,17 @@ def shared_normalization() -> Iterator[None]:
         yield
     finally:
         _memo.reset(token)
+
+
+def sharing_normalization(function: Callable[P, R]) -> Callable[P, R]:
+    """``function`` run inside :func:`shared_normalization`."""
+
+    @functools.wraps(function)
+    def shared(*args: P.args, **kwargs: P.kwargs) -> R:
+        with shared_normalization():
+            return function(*args, **kwargs)
+
+    return shared
 
 
 def _memoized(kind: str, values: pd.Series, compute: Callable[[pd.Series], pd.Series]) -> pd.Series:
