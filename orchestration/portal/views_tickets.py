@@ -21,12 +21,18 @@ from starlette.responses import RedirectResponse, Response
 from assets.accounts.authorize import Account
 from assets.audit import log as audit
 from assets.tickets import store
+from assets.tickets.reports import (
+    example_text,
+    item_names,
+    source_files,
+    ticket_rows,
+    xlsx_report,
+)
 from assets.tickets.rules import TRANSITIONS, Action, Status, Ticket, TicketError
 from orchestration.portal import permissions as p
 from orchestration.portal.auth import authorize, current_account, may
 from orchestration.portal.context import PortalContext, portal
 from orchestration.portal.pages import flash, render
-from orchestration.portal.reports import example_text, item_names, ticket_rows, xlsx_report
 from orchestration.portal.security import checked_form
 from orchestration.portal.uploads import UploadRejected, landing_target, store_delivery
 
@@ -158,7 +164,7 @@ def report(request: Request) -> Response:
     tickets = store.list_tickets(ctx.platform, status="open", **scope)
     today = ctx.today()
     offices = {t.id: _office(ctx, t) for t in tickets}
-    rows = ticket_rows(tickets, ctx.catalog, offices, today)
+    rows = ticket_rows(tickets, ctx.catalog, offices, today, source_files(ctx.platform, tickets))
     where = ctx.department_name(scope["department_id"], scope["county_code"]) or ctx.county_name(
         scope["county_code"]
     )

@@ -201,3 +201,20 @@ def test_upload_over_the_limit_is_refused(records):
         )
         assert response.status_code == 413 and "上传上限" in response.text
     assert not (settings.landing_dir / "640521" / "household_registration").exists()
+
+
+@pytest.mark.slow
+def test_report_names_the_delivery_each_ticket_came_from(portal_data):
+    """Over a real pipeline's records, the office's downloaded sheet gives each ticket's source file
+    (the latest delivery of its dataset, county and period), as the department report does."""
+    browser = portal_client(portal_data.settings)
+    with browser.client as client:
+        browser.sign_in("clerk")
+        sheet = openpyxl.load_workbook(
+            io.BytesIO(client.get("/tickets/report?format=xlsx").content)
+        ).active
+        header = next(sheet.iter_rows(min_row=2, max_row=2, values_only=True))
+        files = [
+            row[header.index("来源文件")] for row in sheet.iter_rows(min_row=3, values_only=True)
+        ]
+    assert files and all(str(name).endswith((".csv", ".xlsx", ".xls")) for name in files), files
