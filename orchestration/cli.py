@@ -159,7 +159,10 @@ def _check_key(settings: Settings) -> None:
 
 
 def _run(
-    settings: Settings, as_json: bool, after_pipeline: Callable[[], object] | None = None
+    settings: Settings,
+    as_json: bool,
+    after_pipeline: Callable[[], object] | None = None,
+    force: bool = False,
 ) -> int:
     """Run, print the summary; 0 when the pipeline ran, 1 when part of the summary could not be
     built (a database lost mid-run: what could be reported is printed, then the reason)."""
@@ -174,7 +177,7 @@ def _run(
             def on_partition(label: str, done: int, total: int) -> None:
                 progress.update(task, total=total, completed=done, item=label)
 
-            report = run_pipeline(settings, progress=on_partition)
+            report = run_pipeline(settings, progress=on_partition, force=force)
         if after_pipeline is not None:
             after_pipeline()
         summary = report.summary()
@@ -241,6 +244,9 @@ def _print_summary(summary: dict, settings: Settings) -> None:
                 f"[yellow]提示[/] {record['path']}: 目录未列的列未入库："
                 f"{'、'.join(record['extra_columns'])}"
             )
+    from orchestration.incremental import incremental_line
+
+    out.print(incremental_line(summary["runs"]))
     _print_operation(summary.get("operation"), titles)
     _print_quality(summary.get("quality"))
     _print_catalog(summary.get("catalog"), titles, counties)
@@ -328,14 +334,15 @@ def _print_applications(section: dict | None, titles: dict[str, str]) -> None:
 @main.command()
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="在 stdout 输出一个 JSON 对象")
-def run(data_dir: Path | None, as_json: bool) -> None:
-    """对 landing/ 中的全部交付文件运行整条流水线。"""
+@click.option("--force", is_flag=True, help="内容未变化的交付也重新入库，全部数据集重新治理和供给")
+def run(data_dir: Path | None, as_json: bool, force: bool) -> None:
+    """对 landing/ 中的交付文件运行整条流水线（内容未变化的分区和数据集跳过，--force 全部重算）。"""
     settings = Settings.load(data_dir)
     if not settings.landing_dir.is_dir():
         raise click.ClickException(
             f"没有 landing 目录: {settings.landing_dir}（先运行 publicdata generate 或放入交付文件）"
         )
-    sys.exit(_run(settings, as_json))
+    sys.exit(_run(settings, as_json, force=force))
 
 
 @main.command()

@@ -47,10 +47,12 @@ def job_executor(settings: Settings) -> dg.ExecutorDefinition:
     return dg.in_process_executor
 
 
-def build_definitions(settings: Settings | None = None) -> dg.Definitions:
+def build_definitions(
+    settings: Settings | None = None, stages: list[StageDefinitions] | None = None
+) -> dg.Definitions:
     settings = settings or Settings.load()
     return dg.Definitions.merge(
-        *(stage.defs for stage in build_stages(settings)),
+        *(stage.defs for stage in (stages if stages is not None else build_stages(settings))),
         dg.Definitions(
             resources={"platform": settings.platform_resource()},
             executor=job_executor(settings),

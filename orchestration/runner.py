@@ -15,15 +15,32 @@ import sqlalchemy as sa
 
 from assets.aggregation.partitions import county_tags, partition_key, period_partitions_name
 from assets.aggregation.sensors import ingest_job_name
-from assets.aggregation.summary import file_records, ingest_records, overall, totals
+from assets.aggregation.summary import (
+    file_records,
+    ingest_records,
+    overall,
+    records_by_id,
+    totals,
+)
+from assets.catalog_sync.registry import registry_fingerprint
+from assets.catalog_sync.sensors import CATALOG_JOB_NAME
+from assets.catalog_sync.versions import latest_version, registry_already_processed
 from assets.common.catalog import load_catalog
-from assets.common.city import load_city
+from assets.common.city import City, load_city
 from assets.common.files import private_umask
 from assets.landing.paths import LandingPath, scan_landing
 from assets.storage.engine import get_engine, one_line_error, safe_url
 from assets.storage.migrate import ensure_platform_schema
 from assets.storage.tables import ingest_files
-from orchestration.definitions import build_definitions, build_stages, post_ingest_jobs
+from orchestration.incremental import (
+    DeliveryPlan,
+    SkippedDelivery,
+    governance_selection,
+    plan_deliveries,
+    record_current_datasets,
+    record_skipped_deliveries,
+    stale_datasets,
+)
 from orchestration.locking import exclusive_data_dir, instance_creation
 from orchestration.progress_line import stage_progress
 from orchestration.settings import Settings
@@ -62,6 +79,13 @@ class PipelineReport:
     failed_partitions: list[dict[str, str]] = field(default_factory=list)
     unrecognized_files: list[dict[str, str]] = field(default_factory=list)
     post_ingest_runs: list[str] = field(default_factory=list)
+    force: bool = False
+    # incremental reruns: deliveries already judged (no run), datasets governed again or not
+    skipped: list[SkippedDelivery] = field(default_factory=list)
+    datasets_recomputed: list[str] = field(default_factory=list)
+    datasets_unchanged: list[str] = field(default_factory=list)
+    post_ingest_skipped: list[str] = field(default_factory=list)
+    nothing_changed: bool = False  # no Dagster run was started at all
 
     def summary(self) -> dict:
         """The run's summary. A section that cannot be built (its database vanished mid-run) is
@@ -77,7 +101,7 @@ class PipelineReport:
 
         records = section(
             "files",
-            lambda: ingest_records(get_engine(self.settings.platform_url), self.batch_ids),
+            lambda: self._file_records(get_engine(self.settings.platform_url)),
             empty=pd.DataFrame(columns=[c.name for c in ingest_files.columns]),
         )
         instance = section("dagster", lambda: dagster_instance(self.settings))
@@ -96,6 +120,14 @@ class PipelineReport:
                 "partitions": len(self.batch_ids),
                 "post_ingest": len(self.post_ingest_runs),
                 "failed": self.failed_partitions,
+                # incremental reruns: what needed no work because nothing it depends on changed
+                "force": self.force,
+                "skipped_unchanged": len(self.skipped),
+                "skipped": [item.as_record() for item in self.skipped],
+                "datasets_recomputed": self.datasets_recomputed,
+                "datasets_unchanged": self.datasets_unchanged,
+                "post_ingest_skipped": self.post_ingest_skipped,
+                "nothing_changed": self.nothing_changed,
             },
             "catalog": section(
                 "catalog",
@@ -122,6 +154,18 @@ class PipelineReport:
         summary["errors"] = errors
         return summary
 
+    def _file_records(self, engine: sa.Engine) -> pd.DataFrame:
+        """This run's ingest records, and for each delivery skipped as unchanged its latest record
+        (a file rejected before is still reported as rejected), marked ``unchanged``."""
+        ran = ingest_records(engine, self.batch_ids).assign(unchanged=False)
+        before = records_by_id(engine, [item.latest.record_id for item in self.skipped])
+        if before.empty:
+            return ran
+        if ran.empty:
+            return before.assign(unchanged=True).reset_index(drop=True)
+        both = pd.concat([ran, before.assign(unchanged=True)], ignore_index=True)
+        return both.sort_values("relative_path", kind="stable").reset_index(drop=True)
+
 
 # The CLI prints its own progress and summary (rejections, failed runs, tickets); the run events,
 # warnings included, are in the Dagster instance for the UI. The console logger stays quiet.
@@ -130,20 +174,22 @@ QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}
 Progress = Callable[[str, int, int], None]
 
 
-def run_pipeline(settings: Settings, *, progress: Progress | None = None) -> PipelineReport:
-    """Materialize every partition that has a landing file, then the stages downstream of them.
+def run_pipeline(
+    settings: Settings, *, progress: Progress | None = None, force: bool = False
+) -> PipelineReport:
+    """Materialize every partition whose landing file is new or changed, then the stages downstream
+    of the datasets whose exchange content moved; ``force`` recomputes everything.
 
     Holds the data directory for the whole run (:class:`DataDirBusy` when another process does),
     and creates what it writes owner-only."""
     private_umask()
     catalog = load_catalog(settings.catalog_dir)
     with exclusive_data_dir(settings.data_dir), stage_progress(progress, catalog) as files:
-        return _run_pipeline(settings, files)
+        return _run_pipeline(settings, files, force)
 
 
-def _run_pipeline(settings: Settings, progress: Progress | None) -> PipelineReport:
+def _run_pipeline(settings: Settings, progress: Progress | None, force: bool) -> PipelineReport:
     instance = dagster_instance(settings)
-    defs = build_definitions(settings)
     ensure_platform_schema(settings.platform_url)
     catalog = load_catalog(settings.catalog_dir)
     city = load_city(settings.city_config)
@@ -153,18 +199,54 @@ def _run_pipeline(settings: Settings, progress: Progress | None) -> PipelineRepo
     report = PipelineReport(
         settings=settings,
         unrecognized_files=[{"path": path, "reason": reason} for path, reason in invalid],
+        force=force,
     )
+    platform_engine = get_engine(settings.platform_url)
+    exchange_engine = get_engine(settings.exchange_url)
+    plan = plan_deliveries(files, catalog, platform_engine, exchange_engine, force=force)
+    report.skipped = plan.skipped
+    record_skipped_deliveries(instance, plan.skipped)
+    if not plan.to_run and not force:
+        stale, current = stale_datasets(instance, catalog, exchange_engine, plan, ingested=set())
+        if not stale and not _post_ingest_needed(CATALOG_JOB_NAME, settings, False, False, False):
+            # nothing changed: no Dagster run at all (nor the definitions they would need)
+            record_current_datasets(instance, current)
+            report.datasets_unchanged = sorted(current)
+            report.nothing_changed = True
+            if progress:
+                progress("", len(files), len(files))
+            return report
+    _run_stages(settings, instance, catalog, city, files, plan, report, progress, force)
+    return report
 
+
+def _run_stages(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    catalog: dict,
+    city: City,
+    files: list[LandingPath],
+    plan: DeliveryPlan,
+    report: PipelineReport,
+    progress: Progress | None,
+    force: bool,
+) -> None:
+    """The ingest runs of the deliveries to run, then the post-ingest jobs that have work."""
+    from orchestration.definitions import build_definitions, build_stages, post_ingest_jobs
+    from orchestration.stages.operation import OPERATION_JOB
+
+    stages = build_stages(settings)
+    defs = build_definitions(settings, stages)
     periods: dict[str, set[str]] = defaultdict(set)
-    for landing in files:
+    for landing in plan.to_run:
         periods[landing.dataset_id].add(landing.period)
     for dataset_id, keys in periods.items():
-        name = period_partitions_name(dataset_id)
-        add_partitions(instance, name, keys)
+        add_partitions(instance, period_partitions_name(dataset_id), keys)
 
-    for done, landing in enumerate(files, start=1):
+    skipped = len(plan.skipped)
+    for done, landing in enumerate(plan.to_run, start=1):
         if progress:
-            progress(landing.relative_path, done - 1, len(files))
+            progress(landing.relative_path, skipped + done - 1, len(files))
         result = _run_partition(defs, instance, landing, county_tags(city, landing.county_code))
         report.batch_ids.append(result.run_id)
         if not result.success:
@@ -175,7 +257,29 @@ def _run_pipeline(settings: Settings, progress: Progress | None) -> PipelineRepo
                     "error": _failure_text(result),
                 }
             )
-    for job_name in post_ingest_jobs(build_stages(settings)):
+    ingested = {landing.dataset_id for landing in plan.to_run}
+    stale, current = stale_datasets(
+        instance,
+        catalog,
+        get_engine(settings.exchange_url),
+        plan,
+        ingested=ingested,
+        force=force,
+    )
+    record_current_datasets(instance, current)
+    report.datasets_recomputed, report.datasets_unchanged = sorted(stale), sorted(current)
+    for job_name in post_ingest_jobs(stages):
+        selection = None
+        if job_name == OPERATION_JOB:
+            # governance, classification and the publish of the datasets whose exchange moved
+            if not stale:
+                report.post_ingest_skipped.append(job_name)
+                continue
+            if len(stale) < len(catalog):
+                selection = governance_selection(sorted(stale), catalog)
+        elif not _post_ingest_needed(job_name, settings, force, bool(plan.to_run), bool(stale)):
+            report.post_ingest_skipped.append(job_name)
+            continue
         job = defs.resolve_job_def(job_name)
         if progress:  # the stage people are waiting for, in their words
             progress(f"{job.description or job_name}（{job_name}）", len(files), len(files))
@@ -183,6 +287,7 @@ def _run_pipeline(settings: Settings, progress: Progress | None) -> PipelineRepo
             instance=instance,
             raise_on_error=False,
             run_config=QUIET_RUN_CONFIG,
+            asset_selection=selection,
             tags={"publicdata/trigger": "cli"},
         )
         report.post_ingest_runs.append(result.run_id)
@@ -192,7 +297,26 @@ def _run_pipeline(settings: Settings, progress: Progress | None) -> PipelineRepo
             )
     if progress:
         progress("", len(files), len(files))
-    return report
+
+
+def _post_ingest_needed(
+    job_name: str, settings: Settings, force: bool, ingested: bool, published: bool
+) -> bool:
+    """Whether a post-ingest job has anything to do. With no delivery run, the quality follow-up and
+    the freshness checks wait for their daily schedules, the catalog is published only when its
+    registry changed (or it never was), the workspace only after a publish."""
+    from assets.workspace.assets import WORKSPACE_JOB
+
+    if force or ingested:
+        return True
+    if job_name == WORKSPACE_JOB:  # it reconciles grants on the tables a publish replaced
+        return published
+    if job_name == CATALOG_JOB_NAME:
+        engine = get_engine(settings.platform_url)
+        if latest_version(engine) is None:
+            return True
+        return not registry_already_processed(engine, registry_fingerprint(settings.data_dir))
+    return False
 
 
 def add_partitions(instance: dg.DagsterInstance, name: str, keys: set[str]) -> None:

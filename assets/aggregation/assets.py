@@ -127,6 +127,8 @@ def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
                 f"{landing.relative_path}: 目录未列的列未入库：{'、'.join(outcome.unknown_headers)}"
             )
         return dg.MaterializeResult(
+            # the delivery's content: a rerun finds the same SHA-256 and starts no run
+            data_version=dg.DataVersion(outcome.checksum or ""),
             metadata={
                 **metadata,
                 "dagster/row_count": outcome.rows_loaded,
@@ -138,7 +140,7 @@ def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
                 "extra_columns": outcome.unknown_headers,
                 "missing_optional_items": outcome.missing_optional,
                 "staged_path": dg.MetadataValue.path(str(outcome.staged_path)),
-            }
+            },
         )
 
     return _county_ingest

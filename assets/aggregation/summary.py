@@ -22,6 +22,15 @@ def ingest_records(engine: Engine, batch_ids: Collection[str]) -> pd.DataFrame:
     return frame
 
 
+def records_by_id(engine: Engine, record_ids: Collection[int]) -> pd.DataFrame:
+    """Ingest records by id (the latest record of deliveries a rerun found unchanged)."""
+    if not record_ids:
+        return pd.DataFrame(columns=[c.name for c in ingest_files.columns])
+    query = sa.select(ingest_files).where(ingest_files.c.id.in_(list(record_ids)))
+    with engine.connect() as connection:
+        return pd.read_sql(query.order_by(ingest_files.c.relative_path), connection)
+
+
 def file_records(records: pd.DataFrame) -> list[dict]:
     out = []
     for row in records.itertuples(index=False):
@@ -39,6 +48,8 @@ def file_records(records: pd.DataFrame) -> list[dict]:
         }
         if row.extra_columns:  # reported, not loaded, not a defect: no ticket
             record["extra_columns"] = list(row.extra_columns)
+        if getattr(row, "unchanged", False):
+            record["unchanged"] = True  # skipped by this run: its content was already processed
         if row.status == "loaded":
             record["encoding"] = row.encoding
             record["format"] = row.file_format

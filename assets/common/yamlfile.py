@@ -12,6 +12,13 @@ from pydantic import BaseModel
 
 M = TypeVar("M", bound=BaseModel)
 
+# libyaml's loader when PyYAML has it (about ten times faster; the same documents), else Python's
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def safe_load(text: str) -> object:
+    return yaml.load(text, Loader=SafeLoader)  # noqa: S506 - a safe loader
+
 
 def read_yaml_mapping(
     path: Path,
@@ -24,7 +31,7 @@ def read_yaml_mapping(
     cannot be read or is not a mapping. ``empty_ok``: an empty file is an empty mapping."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise error(f"{path.name}: 无法读取{what}: {exc}") from exc
     if raw is None and empty_ok:

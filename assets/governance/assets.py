@@ -9,6 +9,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow.parquet as pq
 
+from assets.aggregation.incremental import exchange_fingerprint, exchange_slices
 from assets.common import progress
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
@@ -65,6 +66,9 @@ def governance_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
     def _governance(
         context: dg.AssetExecutionContext, platform: PlatformResource
     ) -> dg.MaterializeResult:
+        # the exchange content governed, as the data version (measured first: a delivery loaded
+        # while this reads makes the next run govern again, never the other way round)
+        fingerprint = exchange_fingerprint(exchange_slices(platform.exchange_engine(), entry))
         frame = read_exchange(platform.exchange_engine(), entry)
         progress.report(
             context.log.info, "governance", dataset_id, entry.title, rows=len(frame), finished=False
@@ -92,8 +96,10 @@ def governance_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
         )
         columns = [str(c) for c in result.governed.columns]
         return dg.MaterializeResult(
+            data_version=dg.DataVersion(fingerprint),
             metadata={
                 "dagster/row_count": recon.governed,
+                "exchange_fingerprint": fingerprint,
                 **recon.as_metadata(),
                 "reconciliation_by_partition": _markdown(recon.by_partition),
                 "quarantined_by_reason": by_reason,
@@ -104,7 +110,7 @@ def governance_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
                 ),
                 "dagster/column_lineage": _lineage(exchange_key(dataset_id), columns),
                 "governed_path": dg.MetadataValue.path(str(path)),
-            }
+            },
         )
 
     return _governance

@@ -1,0 +1,225 @@
+"""Incremental reruns of ``publicdata run``: deliveries the platform has already judged start no run, and
+governance, classification and the operation publish are recomputed only for datasets whose exchange
+content moved. Each decision is recorded in the Dagster instance as an asset observation (the reason
+“内容未变化”), so the UI shows why a partition or a dataset has no new materialization.
+
+The rules themselves (what counts as unchanged) are in ``assets/aggregation/incremental.py``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+import dagster as dg
+from sqlalchemy.engine import Engine
+
+from assets.aggregation.assets import landing_key
+from assets.aggregation.incremental import (
+    UNCHANGED,
+    UNCHANGED_LABEL,
+    LatestIngest,
+    Slice,
+    SliceId,
+    confirmed_deliveries,
+    exchange_fingerprint,
+    exchange_slices,
+    latest_ingests,
+    unchanged_delivery,
+)
+from assets.aggregation.partitions import partition_key
+from assets.classification.assets import classification_key
+from assets.common.catalog import CatalogEntry
+from assets.governance.assets import governance_key
+from assets.landing.paths import LandingPath, file_checksum
+from assets.operation.assets import operation_key
+
+DATA_VERSION_TAG = "dagster/data_version"  # where Dagster keeps a materialization's data version
+
+
+@dataclass(frozen=True)
+class SkippedDelivery:
+    landing: LandingPath
+    checksum: str
+    latest: LatestIngest
+
+    def as_record(self) -> dict[str, object]:
+        return {
+            "path": self.landing.relative_path,
+            "dataset": self.landing.dataset_id,
+            "county": self.landing.county_code,
+            "period": self.landing.period,
+            "status": self.latest.status,
+            "reason": UNCHANGED,
+            "last_batch_id": self.latest.batch_id,
+        }
+
+
+@dataclass
+class DeliveryPlan:
+    """Which landing files to ingest, which are skipped as already judged."""
+
+    to_run: list[LandingPath]
+    skipped: list[SkippedDelivery]
+    slices: dict[str, dict[SliceId, Slice]]  # per dataset, the exchange table before this run
+
+
+def plan_deliveries(
+    files: list[LandingPath],
+    catalog: dict[str, CatalogEntry],
+    platform_engine: Engine,
+    exchange_engine: Engine,
+    *,
+    force: bool = False,
+) -> DeliveryPlan:
+    slices = {ds: exchange_slices(exchange_engine, entry) for ds, entry in catalog.items()}
+    if force:
+        return DeliveryPlan(to_run=list(files), skipped=[], slices=slices)
+    latest = latest_ingests(platform_engine)
+    confirmed = confirmed_deliveries(platform_engine)
+    # two deliveries of one period (.csv and .xlsx) are refused by the run: never skipped
+    per_partition = Counter((f.dataset_id, f.county_code, f.period) for f in files)
+    plan = DeliveryPlan(to_run=[], skipped=[], slices=slices)
+    for landing in files:
+        key = (landing.dataset_id, landing.county_code, landing.period)
+        try:
+            checksum = file_checksum(landing.path)
+        except OSError:  # the run reports it (rejected as unreadable)
+            plan.to_run.append(landing)
+            continue
+        record = latest.get(key)
+        if (
+            per_partition[key] == 1
+            and record is not None
+            and unchanged_delivery(
+                landing, checksum, record, slices.get(landing.dataset_id, {}), confirmed
+            )
+        ):
+            plan.skipped.append(SkippedDelivery(landing, checksum, record))
+        else:
+            plan.to_run.append(landing)
+    return plan
+
+
+def record_skipped_deliveries(instance: dg.DagsterInstance, skipped: list[SkippedDelivery]) -> None:
+    """One observation per dataset on its landing asset, naming each skipped partition with its
+    file's SHA-256 (one event per dataset: the embedded instance pays a write per event)."""
+    by_dataset: dict[str, list[SkippedDelivery]] = {}
+    for item in skipped:
+        by_dataset.setdefault(item.landing.dataset_id, []).append(item)
+    for dataset_id, items in sorted(by_dataset.items()):
+        partitions = {
+            partition_key(i.landing.county_code, i.landing.period): {
+                "source_file": i.landing.relative_path,
+                "file_checksum": i.checksum,
+                "last_status": i.latest.status,
+                "last_batch_id": i.latest.batch_id,
+            }
+            for i in items
+        }
+        instance.report_runless_asset_event(
+            dg.AssetObservation(
+                asset_key=landing_key(dataset_id),
+                description=(
+                    f"{UNCHANGED_LABEL}：{len(items)} 个分区的交付与上次处理的相同，未重新入库"
+                ),
+                metadata={
+                    "decision": UNCHANGED,
+                    "skipped_partitions": len(items),
+                    "partitions": dg.MetadataValue.json(partitions),
+                },
+            )
+        )
+
+
+def dataset_step_keys(dataset_id: str) -> frozenset[str]:
+    keys = (governance_key, classification_key, operation_key)
+    return frozenset(key(dataset_id).to_python_identifier() for key in keys)
+
+
+def governance_current(instance: dg.DagsterInstance, dataset_id: str, fingerprint: str) -> bool:
+    """Whether the dataset's governance, classification and publish last ran on exactly this
+    exchange content and none of their steps failed in that run."""
+    event = instance.get_latest_materialization_event(governance_key(dataset_id))
+    materialization = event.asset_materialization if event else None
+    if materialization is None or materialization.tags.get(DATA_VERSION_TAG) != fingerprint:
+        return False
+    run = instance.get_run_by_id(event.run_id)
+    if run is None:
+        return False
+    if run.status == dg.DagsterRunStatus.SUCCESS:
+        return True
+    if run.status != dg.DagsterRunStatus.FAILURE:
+        return False  # still running, or killed: its work may be half done
+    failed = {
+        record.event_log_entry.step_key
+        for record in instance.get_records_for_run(
+            event.run_id, of_type=dg.DagsterEventType.STEP_FAILURE
+        ).records
+    }
+    ours = dataset_step_keys(dataset_id)
+    # a run that failed without a failed step, or failed in one of this dataset's steps, is redone
+    return bool(failed) and not any(
+        step and any(step == k or step.startswith(f"{k}_") for k in ours) for step in failed
+    )
+
+
+def stale_datasets(
+    instance: dg.DagsterInstance,
+    catalog: dict[str, CatalogEntry],
+    exchange_engine: Engine,
+    plan: DeliveryPlan,
+    *,
+    ingested: set[str],
+    force: bool = False,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(stale, current): dataset → exchange fingerprint. Datasets with a partition run this time are
+    measured again; the others keep the slices read before the ingest."""
+    stale: dict[str, str] = {}
+    current: dict[str, str] = {}
+    for dataset_id, entry in catalog.items():
+        slices = (
+            exchange_slices(exchange_engine, entry)
+            if dataset_id in ingested
+            else plan.slices.get(dataset_id, {})
+        )
+        fingerprint = exchange_fingerprint(slices)
+        if not force and governance_current(instance, dataset_id, fingerprint):
+            current[dataset_id] = fingerprint
+        else:
+            stale[dataset_id] = fingerprint
+    return stale, current
+
+
+def record_current_datasets(instance: dg.DagsterInstance, current: dict[str, str]) -> None:
+    """One observation per dataset whose governance and publish were not recomputed."""
+    for dataset_id, fingerprint in current.items():
+        instance.report_runless_asset_event(
+            dg.AssetObservation(
+                asset_key=governance_key(dataset_id),
+                description=(
+                    f"{UNCHANGED_LABEL}：交换平台内容与上次治理时相同，治理、分类分级、供给未重算"
+                ),
+                metadata={"decision": UNCHANGED, "exchange_fingerprint": fingerprint},
+            )
+        )
+
+
+def governance_selection(datasets: list[str], catalog: dict[str, CatalogEntry]) -> list:
+    keys: list[dg.AssetKey] = []
+    for dataset_id in datasets:
+        keys += [governance_key(dataset_id), classification_key(dataset_id)]
+        if not catalog[dataset_id].is_prohibited:
+            keys.append(operation_key(dataset_id))
+    return keys
+
+
+def incremental_line(runs: dict) -> str:
+    """The summary's line on what this run skipped, in words."""
+    if runs.get("force"):
+        return "--force：全部交付重新入库，全部数据集重新治理、分类分级和供给。"
+    recomputed, unchanged = runs["datasets_recomputed"], runs["datasets_unchanged"]
+    return (
+        f"增量：{runs['skipped_unchanged']} 个分区{UNCHANGED_LABEL}，未重新入库；治理与供给重算 "
+        f"{len(recomputed)} 个数据集，{len(unchanged)} 个未变化（publicdata run --force 全部重算）。"
+    )
