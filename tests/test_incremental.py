@@ -179,9 +179,14 @@ def test_one_changed_file_recomputes_its_dataset_only_and_force_recomputes_all(d
     incremental = _published(settings, catalog)
     zones = _zone_snapshot(settings)
 
-    # --force: every delivery ingested again, every dataset governed and published again, and the
+    # publicdata run --force: every delivery ingested again, every dataset governed and published again, and the
     # result is the incremental one
-    forced = run_pipeline(settings, force=True).summary()
+    env = {"PUBLICDATA_DATABASE_URL": settings.platform_url}
+    result = CliRunner(env=env).invoke(
+        main, ["run", "--data-dir", str(settings.data_dir), "--json", "--force"]
+    )
+    assert result.exit_code == 0, result.output
+    forced = json.loads(result.stdout)
     assert forced["runs"]["force"] is True
     assert forced["runs"]["partitions"] == len(manifest.files)
     assert forced["runs"]["skipped_unchanged"] == 0
