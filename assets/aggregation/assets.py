@@ -18,6 +18,7 @@ from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.landing.limits import ReadLimits
 from assets.landing.locate import locate_landing_file
+from assets.landing.rejections import describe_counts
 from assets.storage.platform import PlatformResource
 
 
@@ -115,12 +116,13 @@ def county_ingest_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
             )
         if outcome.rows_rejected:
             context.log.warning(
-                f"{landing.relative_path}: {outcome.rows_rejected} 行拒收 {outcome.rejection_reasons()}"
+                f"{landing.relative_path}: 拒收 {outcome.rows_rejected} 行"
+                f"（{describe_counts(outcome.rejection_reasons())}）"
             )
         if outcome.rows_skipped:
             context.log.info(
-                f"{landing.relative_path}: 跳过 {outcome.rows_skipped} 行（标题行、合计行）"
-                f" {outcome.skip_reasons()}"
+                f"{landing.relative_path}: 跳过 {outcome.rows_skipped} 行"
+                f"（{describe_counts(outcome.skip_reasons())}）"
             )
         if outcome.unknown_headers:  # a notice, not a defect: no ticket
             context.log.warning(

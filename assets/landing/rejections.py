@@ -26,6 +26,24 @@ TITLE_ROW = (
 )
 TOTAL_ROW = "total_row"  # a 合计 / 总计 / 小计 row
 
+# the row reasons in a department official's words, for logs and summaries
+ROW_REASON_LABELS = {
+    FIELD_COUNT: "列数与表头不符",
+    BLANK_ROW: "空行",
+    EXCEL_NUMERIC: "Excel 数值化导致精度丢失",
+    TITLE_ROW: "标题行",
+    TOTAL_ROW: "合计行",
+}
+
+
+def describe_counts(counts: dict[str, int]) -> str:
+    """``{"field_count": 3, "blank_row": 1}`` as ``列数与表头不符 3 行、空行 1 行`` (a code without
+    a label stays as its code)."""
+    return "、".join(
+        f"{ROW_REASON_LABELS.get(code, code)} {count:,} 行"
+        for code, count in sorted(counts.items())
+    )
+
 
 @dataclass(frozen=True)
 class RowRejection:
