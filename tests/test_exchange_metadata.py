@@ -32,3 +32,33 @@ def test_column_schema_tags_personal_data(catalog):
     assert columns["id_number"].tags["pii"] == "cn_id_number"
     assert columns["id_number"].description.startswith("公民身份号码")
     assert "provenance" in columns["source_row"].tags
+
+
+def test_the_overview_counts_the_whole_dataset_not_only_the_latest_partition(tmp_path, catalog):
+    """The exchange asset's latest materialization is one county's partition; its metadata also
+    gives the whole table by county, so the UI's overview does not read as the dataset's size."""
+    import dagster as dg
+
+    from assets.aggregation.partitions import partition_key, period_partitions_name
+    from assets.aggregation.sensors import ingest_job_name
+    from assets.exchange.assets import exchange_key
+    from orchestration.definitions import build_definitions
+    from tests.helpers import medical_rows, settings_for, write_delivery
+
+    settings = settings_for(tmp_path)
+    entry = catalog["medical_institutions"]
+    write_delivery(tmp_path, entry, "640521", "2026-Q3", medical_rows(3))
+    write_delivery(tmp_path, entry, "640522", "2026-Q3", medical_rows(5, prefix="诊所"))
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(ingest_job_name(entry.dataset_id))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(period_partitions_name(entry.dataset_id), ["2026-Q3"])
+        for county in ("640521", "640522"):
+            assert job.execute_in_process(
+                instance=instance, partition_key=partition_key(county, "2026-Q3")
+            ).success
+        latest = instance.get_latest_materialization_event(exchange_key(entry.dataset_id))
+        metadata = latest.asset_materialization.metadata
+    assert metadata["dagster/row_count"].value == 5  # the latest partition (海原县)
+    assert metadata["全表行数（全部县区、期次）"].value == 8
+    assert metadata["各县区行数"].value == {"中宁县（640521）": 3, "海原县（640522）": 5}

@@ -7,7 +7,7 @@ from assets.aggregation.ingest import read_stage, staged_path
 from assets.aggregation.partitions import dataset_partitions, split_partition_key
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
-from assets.exchange.load import load_exchange_slice
+from assets.exchange.load import load_exchange_slice, table_totals
 from assets.exchange.metadata import column_schema, masked_preview
 from assets.storage.engine import safe_url
 from assets.storage.platform import PlatformResource
@@ -55,11 +55,17 @@ def exchange_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
         )
         if load.unchanged:
             context.log.info(f"{dataset_id} {county_code} {period}: 与已入库版本相同，未改动")
+        by_county = table_totals(platform.exchange_engine(), entry)
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": load.rows,
                 "dagster/column_schema": column_schema(entry),
                 "replaced_rows": load.replaced_rows,
+                # the partition's count above; the whole dataset here (all counties and periods)
+                "全表行数（全部县区、期次）": sum(by_county.values()),
+                "各县区行数": dg.MetadataValue.json(
+                    {_county_label(platform.city, c): n for c, n in sorted(by_county.items())}
+                ),
                 "unchanged": load.unchanged,
                 "source_files": sorted(frame["source_file"].unique().tolist()),
                 "zone": safe_url(platform.exchange_url),
@@ -68,3 +74,10 @@ def exchange_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
         )
 
     return _exchange
+
+
+def _county_label(city: City, code: str) -> str:
+    try:
+        return f"{city.county(code).name}（{code}）"
+    except KeyError:
+        return code

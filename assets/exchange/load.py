@@ -55,3 +55,14 @@ def load_exchange_slice(
         engine, table, frame, {"county_code": county_code, "period": period}, progress=progress
     )
     return ExchangeLoad(rows=len(frame), replaced_rows=replaced, unchanged=False)
+
+
+def table_totals(engine: Engine, entry: CatalogEntry) -> dict[str, int]:
+    """The whole exchange table's rows by county (every period): what the asset's overview shows
+    beside the latest partition's own count, so the bureau reads the dataset, not one county."""
+    table = exchange_table(entry)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(table.c.county_code, sa.func.count()).group_by(table.c.county_code)
+        ).all()
+    return {county: count for county, count in rows}
