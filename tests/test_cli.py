@@ -53,6 +53,11 @@ def test_demo_json_prints_one_object_that_accounts_for_every_file(tmp_path):
     assert by_status["approved"]["live_grants"] and by_status["approved"]["due_date"] is None
     assert by_status["submitted"]["due_date"] and by_status["submitted"]["live_grants"] == []
     assert [g["merchant_id"] for g in operation["live_grants"]] == ["demo_merchant"]
+    # the demo leaves the workspace in step with that grant: the demo merchant can query at once
+    check = _run("workspace", "check", "--data-dir", str(tmp_path), "--json")
+    assert check.returncode == 0, check.stderr[-2000:]
+    workspace = json.loads(check.stdout)
+    assert workspace["passed"] and workspace["not_applied"] == [], workspace
 
 
 def test_run_uses_publicdata_home_and_explains_a_missing_landing_zone(tmp_path):

@@ -25,15 +25,22 @@ def definitions(catalog: dict[str, CatalogEntry], city: City) -> StageDefinition
 
 
 def create_demo(settings: Settings) -> bool:
-    """The demo's operator authorization, merchant and applications (after the pipeline published)."""
+    """The demo's operator authorization, merchant and applications (after the pipeline published),
+    and the workspace brought to the live grant."""
     from assets.authorization.demo import create_demo_operation
     from assets.common.catalog import load_catalog
     from assets.common.city import load_city
     from assets.storage.engine import get_engine
+    from assets.workspace.reconcile import live_state, reconcile
 
-    return create_demo_operation(
-        get_engine(settings.platform_url),
+    platform = get_engine(settings.platform_url)
+    created = create_demo_operation(
+        platform,
         load_catalog(settings.catalog_dir),
         load_city(settings.city_config),
         settings.today_date(),
     )
+    if created:  # the demo merchant's approved grant is live today: its workspace opens at once
+        grants, merchants = live_state(platform, settings.today_date())
+        reconcile(platform, get_engine(settings.operation_url), grants, merchants=merchants)
+    return created
