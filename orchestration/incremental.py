@@ -8,10 +8,12 @@ The rules themselves (what counts as unchanged) are in ``assets/aggregation/incr
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass
 
 import dagster as dg
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assets.aggregation.assets import landing_key
@@ -33,8 +35,11 @@ from assets.common.catalog import CatalogEntry
 from assets.governance.assets import governance_key
 from assets.landing.paths import LandingPath, file_checksum
 from assets.operation.assets import operation_key
+from assets.storage.engine import one_line_error
 
 DATA_VERSION_TAG = "dagster/data_version"  # where Dagster keeps a materialization's data version
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -178,11 +183,18 @@ def stale_datasets(
     stale: dict[str, str] = {}
     current: dict[str, str] = {}
     for dataset_id, entry in catalog.items():
-        slices = (
-            exchange_slices(exchange_engine, entry)
-            if dataset_id in ingested
-            else plan.slices.get(dataset_id, {})
-        )
+        try:
+            slices = (
+                exchange_slices(exchange_engine, entry)
+                if dataset_id in ingested
+                else plan.slices.get(dataset_id, {})
+            )
+        except sa.exc.SQLAlchemyError as exc:
+            # the exchange zone cannot be read (a database lost mid-run): recompute, and let the
+            # jobs fail and the summary say so, rather than end the run here
+            log.warning("%s: 无法读取交换表指纹，按有变化处理：%s", dataset_id, one_line_error(exc))
+            stale[dataset_id] = ""
+            continue
         fingerprint = exchange_fingerprint(slices)
         if not force and governance_current(instance, dataset_id, fingerprint):
             current[dataset_id] = fingerprint

@@ -313,9 +313,12 @@ def _post_ingest_needed(
         return published
     if job_name == CATALOG_JOB_NAME:
         engine = get_engine(settings.platform_url)
-        if latest_version(engine) is None:
+        try:
+            if latest_version(engine) is None:
+                return True
+            return not registry_already_processed(engine, registry_fingerprint(settings.data_dir))
+        except sa.exc.SQLAlchemyError:  # the records cannot be read: run it, let it say why
             return True
-        return not registry_already_processed(engine, registry_fingerprint(settings.data_dir))
     return False
 
 
