@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster._core.definitions.reconstruct import ReconstructableJob
 
 from orchestration.definitions import build_definitions
 from orchestration.settings import Settings
@@ -26,7 +25,8 @@ def reconstruct_job(job_name: str, data_dir: str) -> dg.JobDefinition:
     return build_definitions(Settings.load(data_dir)).resolve_job_def(job_name)
 
 
-def reconstructable_job(settings: Settings, job_name: str) -> ReconstructableJob:
+def reconstructable_job(settings: Settings, job_name: str) -> Any:
+    """What ``dg.build_reconstructable_job`` returns (its type is not public Dagster API)."""
     return dg.build_reconstructable_job(
         __name__, reconstruct_job.__name__, reconstructable_args=(job_name, str(settings.data_dir))
     )
