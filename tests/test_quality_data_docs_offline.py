@@ -190,41 +190,26 @@ def test_the_pages_work_from_disk_in_chromium_with_the_network_cut_off(built):
     """Opened as files (a copy on a laptop, an intranet share), with every non-file request
     refused: the index's results list is rendered (bootstrap-table), the validation page's
     pass/fail icons have their font."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.portal.test_portal_browser import chromium_path
+    from tests.browser import chromium, fenced_context
 
     root, outcomes = built
     site = root / outcomes[0].dataset_id
     refused: list[str] = []
     failed: list[str] = []
 
-    def files_only(route) -> None:
-        if route.request.url.startswith("file://"):
-            route.continue_()
-        else:
-            refused.append(route.request.url)
-            route.abort()
+    with chromium() as browser:
+        page = fenced_context(browser, "file://", refused).new_page()
+        page.on("requestfailed", lambda request: failed.append(request.url))
+        page.goto((site / "index.html").as_uri())
+        rows = page.locator("table.ge-index-page-validation-results-table tbody tr")
+        rows.first.wait_for()
+        assert rows.count() == 1 and outcomes[0].dataset_id in rows.first.inner_text()
+        assert not outcomes[0].success and rows.first.locator("i.fa-times").count() == 1
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True)
-        try:
-            context = browser.new_context(locale="zh-CN")
-            context.route("**/*", files_only)
-            page = context.new_page()
-            page.on("requestfailed", lambda request: failed.append(request.url))
-            page.goto((site / "index.html").as_uri())
-            rows = page.locator("table.ge-index-page-validation-results-table tbody tr")
-            rows.first.wait_for()
-            assert rows.count() == 1 and outcomes[0].dataset_id in rows.first.inner_text()
-            assert not outcomes[0].success and rows.first.locator("i.fa-times").count() == 1
-
-            page.goto(validation_page(outcomes[0], site).as_uri())
-            assert page.locator("table tbody tr").count() > 5
-            page.evaluate("document.fonts.ready")
-            assert page.evaluate("document.fonts.check('900 16px \"Font Awesome 6 Free\"')")
-            icon = page.locator("i.fa-check-circle").first.bounding_box()
-            assert icon is not None and icon["width"] > 0
-        finally:
-            browser.close()
+        page.goto(validation_page(outcomes[0], site).as_uri())
+        assert page.locator("table tbody tr").count() > 5
+        page.evaluate("document.fonts.ready")
+        assert page.evaluate("document.fonts.check('900 16px \"Font Awesome 6 Free\"')")
+        icon = page.locator("i.fa-check-circle").first.bounding_box()
+        assert icon is not None and icon["width"] > 0
     assert refused == [] and failed == [], (refused, failed)

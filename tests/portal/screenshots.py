@@ -16,12 +16,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from assets.storage.engine import get_engine
 from assets.tickets import store
 from orchestration.settings import Settings
-from tests.portal.test_portal_browser import chromium_path, start_portal
+from tests.browser import chromium
+from tests.portal.test_portal_browser import start_portal
 
 CLERK = "demo_public_security_640521"
 BUREAU = "demo_bureau"
@@ -75,8 +76,7 @@ def take(data_dir: Path, out_dir: Path) -> list[Path]:
     portal = start_portal(data_dir)
     base = next(portal)
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True)
+        with chromium() as browser:
             page = browser.new_page(viewport={"width": 1280, "height": 760}, locale="zh-CN")
 
             def shot(name: str, full_page: bool = False) -> None:
@@ -120,7 +120,6 @@ def take(data_dir: Path, out_dir: Path) -> list[Path]:
                 page.click("form[action='/incidents'] button[type=submit]")
             page.goto(f"{base}/incidents")
             shot("incidents")
-            browser.close()
     finally:
         portal.close()
     return shots

@@ -6,8 +6,6 @@ with its due date; the browser fetches nothing from outside the portal."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -21,19 +19,10 @@ import pytest
 
 from assets.storage.engine import get_engine
 from assets.tickets import store
+from tests.browser import chromium
 from tests.portal.conftest import PASSWORD, PEOPLE
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("portal")]
-
-
-def chromium_path() -> str:
-    """The distribution's Chromium (`apt-get install chromium`; .ci/run installs it)."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Chromium: .ci/run installs the Debian package chromium")
-        pytest.skip("no chromium on this machine (apt-get install -y chromium)")
-    return found
 
 
 def _free_port() -> int:
@@ -86,43 +75,36 @@ def portal_url(portal_data) -> Iterator[str]:
 
 
 def test_clerk_acknowledges_a_ticket_in_chromium(portal_data, portal_url):
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium_path()
     own, other = portal_data.tickets["own"], portal_data.tickets["other_county"]
     requested: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, headless=True)
-        try:
-            page = browser.new_page(locale="zh-CN")
-            page.on("request", lambda request: requested.append(request.url))
+    with chromium() as browser:
+        page = browser.new_page(locale="zh-CN")
+        page.on("request", lambda request: requested.append(request.url))
 
-            page.goto(f"{portal_url}/tickets/{own}")
-            assert page.url.startswith(f"{portal_url}/login")  # signed out: sent to sign in
-            page.fill("input[name=name]", PEOPLE["clerk"].name)
-            page.fill("input[name=password]", PASSWORD)
-            with page.expect_navigation():
-                page.click("button[type=submit]")
-            assert page.url == f"{portal_url}/tickets/{own}"  # back where the clerk wanted to go
-            assert page.get_attribute("#ticket-status", "data-status") == "new"
+        page.goto(f"{portal_url}/tickets/{own}")
+        assert page.url.startswith(f"{portal_url}/login")  # signed out: sent to sign in
+        page.fill("input[name=name]", PEOPLE["clerk"].name)
+        page.fill("input[name=password]", PASSWORD)
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        assert page.url == f"{portal_url}/tickets/{own}"  # back where the clerk wanted to go
+        assert page.get_attribute("#ticket-status", "data-status") == "new"
 
-            page.fill("input[name=comment]", "已收到，正在核对")
-            with page.expect_navigation():
-                page.click("#acknowledge")
-            assert page.get_attribute("#ticket-status", "data-status") == "acknowledged"
-            assert page.inner_text("#ticket-status") == "已确认"
-            assert "已收到，正在核对" in page.inner_text("ol.history")
+        page.fill("input[name=comment]", "已收到，正在核对")
+        with page.expect_navigation():
+            page.click("#acknowledge")
+        assert page.get_attribute("#ticket-status", "data-status") == "acknowledged"
+        assert page.inner_text("#ticket-status") == "已确认"
+        assert "已收到，正在核对" in page.inner_text("ol.history")
 
-            with page.expect_navigation():
-                page.click("text=← 返回工单列表")
-            inbox = page.inner_text("table.grid")
-            assert own in inbox and other not in inbox
+        with page.expect_navigation():
+            page.click("text=← 返回工单列表")
+        inbox = page.inner_text("table.grid")
+        assert own in inbox and other not in inbox
 
-            refused = page.goto(f"{portal_url}/tickets/{other}")
-            assert refused is not None and refused.status == 403
-            assert "无权访问" in page.inner_text("main")
-        finally:
-            browser.close()
+        refused = page.goto(f"{portal_url}/tickets/{other}")
+        assert refused is not None and refused.status == 403
+        assert "无权访问" in page.inner_text("main")
 
     engine = get_engine(portal_data.settings.platform_url)
     assert store.get_ticket(engine, own).status.value == "acknowledged"
@@ -133,44 +115,38 @@ def test_clerk_acknowledges_a_ticket_in_chromium(portal_data, portal_url):
 
 def test_merchant_submits_an_application_in_chromium(portal_data, portal_url):
     """A merchant user submits a data-use application and finds it listed with its due date."""
-    from playwright.sync_api import sync_playwright
-
     from assets.authorization.applications import list_applications
 
     engine = get_engine(portal_data.settings.platform_url)
     before = {a.application_id for a in list_applications(engine)}
     requested: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True)
-        try:
-            page = browser.new_page(locale="zh-CN")
-            page.on("request", lambda request: requested.append(request.url))
-            page.goto(f"{portal_url}/applications/new")
-            page.fill("input[name=name]", PEOPLE["applicant"].name)
-            page.fill("input[name=password]", PASSWORD)
-            with page.expect_navigation():
-                page.click("button[type=submit]")
-            assert page.url == f"{portal_url}/applications/new"
-            page.check("input[value='medical_institutions/beds']")
-            page.check("input[value='medical_institutions/institution_name']")
-            page.fill("input[name=scenario]", "医疗资源分布分析")
-            page.fill("textarea[name=purpose]", "统计各县区医疗机构床位")
-            page.fill("textarea[name=safeguards]", "只在沙箱内查询，结果经出域审核")
-            with page.expect_navigation():
-                page.click("#application-form button[type=submit]")
-            assert page.get_attribute("#application-status", "data-status") == "submitted"
-            (new,) = {a.application_id for a in list_applications(engine)} - before
-            application = next(a for a in list_applications(engine) if a.application_id == new)
-            due = application.current_due()
-            assert due is not None
-            assert f"{due.day.isoformat()} 前完成合规核查" in page.inner_text(".flash-ok")
+    with chromium() as browser:
+        page = browser.new_page(locale="zh-CN")
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(f"{portal_url}/applications/new")
+        page.fill("input[name=name]", PEOPLE["applicant"].name)
+        page.fill("input[name=password]", PASSWORD)
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        assert page.url == f"{portal_url}/applications/new"
+        page.check("input[value='medical_institutions/beds']")
+        page.check("input[value='medical_institutions/institution_name']")
+        page.fill("input[name=scenario]", "医疗资源分布分析")
+        page.fill("textarea[name=purpose]", "统计各县区医疗机构床位")
+        page.fill("textarea[name=safeguards]", "只在沙箱内查询，结果经出域审核")
+        with page.expect_navigation():
+            page.click("#application-form button[type=submit]")
+        assert page.get_attribute("#application-status", "data-status") == "submitted"
+        (new,) = {a.application_id for a in list_applications(engine)} - before
+        application = next(a for a in list_applications(engine) if a.application_id == new)
+        due = application.current_due()
+        assert due is not None
+        assert f"{due.day.isoformat()} 前完成合规核查" in page.inner_text(".flash-ok")
 
-            with page.expect_navigation():
-                page.click("text=← 全部申请")
-            (row,) = [r for r in page.locator("table.grid tbody tr").all_inner_texts() if new in r]
-            assert "已受理，待合规核查" in row and due.day.isoformat() in row
-        finally:
-            browser.close()
+        with page.expect_navigation():
+            page.click("text=← 全部申请")
+        (row,) = [r for r in page.locator("table.grid tbody tr").all_inner_texts() if new in r]
+        assert "已受理，待合规核查" in row and due.day.isoformat() in row
     assert application.merchant_id == "yunshu" and {i.column for i in application.items} == {
         "beds",
         "institution_name",

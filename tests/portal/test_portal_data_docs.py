@@ -9,8 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.browser import chromium, fenced_context
 from tests.portal.conftest import PASSWORD, PEOPLE, portal_client
-from tests.portal.test_portal_browser import chromium_path, start_portal
+from tests.portal.test_portal_browser import start_portal
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("portal")]
 
@@ -44,50 +45,32 @@ def portal_url(portal_data) -> Iterator[str]:
 
 
 def test_data_docs_show_their_results_in_chromium_with_nothing_from_outside(portal_url):
-    from playwright.sync_api import sync_playwright
-
     outside: list[str] = []
     failed: list[str] = []
+    with chromium() as browser:
+        page = fenced_context(browser, portal_url + "/", outside).new_page()
+        # the Data Docs' own files (the portal's pages have their own tests)
+        page.on(
+            "requestfailed",
+            lambda request: failed.append(request.url) if "/quality-docs/" in request.url else None,
+        )
+        page.goto(f"{portal_url}/login")
+        page.fill("input[name=name]", PEOPLE["bureau"].name)
+        page.fill("input[name=password]", PASSWORD)
+        with page.expect_navigation():
+            page.click("button[type=submit]")
 
-    def only_the_portal(route) -> None:
-        if route.request.url.startswith(portal_url + "/"):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
+        page.goto(f"{portal_url}/quality-docs/household_registration/index.html")
+        rows = page.locator("table.ge-index-page-validation-results-table tbody tr")
+        rows.first.wait_for()  # bootstrap-table (a vendored script) renders the results list
+        assert rows.count() >= 1 and "household_registration" in rows.first.inner_text()
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True)
-        try:
-            context = browser.new_context(locale="zh-CN")
-            context.route("**/*", only_the_portal)
-            page = context.new_page()
-            # the Data Docs' own files (the portal's pages have their own tests)
-            page.on(
-                "requestfailed",
-                lambda request: (
-                    failed.append(request.url) if "/quality-docs/" in request.url else None
-                ),
-            )
-            page.goto(f"{portal_url}/login")
-            page.fill("input[name=name]", PEOPLE["bureau"].name)
-            page.fill("input[name=password]", PASSWORD)
-            with page.expect_navigation():
-                page.click("button[type=submit]")
-
-            page.goto(f"{portal_url}/quality-docs/household_registration/index.html")
-            rows = page.locator("table.ge-index-page-validation-results-table tbody tr")
-            rows.first.wait_for()  # bootstrap-table (a vendored script) renders the results list
-            assert rows.count() >= 1 and "household_registration" in rows.first.inner_text()
-
-            with page.expect_navigation():
-                rows.first.click()  # GE's own row link, to the validation's page
-            assert "/validations/" in page.url
-            assert page.locator("table tbody tr").count() > 5
-            page.evaluate("document.fonts.ready")
-            assert page.evaluate("document.fonts.check('900 16px \"Font Awesome 6 Free\"')")
-            icon = page.locator("i.fas").first.bounding_box()
-            assert icon is not None and icon["width"] > 0
-        finally:
-            browser.close()
+        with page.expect_navigation():
+            rows.first.click()  # GE's own row link, to the validation's page
+        assert "/validations/" in page.url
+        assert page.locator("table tbody tr").count() > 5
+        page.evaluate("document.fonts.ready")
+        assert page.evaluate("document.fonts.check('900 16px \"Font Awesome 6 Free\"')")
+        icon = page.locator("i.fas").first.bounding_box()
+        assert icon is not None and icon["width"] > 0
     assert outside == [] and failed == [], (outside, failed)
