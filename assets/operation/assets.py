@@ -252,7 +252,7 @@ def operation_checks(entry: CatalogEntry) -> list[dg.AssetChecksDefinition]:
         description="运营平台表中没有任何明文公民身份号码、手机号码或银行卡号（含自由文本中的）。",
     )
     def _no_leak(platform: PlatformResource) -> dg.AssetCheckResult:
-        frame = read_published(platform.operation_engine(), dataset_id)
+        frame = read_published(platform.operation_engine(), dataset_id, strings="arrow")
         found = scan_for_leaks(frame) if frame is not None else {}
         return dg.AssetCheckResult(
             passed=frame is not None and not found,
@@ -276,7 +276,7 @@ def operation_checks(entry: CatalogEntry) -> list[dg.AssetChecksDefinition]:
         threshold = int(record["k_threshold"]) if record else load_policy().k_threshold
         columns = list(record["quasi_identifiers"]) if record else []
         # k needs the quasi-identifiers only: the rest of the table is not read
-        frame = read_published(platform.operation_engine(), dataset_id, columns)
+        frame = read_published(platform.operation_engine(), dataset_id, columns, strings="arrow")
         k = measure_k(frame, columns) if frame is not None else None
         passed = frame is not None and (k is None or k >= threshold)
         return dg.AssetCheckResult(

@@ -24,6 +24,7 @@ from assets.common.text import as_text
 from assets.desensitization.desensitize import DesensitizedFrame
 from assets.desensitization.kanonymity import class_sizes
 from assets.operation.guards import assert_k_anonymous, assert_no_leak, ensure_publishable
+from assets.storage.arrow_read import Strings, read_frame
 from assets.storage.bulk import replace_slice
 from assets.storage.dependents import lock_views, restore_views, save_dependent_views
 from assets.storage.engine import is_postgres
@@ -210,18 +211,22 @@ def _reflect(engine: Engine, name: str) -> sa.Table | None:
 
 
 def read_published(
-    engine: Engine, dataset_id: str, columns: Sequence[str] | None = None
+    engine: Engine,
+    dataset_id: str,
+    columns: Sequence[str] | None = None,
+    *,
+    strings: Strings = "object",
 ) -> pd.DataFrame | None:
     """The dataset's table as the operation platform holds it (only ``columns`` of it, those it
-    has, when given), or None when nothing is published."""
+    has, when given), or None when nothing is published. Read columnar (``read_frame``): text as
+    ``str``/``None``, or Arrow-backed ``string[pyarrow]`` with ``strings="arrow"``."""
     table = _reflect(engine, operation_table_name(dataset_id))
     if table is None:
         return None
     selected = list(table.c) if columns is None else [table.c[c] for c in columns if c in table.c]
     if not selected:  # none of the columns: the table's row count, no column
         return pd.DataFrame(index=pd.RangeIndex(_count(engine, table.name)))
-    with engine.connect() as connection:
-        return pd.read_sql(sa.select(*selected), connection)
+    return read_frame(engine, sa.select(*selected), strings=strings)
 
 
 def withdraw(

@@ -36,6 +36,7 @@ from assets.quality.validation import (
     default_validator,
     scrub_text,
 )
+from assets.storage.arrow_read import read_frame
 from assets.storage.tables import exchange_table
 from assets.tickets import intake
 from assets.tickets.intake import SyncResult
@@ -108,8 +109,7 @@ def read_partition(
         .where(table.c.county_code == county_code, table.c.period == period)
         .order_by(table.c[SOURCE_ROW])
     )
-    with engine.connect() as connection:
-        frame = pd.read_sql(query, connection)
+    frame = read_frame(engine, query)  # columnar (Arrow): no SQLAlchemy row per record
     items = frame[entry.columns].astype(object)
     frame[entry.columns] = items.where(items.notna(), None)
     return frame

@@ -1,0 +1,154 @@
+"""Columnar reads (``assets/storage/arrow_read.py``) on SQLite and PostgreSQL: the same frame as
+``pd.read_sql`` — NULLs, Chinese text, every column type the zones use, row order, parameters —
+through the ADBC drivers, an absent table as an empty frame, and the SQLAlchemy fallback where no
+second connection can see the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+
+from assets.storage import arrow_read
+from assets.storage.arrow_read import read_arrow, read_frame
+from assets.storage.engine import get_engine
+
+ROWS = 2_500  # more than one of the SQLite driver's default batches (1,024 rows)
+
+_metadata = sa.MetaData()
+SAMPLE = sa.Table(
+    "arrow_sample",
+    _metadata,
+    sa.Column("row_id", sa.Integer),
+    sa.Column("name", sa.Text),
+    sa.Column("county_code", sa.String(6)),
+    sa.Column("amount", sa.BigInteger),
+    sa.Column("ratio", sa.Float),
+    sa.Column("open", sa.Boolean),
+    sa.Column("opened_on", sa.Date),
+    sa.Column("ingested_at", sa.DateTime(timezone=True)),
+)
+
+
+def _rows() -> list[dict]:
+    rows = []
+    for i in range(ROWS):
+        rows.append(
+            {
+                "row_id": i,
+                # NULL in every row of the first batches: the SQLite driver must not type it by them
+                "name": None if i < 1_500 else f"杭州市西湖区文三路{i}号「测试」",
+                "county_code": "330106" if i % 2 else None,
+                "amount": None if i == 3 else i * 10**12,
+                "ratio": None if i == 4 else i / 3,
+                "open": None if i == 5 else bool(i % 3),
+                "opened_on": None if i == 6 else dt.date(2024, 1 + i % 12, 1 + i % 28),
+                "ingested_at": None
+                if i == 7
+                else dt.datetime(2026, 11, 20, 8, 30, 15, 123456, tzinfo=dt.UTC),
+            }
+        )
+    return rows
+
+
+@pytest.fixture
+def engine(db_url):
+    engine = get_engine(db_url)
+    _metadata.drop_all(engine)
+    _metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(SAMPLE.insert(), _rows())
+    return engine
+
+
+def _plain(values: pd.Series) -> list:
+    return values.astype(object).where(values.notna(), None).tolist()
+
+
+def _sqlalchemy(engine, statement) -> pd.DataFrame:
+    with engine.connect() as connection:
+        return pd.read_sql(statement, connection)
+
+
+def _no_fallback(monkeypatch) -> None:
+    def refuse(*_args):
+        raise AssertionError("read through SQLAlchemy, not ADBC")
+
+    monkeypatch.setattr(arrow_read, "_via_sqlalchemy", refuse)
+
+
+def test_the_columnar_read_is_the_frame_sqlalchemy_reads(engine, monkeypatch):
+    statement = sa.select(SAMPLE).where(SAMPLE.c.row_id >= 2).order_by(SAMPLE.c.row_id.desc())
+    slow = _sqlalchemy(engine, statement)
+    _no_fallback(monkeypatch)  # the drivers are installed: ADBC reads it
+    fast = read_frame(engine, statement)
+    assert list(fast.columns) == list(slow.columns) == [c.name for c in SAMPLE.columns]
+    assert fast.dtypes.to_dict() == slow.dtypes.to_dict()
+    for column in slow.columns:
+        assert _plain(fast[column]) == _plain(slow[column]), column
+    assert fast["row_id"].tolist() == list(range(ROWS - 1, 1, -1))  # the statement's ORDER BY
+    # NULL text is None, Chinese text comes back whole
+    assert fast.loc[fast["row_id"] == 10, "name"].item() is None
+    assert fast.loc[fast["row_id"] == 1_600, "name"].item() == "杭州市西湖区文三路1600号「测试」"
+    assert fast["opened_on"].dropna().map(type).eq(dt.date).all()
+
+
+def test_arrow_strings_hold_the_same_text(engine, monkeypatch):
+    _no_fallback(monkeypatch)
+    statement = sa.select(SAMPLE.c.name, SAMPLE.c.county_code).order_by(SAMPLE.c.row_id)
+    frame = read_frame(engine, statement, strings="arrow")
+    assert str(frame["name"].dtype) == "string"
+    assert frame["name"].isna().sum() == 1_500
+    assert frame["name"].iloc[-1] == f"杭州市西湖区文三路{ROWS - 1}号「测试」"
+    table = read_arrow(engine, statement)
+    assert table.schema.types == [pa.string(), pa.string()]
+    assert table.column("county_code").null_count == ROWS // 2
+
+
+def test_parameters_are_bound(engine, monkeypatch):
+    _no_fallback(monkeypatch)
+    wanted = [1, 3, 1_601, 1_602]
+    statement = (
+        sa.select(SAMPLE.c.name, SAMPLE.c.row_id)
+        .where(SAMPLE.c.county_code == "330106", SAMPLE.c.row_id.in_(wanted))
+        .order_by(SAMPLE.c.row_id)
+    )
+    frame = read_frame(engine, statement)
+    assert frame["row_id"].tolist() == [1, 3, 1_601]  # 1602 is even: no county code
+    assert _plain(frame["name"]) == [None, None, "杭州市西湖区文三路1601号「测试」"]
+    quoted = sa.select(SAMPLE.c.row_id).where(SAMPLE.c.name == "x' OR '1'='1")
+    assert read_frame(engine, quoted).empty
+
+
+def test_no_rows_and_absent_tables_read_as_empty_frames_with_the_columns(engine):
+    empty = read_frame(engine, sa.select(SAMPLE).where(SAMPLE.c.row_id < 0))
+    assert empty.empty and list(empty.columns) == [c.name for c in SAMPLE.columns]
+    absent = sa.Table(
+        "arrow_absent", sa.MetaData(), sa.Column("a", sa.Text), sa.Column("b", sa.Integer)
+    )
+    frame = read_frame(engine, sa.select(absent))
+    assert frame.empty and list(frame.columns) == ["a", "b"]
+    assert read_arrow(engine, sa.select(absent)).num_rows == 0
+
+
+def test_a_private_in_memory_database_is_read_through_sqlalchemy():
+    engine = sa.create_engine("sqlite:///:memory:", poolclass=sa.pool.StaticPool)
+    assert arrow_read._connector(engine) is None
+    _metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(SAMPLE.insert(), _rows()[:20])
+    statement = sa.select(SAMPLE.c.row_id, SAMPLE.c.name).order_by(SAMPLE.c.row_id)
+    frame = read_frame(engine, statement)
+    assert frame["row_id"].tolist() == list(range(20))
+    assert str(read_frame(engine, statement, strings="arrow")["name"].dtype) == "string"
+
+
+def test_a_column_type_it_does_not_map_is_read_through_sqlalchemy(engine):
+    statement = sa.select(sa.cast(SAMPLE.c.row_id, sa.Numeric(10, 2)).label("n")).where(
+        SAMPLE.c.row_id < 3
+    )
+    frame = read_frame(engine, statement)
+    assert [float(v) for v in frame["n"]] == [0.0, 1.0, 2.0]
