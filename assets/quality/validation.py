@@ -227,10 +227,11 @@ class QualityValidator:
                 PARAM_AS_OF: as_of_text,
             },
         )
+        lookup = _RowLookup(frame)
         order = {(e.meta or {}).get("rule_id"): i for i, e in enumerate(suite.expectations)}
         outcomes = tuple(
             sorted(
-                (_scrub_expectation_result(r, frame, entry, len(frame)) for r in result.results),
+                (_scrub_expectation_result(r, lookup, entry, len(frame)) for r in result.results),
                 key=lambda o: order.get(o.rule_id, len(order)),
             )
         )
@@ -304,15 +305,32 @@ def _failing_rows(result: Mapping[str, Any]) -> list[int]:
     return sorted(set(rows))
 
 
+class _RowLookup:
+    """A partition's rows by their ``source_row``, indexed once per validation (on first use) for
+    every expectation's examples; a repeated row number shows its first row's values."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._first: pd.Index | None = None
+        self._positions: np.ndarray | None = None
+
+    def positions(self, rows: list[int]) -> np.ndarray:
+        if self._first is None:
+            source_rows = pd.Index(self.frame[SOURCE_ROW].astype("int64"))
+            first = ~source_rows.duplicated()
+            self._first, self._positions = source_rows[first], np.flatnonzero(first)
+        assert self._positions is not None
+        return self._positions[self._first.get_indexer(rows)]
+
+
 def _masked_values(
-    frame: pd.DataFrame, rows: list[int], columns: Sequence[str], entry: CatalogEntry
+    lookup: _RowLookup, rows: list[int], columns: Sequence[str], entry: CatalogEntry
 ) -> dict[str, list[str | None]]:
     """Each column's values at ``rows``, masked by its personal-data type; with a personal
     identifier in the same example, quasi-identifying dates keep only year and month so the two
     together cannot restore the identifier."""
-    source_rows = pd.Index(frame[SOURCE_ROW].astype("int64"))
-    first = ~source_rows.duplicated()  # a repeated row number shows its first row's values
-    positions = np.flatnonzero(first)[source_rows[first].get_indexer(rows)]
+    frame = lookup.frame
+    positions = lookup.positions(rows)
     items = {c: entry.item(c) for c in columns if c in entry.columns and c in frame.columns}
     has_pii = any(item.pii for item in items.values())
     out: dict[str, list[str | None]] = {}
@@ -326,7 +344,7 @@ def _masked_values(
 
 
 def _scrub_expectation_result(
-    r: Any, frame: pd.DataFrame, entry: CatalogEntry, row_count: int
+    r: Any, lookup: _RowLookup, entry: CatalogEntry, row_count: int
 ) -> ExpectationOutcome:
     """Rewrite one GE expectation result in place to hold masked examples only; summarise it."""
     config = r.expectation_config
@@ -347,7 +365,7 @@ def _scrub_expectation_result(
         failed = int(result.get("unexpected_count") or 0)
         total = int(result.get("element_count") or row_count)
         rows = _failing_rows(result)[:MAX_EXAMPLES]
-        values = _masked_values(frame, rows, columns, entry) if rows else {}
+        values = _masked_values(lookup, rows, columns, entry) if rows else {}
         examples = [Example(row, _example_value(values, i, entry)) for i, row in enumerate(rows)]
         if "partial_unexpected_index_list" in result:
             # what Data Docs and any reader of the GE result see: masked values only
