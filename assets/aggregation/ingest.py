@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -97,6 +99,50 @@ def staged_path(staging_dir: Path, dataset_id: str, county_code: str, period: st
     return staging_dir / county_code / dataset_id / f"{period}.parquet"
 
 
+def _text_array(values: pd.Series) -> pa.Array:
+    """A column of delivered text (``str`` or None) as an Arrow string array."""
+    return pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+
+
+def _constant(value: object, type_: pa.DataType, length: int) -> pa.Array:
+    return pa.array([value], type=type_).take(np.zeros(length, dtype=np.int32))
+
+
+def provenance_table(
+    frame: pd.DataFrame,
+    entry: CatalogEntry,
+    landing: LandingPath,
+    *,
+    department_id: str,
+    checksum: str,
+    batch_id: str,
+    ingested_at: datetime,
+    items: dict[str, pa.Array] | None = None,
+) -> pa.Table:
+    """The staged rows as Arrow columns (:func:`stage_schema`): provenance first, then the catalog
+    items as delivered text (None for empty). ``items`` are the item columns already as Arrow."""
+    schema = stage_schema(entry)
+    length = len(frame)
+    constants = {
+        "county_code": landing.county_code,
+        "period": landing.period,
+        "source_department": department_id,
+        "source_file": landing.relative_path,
+        "file_checksum": checksum,
+        "batch_id": batch_id,
+        "ingested_at": pd.Timestamp(ingested_at).as_unit("us"),
+    }
+    columns = [
+        _constant(value, schema.field(name).type, length) for name, value in constants.items()
+    ]
+    columns.append(pa.array(frame["source_row"].astype("int64").to_numpy(), type=pa.int64()))
+    items = items or {}
+    columns += [
+        items[column] if column in items else _text_array(frame[column]) for column in entry.columns
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
 def with_provenance(
     frame: pd.DataFrame,
     entry: CatalogEntry,
@@ -108,22 +154,16 @@ def with_provenance(
     ingested_at: datetime,
 ) -> pd.DataFrame:
     """Provenance columns first, then the catalog items as delivered text (None for empty)."""
-    out = pd.DataFrame(
-        {
-            "county_code": landing.county_code,
-            "period": landing.period,
-            "source_department": department_id,
-            "source_file": landing.relative_path,
-            "file_checksum": checksum,
-            "batch_id": batch_id,
-            "ingested_at": pd.Timestamp(ingested_at),
-            "source_row": frame["source_row"].astype("int64").to_numpy(),
-        },
-        index=frame.index,
+    table = provenance_table(
+        frame,
+        entry,
+        landing,
+        department_id=department_id,
+        checksum=checksum,
+        batch_id=batch_id,
+        ingested_at=ingested_at,
     )
-    for column in entry.columns:
-        out[column] = frame[column].astype(object).where(frame[column].notna(), None)
-    return out.reset_index(drop=True)
+    return table.to_pandas()
 
 
 def stage_schema(entry: CatalogEntry) -> pa.Schema:
@@ -142,13 +182,32 @@ def stage_schema(entry: CatalogEntry) -> pa.Schema:
     )
 
 
-def write_stage(frame: pd.DataFrame, entry: CatalogEntry, path: Path) -> None:
+def write_stage(frame: pd.DataFrame | pa.Table, entry: CatalogEntry, path: Path) -> None:
     """Atomic: a reader sees the previous stage file or the new one, never a half-written one."""
     private_dir(path.parent)  # raw delivered data: owner-only
-    table = pa.Table.from_pandas(frame, schema=stage_schema(entry), preserve_index=False)
+    table = (
+        frame.cast(stage_schema(entry))
+        if isinstance(frame, pa.Table)
+        else pa.Table.from_pandas(frame, schema=stage_schema(entry), preserve_index=False)
+    )
     tmp = create_private_file(path.with_suffix(f".{os.getpid()}.tmp"))
-    pq.write_table(table, tmp, compression="zstd")
+    # the provenance columns hold one value each: dictionary-encoded; the delivered items are mostly
+    # distinct (names, ID numbers), where a dictionary and statistics only cost time
+    pq.write_table(
+        table,
+        tmp,
+        compression="zstd",
+        use_dictionary=[c for c in PROVENANCE_COLUMNS if c != "source_row"],
+        write_statistics=list(PROVENANCE_COLUMNS),
+    )
     os.replace(tmp, path)
+
+
+def read_stage_table(path: Path) -> pa.Table:
+    """A staged slice as Arrow, provenance columns first."""
+    table = pq.read_table(path)
+    names = table.column_names
+    return table.select([*PROVENANCE_COLUMNS, *[c for c in names if c not in PROVENANCE_COLUMNS]])
 
 
 def read_stage(path: Path) -> pd.DataFrame:
@@ -156,13 +215,54 @@ def read_stage(path: Path) -> pd.DataFrame:
     return frame[[*PROVENANCE_COLUMNS, *[c for c in frame.columns if c not in PROVENANCE_COLUMNS]]]
 
 
-def reject_nul_rows(
-    frame: pd.DataFrame, entry: CatalogEntry
-) -> tuple[pd.DataFrame, list[RowRejection]]:
-    """Rows with a NUL character in any item, taken out as rejections (same on every backend)."""
+def _nul_reason(names: list[str]) -> str:
+    return (
+        f"“{'、'.join(names)}”含有空字符（NUL，0x00），无法作为文本入库：请检查导出程序后重新报送"
+    )
+
+
+def _reject_nul(
+    frame: pd.DataFrame, entry: CatalogEntry, items: dict[str, pa.Array] | None = None
+) -> tuple[pd.DataFrame, list[RowRejection], dict[str, pa.Array]]:
+    """:func:`reject_nul_rows`, and the kept rows' item columns as Arrow (for staging); ``items``
+    are the frame's item columns already as Arrow (:attr:`LandingRead.items`)."""
     columns = [c for c in entry.columns if c in frame.columns]
     if not len(frame) or not columns:
-        return frame, []
+        return frame, [], {}
+    if items and all(c in items for c in columns):
+        arrays = {column: items[column] for column in columns}
+    else:
+        try:
+            arrays = {column: _text_array(frame[column]) for column in columns}
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: judged value by value
+            kept, rejections = _reject_nul_values(frame, entry, columns)
+            return kept, rejections, {}
+    masks = {
+        column: np.asarray(
+            pc.fill_null(pc.match_substring(array, "\x00"), False).to_numpy(zero_copy_only=False),
+            dtype=bool,
+        )
+        for column, array in arrays.items()
+    }
+    has_nul = np.logical_or.reduce(list(masks.values()))
+    if not has_nul.any():
+        return frame, [], arrays
+    source_rows = frame["source_row"].to_numpy()
+    rejections = [
+        RowRejection(
+            source_row=int(source_rows[position]),
+            reason_code=NUL_BYTE,
+            reason=_nul_reason([entry.item(c).name for c in columns if masks[c][position]]),
+        )
+        for position in np.flatnonzero(has_nul)
+    ]
+    keep = pa.array(~has_nul)
+    return frame[~has_nul], rejections, {c: a.filter(keep) for c, a in arrays.items()}
+
+
+def _reject_nul_values(
+    frame: pd.DataFrame, entry: CatalogEntry, columns: list[str]
+) -> tuple[pd.DataFrame, list[RowRejection]]:
     has_nul = pd.Series(False, index=frame.index)
     for column in columns:
         values = frame[column]
@@ -177,13 +277,18 @@ def reject_nul_rows(
         ]
         rejections.append(
             RowRejection(
-                source_row=int(row["source_row"]),
-                reason_code=NUL_BYTE,
-                reason=f"“{'、'.join(names)}”含有空字符（NUL，0x00），无法作为文本入库："
-                "请检查导出程序后重新报送",
+                source_row=int(row["source_row"]), reason_code=NUL_BYTE, reason=_nul_reason(names)
             )
         )
     return frame[~has_nul], rejections
+
+
+def reject_nul_rows(
+    frame: pd.DataFrame, entry: CatalogEntry
+) -> tuple[pd.DataFrame, list[RowRejection]]:
+    """Rows with a NUL character in any item, taken out as rejections (same on every backend)."""
+    kept, rejections, _ = _reject_nul(frame, entry)
+    return kept, rejections
 
 
 def ingest_landing_file(
@@ -222,9 +327,9 @@ def ingest_landing_file(
         outcome.reason_code, outcome.reason = "unreadable", f"文件无法读取: {exc.strerror or exc}"
         return outcome
 
-    kept, nul_rows = reject_nul_rows(read.frame, entry)
+    kept, nul_rows, items = _reject_nul(read.frame, entry, read.items)
     rejections = sorted([*read.rejections, *nul_rows], key=lambda r: r.source_row)
-    frame = with_provenance(
+    frame = provenance_table(
         kept,
         entry,
         landing,
@@ -232,12 +337,13 @@ def ingest_landing_file(
         checksum=outcome.checksum,
         batch_id=batch_id,
         ingested_at=ingested_at,
+        items=items,
     )
     path = staged_path(staging_dir, entry.dataset_id, landing.county_code, landing.period)
     current = staged_rows(path) if shrink_ratio else None
     if current is not None and shrink_ratio:
         before, checksums = current
-        problem = shrink_problem(before, len(frame), shrink_ratio)
+        problem = shrink_problem(before, frame.num_rows, shrink_ratio)
         if problem and outcome.checksum not in checksums and outcome.checksum not in confirmed:
             outcome.status, outcome.reason_code, outcome.reason = STATUS_HELD, SHRINK, problem
             return outcome
@@ -245,7 +351,7 @@ def ingest_landing_file(
     outcome.status = STATUS_LOADED
     outcome.staged_path = path
     outcome.rows_read = read.rows_read
-    outcome.rows_loaded = len(frame)
+    outcome.rows_loaded = frame.num_rows
     outcome.rows_rejected = len(rejections)
     outcome.rejections = rejections
     outcome.rows_skipped = len(read.skipped)

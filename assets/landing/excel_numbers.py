@@ -27,6 +27,8 @@ from decimal import Decimal, InvalidOperation
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from assets.common.catalog import CatalogEntry, CatalogItem
 from assets.common.identifiers import id_check_char, id_number_valid
@@ -90,10 +92,19 @@ def repair(text: str | None, *, id_number: bool) -> tuple[str | None, bool]:
     return (integral, False) if len(digits) >= len(integral) else (text, True)
 
 
-def repair_column(values: pd.Series, item: CatalogItem) -> tuple[pd.Series, np.ndarray]:
-    """The column with exact float texts restored, and where values lost digits."""
-    id_number = _is_id_number(item)
-    damaged = np.zeros(len(values), dtype=bool)
+# A value as ``str.strip()`` leaves it and matched as ``re`` would, by Arrow kernels, for ASCII values
+# (an identifier's usual text). Python's ``\d`` and ``str.strip()`` also take other Unicode digits and
+# spaces, so a value with any non-ASCII character is matched by ``re`` itself (:func:`_exact`).
+_ASCII_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+_ASCII_FLOAT_TEXT = r"^[+]?(?:[0-9]+\.0*|[0-9]+(?:\.[0-9]*)?[eE][+]?[0-9]+)$"
+_ASCII_EIGHTEEN = r"^[0-9]{18}$"
+_ASCII_EXCEL_ID = r"^[0-9]{15}0{3}$"
+_EXCEL_ID = re.compile(r"\d{15}0{3}")
+
+
+def _exact(values: pd.Series, id_number: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(candidates, excel_shaped)`` by Python's ``re``: values worth a look by :func:`repair`, and
+    18-digit values of Excel's shape (15 digits, then three zeros)."""
     text = values.astype("string").str.strip()
     candidates = text.str.fullmatch(_FLOAT_TEXT.pattern).fillna(False)
     if id_number:
@@ -101,7 +112,56 @@ def repair_column(values: pd.Series, item: CatalogItem) -> tuple[pd.Series, np.n
         if eighteen.any():
             valid = id_number_valid(text.where(eighteen), check_birth_date=False)
             candidates |= eighteen & ~valid.fillna(False).astype(bool)
-    candidates = candidates.to_numpy(dtype=bool)
+    excel = text.str.fullmatch(_EXCEL_ID.pattern).fillna(False) if id_number else candidates & False
+    return candidates.to_numpy(dtype=bool), excel.to_numpy(dtype=bool)
+
+
+def _flags(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _check_digit_wrong(eighteen: pa.Array) -> np.ndarray:
+    """For 18 ASCII digits each: the GB 11643 check digit does not match (as ``id_number_valid``)."""
+    eighteen = eighteen.combine_chunks() if isinstance(eighteen, pa.ChunkedArray) else eighteen
+    offsets = np.frombuffer(eighteen.buffers()[1], dtype=np.int32)
+    offsets = offsets[eighteen.offset : eighteen.offset + len(eighteen) + 1]
+    data = np.frombuffer(eighteen.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    matrix = data.reshape(-1, 18)
+    expected = _ID_CHECK_BYTES[((matrix[:, :17] - ord("0")).astype(np.int64) @ _ID_WEIGHTS) % 11]
+    return expected != matrix[:, 17]
+
+
+_ID_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)
+_ID_CHECK_BYTES = np.frombuffer(b"10X98765432", dtype=np.uint8)
+
+
+def _screen(values: pd.Series, id_number: bool) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_exact` by Arrow kernels for the ASCII values and by ``re`` for the others."""
+    try:
+        array = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not text: Python decides
+        return _exact(values, id_number)
+    text = pc.utf8_trim(array, characters=_ASCII_SPACE)
+    candidates = _flags(pc.match_substring_regex(text, _ASCII_FLOAT_TEXT))
+    excel = np.zeros(len(values), dtype=bool)
+    if id_number:
+        eighteen = _flags(pc.match_substring_regex(text, _ASCII_EIGHTEEN))
+        if eighteen.any():
+            wrong = np.zeros(len(values), dtype=bool)
+            wrong[eighteen] = _check_digit_wrong(text.filter(pa.array(eighteen)))
+            candidates |= wrong
+        excel = _flags(pc.match_substring_regex(text, _ASCII_EXCEL_ID))
+    other = np.flatnonzero(~_flags(pc.fill_null(pc.string_is_ascii(array), True)))
+    if len(other):
+        candidates[other], excel[other] = _exact(values.iloc[other], id_number)
+    return candidates, excel
+
+
+def repair_column(values: pd.Series, item: CatalogItem) -> tuple[pd.Series, np.ndarray]:
+    """The column with exact float texts restored, and where values lost digits."""
+    id_number = _is_id_number(item)
+    damaged = np.zeros(len(values), dtype=bool)
+    candidates, excel = _screen(values, id_number)
     if not candidates.any():
         return values, damaged
     out = values.copy()
@@ -115,7 +175,6 @@ def repair_column(values: pd.Series, item: CatalogItem) -> tuple[pd.Series, np.n
     if id_number and damaged.any():
         # a column Excel made numbers: its 15 digits and three zeros are damage even where the zero
         # happens to be a valid check digit (one time in eleven)
-        excel = text.str.fullmatch(r"\d{15}0{3}").fillna(False).to_numpy(dtype=bool)
         damaged |= excel
     return out, damaged
 
@@ -139,22 +198,25 @@ def excel_numeric_reason(names: list[str]) -> str:
     )
 
 
-def reject_excel_numeric(
+def repair_excel_numeric(
     frame: pd.DataFrame, entry: CatalogEntry
-) -> tuple[pd.DataFrame, list[RowRejection]]:
-    """Restore the identifier values a float kept exact; take out, as rejections, the rows whose
-    identifiers lost digits (``frame`` has the catalog columns and ``source_row``)."""
+) -> tuple[list[str], np.ndarray | None, list[RowRejection]]:
+    """In ``frame`` (the catalog columns and ``source_row``), restore the identifier values a float
+    kept exact. Returns the columns changed, where identifiers lost digits (None: nowhere) and those
+    rows' rejections; the rows stay in ``frame``."""
     damaged_by: dict[str, np.ndarray] = {}
+    changed: list[str] = []
     for item in entry.items:
         if not numeric_sensitive(item) or item.column not in frame.columns:
             continue
         repaired, damaged = repair_column(frame[item.column], item)
         if repaired is not frame[item.column]:
             frame[item.column] = repaired
+            changed.append(item.column)
         if damaged.any():
             damaged_by[item.name] = damaged
     if not damaged_by:
-        return frame, []
+        return changed, None, []
     any_damaged = np.logical_or.reduce(list(damaged_by.values()))
     rejections = [
         RowRejection(
@@ -164,4 +226,15 @@ def reject_excel_numeric(
         )
         for position in np.flatnonzero(any_damaged)
     ]
-    return frame[~any_damaged].reset_index(drop=True), rejections
+    return changed, any_damaged, rejections
+
+
+def reject_excel_numeric(
+    frame: pd.DataFrame, entry: CatalogEntry
+) -> tuple[pd.DataFrame, list[RowRejection]]:
+    """Restore the identifier values a float kept exact; take out, as rejections, the rows whose
+    identifiers lost digits (``frame`` has the catalog columns and ``source_row``)."""
+    _, damaged, rejections = repair_excel_numeric(frame, entry)
+    if damaged is None:
+        return frame, []
+    return frame[~damaged].reset_index(drop=True), rejections

@@ -173,10 +173,101 @@ def first_sheet_part(book: zipfile.ZipFile) -> str | None:
     return fallback if fallback in names else None
 
 
+# The common shape of a sheet (every writer we see): `<row r="N" ...><c r="B7" ...>`, each row opening
+# with a cell and every cell carrying its own reference. A chunk of that shape is measured by a few
+# regex passes in C instead of a Python step per cell; anything else takes the tag-by-tag walk.
+# a row or cell tag of another shape: with a namespace prefix, or not opening with its reference
+_OTHER_TAG = re.compile(rb'<(?:[A-Za-z_][\w.-]*:(?:row|c)\b|(?:row|c)\b(?! r="))')
+_PLAIN_ROW = re.compile(rb'<row r="(\d+)"[^>]*>')
+_PLAIN_ROW_WITH_CELL = re.compile(rb'<row r="\d+"[^>]*>(?=<c r=")')
+_PLAIN_CELL = re.compile(rb'<c r="([A-Z]{1,3})\d{1,7}"[^>]*>')
+_LETTERS = re.compile(rb"[A-Z]{1,3}")
+
+
+@dataclass
+class _ScanState:
+    max_row: int = 0
+    max_column: int = 0
+    row: int = 0
+    column: int = 0
+
+
+def _scan_tags(state: _ScanState, data: bytes, start: int, cut: int, limits: ReadLimits) -> None:
+    """Every ``<row>``, ``<c>`` and ``<dimension>`` tag of ``data[start:cut]`` in order, one at a time."""
+    for match in _TAG.finditer(data, start, cut):
+        tag, attributes = match.group(1), match.group(2)
+        found = _R_ATTR.search(attributes)
+        if tag == b"c":
+            corner = _ref_corner(found.group(1).decode("ascii", "replace")) if found else None
+            state.column = corner[1] if corner else state.column + 1
+            state.max_column = max(state.max_column, state.column)
+            state.max_row = max(state.max_row, state.row)
+        elif tag == b"row":
+            number = found.group(1) if found else b""
+            state.row = int(number) if number.isdigit() else state.row + 1
+            state.column = 0
+            _check_grid(state.row, max(state.max_column, 1), limits, "")
+        else:
+            ref = _REF_ATTR.search(attributes)
+            corner = _ref_corner(ref.group(1).decode("ascii", "replace")) if ref else None
+            if corner:
+                _check_grid(*corner, limits, "声明的范围")
+
+
+def _column_of(letters: bytes) -> int:
+    return _column_number(letters.decode("ascii"))
+
+
+def _scan_plain(state: _ScanState, data: bytes, start: int, cut: int, limits: ReadLimits) -> bool:
+    """The same as :func:`_scan_tags` for a chunk of the common shape, which it recognises (else it
+    changes nothing and returns False). Where the walk would refuse the sheet it also returns False,
+    so the walk raises its own reason."""
+    if data.find(b"dimension", start, cut) >= 0:
+        return False
+    if _OTHER_TAG.search(data, start, cut):
+        return False
+    rows = _PLAIN_ROW.findall(data, start, cut)
+    if len(rows) != data.count(b'<row r="', start, cut):
+        return False
+    plain_cells = _PLAIN_CELL.findall(data, start, cut)
+    cells = len(plain_cells)
+    if cells != data.count(b'<c r="', start, cut):
+        return False
+    last_row, last_cell = data.rfind(b"<row ", start, cut), data.rfind(b'<c r="', start, cut)
+    # a row without a cell does not count toward the extent: only the chunk's last row may lack
+    # one (its cells are in the next chunk)
+    open_last = 1 if rows and last_row > last_cell else 0
+    if len(_PLAIN_ROW_WITH_CELL.findall(data, start, cut)) != len(rows) - open_last:
+        return False
+    numbers = [int(number) for number in rows]
+    max_column = max(state.max_column, max((_column_of(x) for x in set(plain_cells)), default=0))
+    max_row = state.max_row
+    if cells:
+        first_row = data.find(b"<row ", start, cut)
+        if first_row < 0 or data.find(b'<c r="', start, cut) < first_row:
+            max_row = max(max_row, state.row)  # cells of the row the last chunk opened
+    if len(numbers) > open_last:
+        max_row = max(max_row, max(numbers[: len(numbers) - open_last]))
+    top = max([state.row, *numbers])
+    if (
+        top - 1 > limits.max_rows
+        or max_column > MAX_COLUMNS
+        or top * max(max_column, 1) > MAX_CELLS
+    ):
+        return False  # past a limit: the walk says where
+    if last_cell > last_row:
+        state.column = _column_of(_LETTERS.match(data, last_cell + 6).group(0))
+    elif numbers:
+        state.column = 0
+    if numbers:
+        state.row = numbers[-1]
+    state.max_row, state.max_column = max_row, max_column
+    return True
+
+
 def _scan_sheet(book: zipfile.ZipFile, name: str, limits: ReadLimits) -> SheetExtent:
     """Stream the sheet XML once: its declared dimension and the extent of its cells."""
-    max_row = max_column = 0
-    row = column = 0
+    state = _ScanState()
     pending = b""
     with book.open(name) as stream:
         while True:
@@ -188,28 +279,15 @@ def _scan_sheet(book: zipfile.ZipFile, name: str, limits: ReadLimits) -> SheetEx
             pending = data[cut:]
             if len(pending) > 64 * _CHUNK:
                 raise _too_large("工作表中有超长的内容，不是正常的工作簿")
-            for match in _TAG.finditer(data, 0, cut):
-                tag, attributes = match.group(1), match.group(2)
-                found = _R_ATTR.search(attributes)
-                if tag == b"c":
-                    corner = (
-                        _ref_corner(found.group(1).decode("ascii", "replace")) if found else None
-                    )
-                    column = corner[1] if corner else column + 1
-                    max_column = max(max_column, column)
-                    max_row = max(max_row, row)
-                elif tag == b"row":
-                    number = found.group(1) if found else b""
-                    row = int(number) if number.isdigit() else row + 1
-                    column = 0
-                    _check_grid(row, max(max_column, 1), limits, "")
-                else:
-                    ref = _REF_ATTR.search(attributes)
-                    corner = _ref_corner(ref.group(1).decode("ascii", "replace")) if ref else None
-                    if corner:
-                        _check_grid(*corner, limits, "声明的范围")
-            _check_grid(max_row, max_column, limits, "")
-    return SheetExtent(rows=max_row, columns=max_column)
+            start = 0
+            declared = data.find(b"dimension", 0, cut)
+            if declared >= 0:  # the declared range, near the top: walked tag by tag
+                start = data.find(b">", declared, cut) + 1 or cut
+                _scan_tags(state, data, 0, start, limits)
+            if not _scan_plain(state, data, start, cut, limits):
+                _scan_tags(state, data, start, cut, limits)
+            _check_grid(state.max_row, state.max_column, limits, "")
+    return SheetExtent(rows=state.max_row, columns=state.max_column)
 
 
 def check_xlsx(path: Path, limits: ReadLimits) -> SheetExtent | None:

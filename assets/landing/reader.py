@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from assets.common.catalog import CatalogEntry
 from assets.landing.csv_file import parse_csv
-from assets.landing.excel_numbers import reject_excel_numeric
+from assets.landing.excel_numbers import repair_excel_numeric
 from assets.landing.limits import ReadLimits
 from assets.landing.parsed import Parsed, is_total_label, map_header
 from assets.landing.paths import SUFFIX_FORMATS
@@ -53,6 +53,7 @@ class LandingRead:
     ``source_row`` (int64). ``unknown_headers`` are delivered headers that name no catalog item;
     ``missing_optional`` are the Chinese names of optional items the file lacks (their column is None).
     ``skipped`` are the title rows above the header and the 合计 rows, each with its reason.
+    ``items`` are the catalog columns of ``frame`` again as Arrow string arrays (for staging).
     """
 
     frame: pd.DataFrame
@@ -63,6 +64,7 @@ class LandingRead:
     unknown_headers: list[str] = field(default_factory=list)
     missing_optional: list[str] = field(default_factory=list)
     skipped: list[RowRejection] = field(default_factory=list)
+    items: dict[str, pa.Array | pa.ChunkedArray] = field(default_factory=dict)
 
 
 def _parse(path: Path, entry: CatalogEntry | None, limits: ReadLimits | None = None) -> Parsed:
@@ -89,7 +91,9 @@ def _total_mask(data: pa.Table) -> np.ndarray:
     if data.num_rows == 0 or data.num_columns == 0:
         return np.zeros(data.num_rows, dtype=bool)
     first = pc.coalesce(*data.columns) if data.num_columns > 1 else data.column(0)
-    labels = pc.unique(first).to_pylist()
+    # every label ends in 计 (合计 / 总计 / 小计): only those values are looked at one by one
+    maybe = pc.fill_null(pc.match_substring(first, "计"), False)
+    labels = pc.unique(pc.filter(first, maybe)).to_pylist()
     totals = [label for label in labels if is_total_label(label)]
     if not totals:
         return np.zeros(data.num_rows, dtype=bool)
@@ -119,6 +123,37 @@ def _object_column(data: pa.Table, index: int | None, length: int) -> pd.Series:
     if index is None:
         return pd.Series(np.full(length, None, dtype=object), dtype=object)
     return pd.Series(data.column(index).to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _string_column(data: pa.Table, index: int | None) -> pa.Array | pa.ChunkedArray:
+    if index is None:
+        return pa.nulls(data.num_rows, pa.string())
+    return data.column(index).cast(pa.string())
+
+
+def _items(
+    kept: pa.Table, positions: dict[str, int], entry: CatalogEntry, source_rows: np.ndarray
+) -> tuple[pd.DataFrame, dict[str, pa.Array | pa.ChunkedArray], list[RowRejection]]:
+    """The catalog columns as a frame of text and as Arrow, identifiers Excel made numbers
+    repaired and the rows it damaged taken out (as rejections)."""
+    arrays = {item.column: _string_column(kept, positions.get(item.column)) for item in entry.items}
+    frame = pd.DataFrame(
+        {
+            column: pd.Series(array.to_numpy(zero_copy_only=False), dtype=object)
+            for column, array in arrays.items()
+        }
+    )
+    frame["source_row"] = source_rows
+    changed, damaged, rejections = repair_excel_numeric(frame, entry)
+    for column in changed:
+        arrays[column] = pa.array(
+            frame[column].to_numpy(dtype=object), type=pa.string(), from_pandas=True
+        )
+    if damaged is not None:
+        frame = frame[~damaged].reset_index(drop=True)
+        keep = pa.array(~damaged)
+        arrays = {column: array.filter(keep) for column, array in arrays.items()}
+    return frame, arrays, rejections
 
 
 def _assemble(parsed: Parsed, entry: CatalogEntry) -> LandingRead:
@@ -157,14 +192,7 @@ def _assemble(parsed: Parsed, entry: CatalogEntry) -> LandingRead:
 
     keep = ~blank & ~total
     kept = parsed.data.filter(pa.array(keep)) if not keep.all() else parsed.data
-    frame = pd.DataFrame(
-        {
-            item.column: _object_column(kept, header.positions.get(item.column), kept.num_rows)
-            for item in entry.items
-        }
-    )
-    frame["source_row"] = rows[keep].astype(np.int64)
-    frame, damaged = reject_excel_numeric(frame, entry)  # identifiers Excel made numbers
+    frame, items, damaged = _items(kept, header.positions, entry, rows[keep].astype(np.int64))
     if damaged:
         rejections = sorted([*rejections, *damaged], key=lambda r: r.source_row)
     unknown = header.unknown + [
@@ -181,6 +209,7 @@ def _assemble(parsed: Parsed, entry: CatalogEntry) -> LandingRead:
         unknown_headers=unknown,
         missing_optional=header.missing_optional,
         skipped=skipped,
+        items=items,
     )
     if read.rows_read != len(frame) + len(rejections) + len(skipped):
         raise RuntimeError("landing read does not account for every row")
