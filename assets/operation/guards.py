@@ -95,17 +95,42 @@ def _separated_identifiers(text: pd.Series) -> pd.DataFrame:
 MIN_IDENTIFIER_DIGITS = 11
 
 
-def _digit_counts(distinct: pd.Series) -> np.ndarray:
-    """ASCII digits of each value after normalization (NFKC, trimmed). ASCII text normalizes to
-    itself, so only values holding other characters (full-width digits …) go through NFKC."""
+def _as_detected(distinct: pd.Series) -> pa.Array:
+    """The values as the matchers read them: NFKC, trimmed (empty → null). ASCII text normalizes to
+    itself (trimmed: only spaces go, which no screen below counts), so only values holding other
+    characters (full-width digits …) go through NFKC."""
     array = pa.array(distinct.array)
-    counts = pc.count_substring_regex(array, "[0-9]").to_numpy(zero_copy_only=False)
-    other = pc.match_substring_regex(array, "[^\\x00-\\x7f]").to_numpy(zero_copy_only=False)
-    counts = counts.astype(np.int64)
-    if other.any():
-        normalized = normalize_text(distinct[other]).str.count(r"[0-9]").fillna(0)
-        counts[other] = normalized.to_numpy(dtype=np.int64)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    array = array.cast(pa.large_string())
+    other = pc.invert(pc.fill_null(pc.string_is_ascii(array), True))
+    if pc.any(other).as_py():
+        normalized = normalize_text(distinct[other.to_numpy(zero_copy_only=False)])
+        replacement = pa.array(normalized.array).cast(pa.large_string())
+        array = pc.replace_with_mask(array, other, replacement)
+    return array
+
+
+def _ascii_digits(array: pa.Array) -> np.ndarray:
+    """ASCII digits in each value, counted on the UTF-8 bytes (no other character uses 0x30–0x39)."""
+    counts = np.zeros(len(array), dtype=np.int64)
+    data = array.buffers()[2]
+    if data is None or not len(array):
+        return counts
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[
+        array.offset : array.offset + len(array) + 1
+    ]
+    octets = np.frombuffer(data, dtype=np.uint8)[: offsets[-1]]
+    running = np.zeros(len(octets) + 1, dtype=np.int64)
+    np.cumsum((octets >= 0x30) & (octets <= 0x39), out=running[1:])
+    counts = running[offsets[1:]] - running[offsets[:-1]]
+    counts[pc.is_null(array).to_numpy(zero_copy_only=False)] = 0
     return counts
+
+
+def _digit_counts(distinct: pd.Series) -> np.ndarray:
+    """ASCII digits of each value after normalization (NFKC, trimmed)."""
+    return _ascii_digits(_as_detected(distinct))
 
 
 def _column_hits(values: pd.Series) -> dict[str, int]:
@@ -119,21 +144,52 @@ def _column_hits(values: pd.Series) -> dict[str, int]:
         return _candidate_hits(text)
 
 
+# Which values can be or hold an identifier at all, beyond their digit count. Every matcher reads the
+# normalized value. The whole-value matchers (ID number, mobile, bank card) accept nothing but digits
+# and a final X once spaces, dashes, brackets and a +86 are dropped: a value holding a Han character
+# or another ASCII letter can only hold an identifier inside, where the digit-run scans find it
+# (``contains_identifier``'s ``_DIGIT_RUN``, ``_SEPARATED_RUN``). ``_RUN`` matches wherever either of
+# those does: the same runs between the same edges, with any non-ASCII, non-Han character counted as
+# a digit (Python's ``\d`` takes every Unicode digit; this way no Unicode version can differ).
+_LETTER = r"[\p{Han}A-WYZa-wyz]"
+_DIGIT = r"[^\x00-\x2f\x3a-\x7f\p{Han}]"
+_RUN = (
+    r"(?:^|[^0-9A-Za-z])"
+    rf"(?:{_DIGIT}{{11,19}}|{_DIGIT}{{3,6}}(?:[ \-]{_DIGIT}{{2,8}}){{1,5}})"
+    r"[Xx]?(?:$|[^0-9A-Za-z])"
+)
+
+
+def _may_hold_identifier(detected: pa.Array) -> np.ndarray:
+    """Per normalized value (``_as_detected``), False only where no matcher can find an identifier."""
+    letters = pc.fill_null(pc.match_substring_regex(detected, _LETTER), True)
+    run = pc.fill_null(pc.match_substring_regex(detected, _RUN), False)
+    return pc.or_(pc.invert(letters), run).to_numpy(zero_copy_only=False).astype(bool)
+
+
 def _candidate_hits(text: pd.Series) -> dict[str, int]:
     occurrences = text.value_counts(sort=False)
     distinct = pd.Series(occurrences.index, dtype=STRING)
     weight = occurrences.to_numpy()
-    digits = _digit_counts(distinct)
-    candidates = digits >= MIN_IDENTIFIER_DIGITS
+    detected = _as_detected(distinct)
+    candidates = _ascii_digits(detected) >= MIN_IDENTIFIER_DIGITS
     if not candidates.any():
         return {}
-    sample = distinct[candidates]
+    # pseudonyms, credit codes with letters, UUIDs, document numbers …: enough digits, but none
+    # where a matcher looks
+    scanned = candidates.copy()
+    scanned[candidates] = _may_hold_identifier(detected.filter(pa.array(candidates)))
+    if not scanned.any():
+        return {}
+    sample = distinct[scanned]
     hits = contains_identifier(sample) | _separated_identifiers(sample)
     if bool(hits["bank_card"].any()):
-        share = float(weight[candidates][_uscc(sample).to_numpy()].sum()) / float(weight.sum())
+        # the column's share of credit codes, among all its values with an identifier's digits
+        codes = _uscc(distinct[candidates]).to_numpy()
+        share = float(weight[candidates][codes].sum()) / float(weight.sum())
         if share >= USCC_COLUMN_SHARE:
             hits["bank_card"] &= ~_uscc(sample)
-    counts = {t: int(weight[candidates][hits[t].to_numpy()].sum()) for t in LEAK_TYPES}
+    counts = {t: int(weight[scanned][hits[t].to_numpy()].sum()) for t in LEAK_TYPES}
     return {t: n for t, n in counts.items() if n}
 
 
@@ -190,7 +246,7 @@ def emptied_columns(frame: pd.DataFrame) -> list[str]:
     for column in frame.columns:
         values = frame[column].dropna()
         # one informative value among the first few settles it for almost every column
-        if _all_blank(values.iloc[:_EMPTIED_HEAD]) and _all_blank(values):
+        if all_blank(values.iloc[:_EMPTIED_HEAD]) and all_blank(values):
             emptied.append(str(column))
     return emptied
 
@@ -198,7 +254,8 @@ def emptied_columns(frame: pd.DataFrame) -> list[str]:
 _EMPTIED_HEAD = 64
 
 
-def _all_blank(values: pd.Series) -> bool:
-    """Every (non-null) value empty or mask characters only, once trimmed."""
+def all_blank(values: pd.Series) -> bool:
+    """Every (non-null) value empty or mask characters only, once trimmed. A verdict on each value
+    alone: the same on a column's distinct values as on all of them."""
     text = values.astype("string").str.strip()
     return bool((text.isna() | text.fillna("").str.fullmatch(r"[*＊]*")).all())

@@ -23,7 +23,12 @@ from assets.common.catalog import CatalogEntry
 from assets.common.text import as_text
 from assets.desensitization.desensitize import DesensitizedFrame
 from assets.desensitization.kanonymity import class_sizes
-from assets.operation.guards import assert_k_anonymous, assert_no_leak, ensure_publishable
+from assets.operation.guards import (
+    all_blank,
+    assert_k_anonymous,
+    assert_no_leak,
+    ensure_publishable,
+)
 from assets.storage.arrow_read import Strings, read_frame
 from assets.storage.bulk import replace_slice
 from assets.storage.dependents import lock_views, restore_views, save_dependent_views
@@ -227,6 +232,33 @@ def read_published(
     if not selected:  # none of the columns: the table's row count, no column
         return pd.DataFrame(index=pd.RangeIndex(_count(engine, table.name)))
     return read_frame(engine, sa.select(*selected), strings=strings)
+
+
+# rows read at once to find an informative value in (almost) every column
+EMPTIED_HEAD_ROWS = 256
+
+
+def emptied_published_columns(engine: Engine, dataset_id: str) -> tuple[list[str], int] | None:
+    """The published table's emptied columns (``guards.emptied_columns``: every value NULL, empty or
+    mask characters) and its row count, or None when nothing is published; no column when it has no
+    rows. Measured without reading the table: its first rows settle every column holding an
+    informative value among them, the others are judged on their DISTINCT non-null values (the
+    verdict on a value does not depend on the other values)."""
+    table = _reflect(engine, operation_table_name(dataset_id))
+    if table is None:
+        return None
+    rows = _count(engine, table.name)
+    if not rows:
+        return [], 0
+    head = read_frame(engine, sa.select(table).limit(EMPTIED_HEAD_ROWS))
+    emptied = []
+    for column in table.columns:
+        if not all_blank(head[column.name].dropna()):
+            continue
+        distinct = read_frame(engine, sa.select(column).where(column.is_not(None)).distinct())
+        if all_blank(distinct[column.name]):
+            emptied.append(column.name)
+    return emptied, rows
 
 
 def withdraw(
