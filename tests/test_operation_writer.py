@@ -131,27 +131,25 @@ def test_replacement_is_atomic(db_url, monkeypatch):
     publish(engine, entry, _desensitized(_medical({"640502": 4, "640521": 3})))
 
     seen_while_loading: list[set[str]] = []
-    real_replace_slice = writer.replace_slice
+    real_append_rows = writer.append_rows
 
-    def loading_then_dying(engine_, table, frame, slice_filter, **kwargs):
-        real_replace_slice(engine_, table, frame, slice_filter, **kwargs)
+    def loading_then_dying(engine_, table, frame):
+        real_append_rows(engine_, table, frame)
         live = read_published(engine, "medical_institutions")
         seen_while_loading.append(set(live["institution_name"]))
-        if slice_filter["county_code"] == "640521":
-            raise RuntimeError("writer killed mid-load")
-        return 0
+        raise RuntimeError("writer killed mid-load")
 
-    monkeypatch.setattr(writer, "replace_slice", loading_then_dying)
+    monkeypatch.setattr(writer, "append_rows", loading_then_dying)
     second = _desensitized(_medical({"640502": 2, "640521": 2, "640522": 2}, prefix="新"))
     with pytest.raises(RuntimeError, match="killed"):
         publish(engine, entry, second)
     old_names = {f"医院{c}-{i}" for c, n in (("640502", 4), ("640521", 3)) for i in range(n)}
     # readers saw only the old version while the new one was loading, and still do
-    assert seen_while_loading == [old_names, old_names]
+    assert seen_while_loading == [old_names]
     assert set(read_published(engine, "medical_institutions")["institution_name"]) == old_names
     assert not any(t.endswith(writer.STAGING_SUFFIX) for t in _tables(engine))
 
-    monkeypatch.setattr(writer, "replace_slice", real_replace_slice)
+    monkeypatch.setattr(writer, "append_rows", real_append_rows)
     outcome = publish(engine, entry, second)
     assert outcome.replaced_rows == 7 and outcome.rows == 6
     live = read_published(engine, "medical_institutions")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import pandas as pd
 
-from assets.classification.classify import classify_frame, dataset_grade
+from assets.classification.classify import classify_columns, dataset_grade
 from assets.classification.records import record_register
 from assets.classification.scheme import default_scheme
 from assets.common import progress
@@ -15,7 +15,13 @@ from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.exchange.metadata import column_schema
 from assets.governance.assets import DATA_BUREAU, governance_key
-from assets.governance.records import governed_path, governed_text, read_governed
+from assets.governance.records import (
+    governed_columns,
+    governed_path,
+    governed_rows,
+    governed_text_column,
+    read_governed,
+)
 from assets.storage.platform import PlatformResource
 
 
@@ -44,14 +50,21 @@ def classification_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition
         context: dg.AssetExecutionContext, platform: PlatformResource
     ) -> dg.MaterializeResult:
         scheme = default_scheme()
-        governed = read_governed(governed_path(platform.data_path, dataset_id))
-        classifications = classify_frame(
-            governed_text(governed, entry), dataset_id=dataset_id, entry=entry, scheme=scheme
+        path = governed_path(platform.data_path, dataset_id)
+        present = set(governed_columns(path))
+        columns = [item.column for item in entry.items if item.column in present]
+        rows = governed_rows(path)
+        # one column of the governed file in memory at a time
+        classifications = classify_columns(
+            columns,
+            lambda i: governed_text_column(read_governed(path, [columns[i]])[columns[i]]),
+            rows,
+            dataset_id=dataset_id,
+            entry=entry,
+            scheme=scheme,
         )
         grade = dataset_grade(classifications, scheme)
-        progress.report(
-            context.log.info, "classification", dataset_id, entry.title, rows=len(governed)
-        )
+        progress.report(context.log.info, "classification", dataset_id, entry.title, rows=rows)
         record_register(
             platform.platform_engine(),
             dataset_id,

@@ -13,7 +13,7 @@ not declare, is marked so that the source department can be told.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -115,12 +115,6 @@ def _remark(agreement: Agreement, declared: str | None, detected: str) -> str | 
     return None
 
 
-def _subjects(frame: pd.DataFrame, id_positions: Sequence[int]) -> int:
-    """How many people the dataset is about: distinct ID numbers, or the row count without them."""
-    counts = [int(frame.iloc[:, i].nunique(dropna=True)) for i in id_positions]
-    return max(counts) if counts else len(frame)
-
-
 def classify_frame(
     frame: pd.DataFrame,
     *,
@@ -129,27 +123,50 @@ def classify_frame(
     scheme: Scheme | None = None,
 ) -> list[ColumnClassification]:
     """Classify and grade every column of ``frame`` (columns canonical or as Chinese headers)."""
+    columns = [str(c) for c in frame.columns]
+    return classify_columns(
+        columns,
+        lambda i: frame.iloc[:, i],
+        len(frame),
+        dataset_id=dataset_id,
+        entry=entry,
+        scheme=scheme,
+    )
+
+
+def classify_columns(
+    columns: Sequence[str],
+    values_of: Callable[[int], pd.Series],
+    rows: int,
+    *,
+    dataset_id: str | None = None,
+    entry: CatalogEntry | None = None,
+    scheme: Scheme | None = None,
+) -> list[ColumnClassification]:
+    """``classify_frame`` of a table of ``rows`` rows whose ``columns`` are read one at a time
+    (``values_of(i)`` gives the i-th column), so that only one column is in memory at once."""
     scheme = scheme or default_scheme()
     dataset = dataset_id or (entry.dataset_id if entry is not None else None)
     lookup = _item_lookup(entry)
-    columns = [str(c) for c in frame.columns]
+    columns = [str(c) for c in columns]
     items = [lookup.get(c) for c in columns]
+    declared = [item.pii if item is not None else None for item in items]
     detections: list[Detection] = []
+    # how many people the dataset is about: distinct ID numbers, or the row count without them
+    id_counts: list[int] = []
     for i, (column, item) in enumerate(zip(columns, items, strict=True)):
         aliases = [item.name, item.column] if item is not None else []
-        detections.append(detect_column(frame.iloc[:, i], column, aliases=aliases))
-    declared = [item.pii if item is not None else None for item in items]
+        values = values_of(i)
+        detections.append(detect_column(values, column, aliases=aliases))
+        if "cn_id_number" in (declared[i], detections[-1].pii_type):
+            id_counts.append(int(values.nunique(dropna=True)))
+        del values
 
     person_types = set(scheme.person_identifiers)
     has_person = any(d in person_types for d in declared) or any(
         d.pii_type in person_types for d in detections
     )
-    id_positions = [
-        i
-        for i, (dec, det) in enumerate(zip(declared, detections, strict=True))
-        if "cn_id_number" in (dec, det.pii_type)
-    ]
-    subjects = _subjects(frame, id_positions)
+    subjects = max(id_counts) if id_counts else rows
     base_level = scheme.base_level(entry)
     dataset_category = scheme.dataset_category(entry)
     designated = scheme.designated_grade(dataset)

@@ -9,39 +9,31 @@ a file row (``source_row``, ``source_file``, ``file_checksum``) is dropped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
 
 import pandas as pd
 
 from assets.common.catalog import CatalogEntry, CatalogItem
-from assets.common.city import City, load_city
+from assets.common.city import City
 from assets.common.identifiers import mobile_valid
 from assets.common.masking import mask_generic, mask_phone, mask_series
-from assets.common.pii import FORMAT_PII
 from assets.common.text import STRING, as_text
-from assets.desensitization.generalize import (
-    Hierarchy,
-    date_text,
-    hierarchy_for,
-    to_amount_band,
-    to_month,
-    to_year,
+from assets.desensitization.generalize import date_text, to_amount_band, to_month, to_year
+from assets.desensitization.plan import (
+    DesensitizationPlan,
+    ProhibitedDatasetError,
+    Transformation,
+    effective_pii,
+    hierarchy_of,
+    plan_desensitization,
 )
-from assets.desensitization.kanonymity import enforce_k_anonymity
 from assets.desensitization.policy import Action, DesensitizationPolicy
 from assets.desensitization.pseudonymize import key_id, pseudonymize
 
-Transformation = Literal["masked", "pseudonymized", "generalized", "kept", "suppressed"]
-
 # Provenance that identifies a file row; the rest (county, period, department, batch, time) stays.
 ROW_IDENTIFYING_PROVENANCE: tuple[str, ...] = ("source_row", "source_file", "file_checksum")
-
-
-class ProhibitedDatasetError(ValueError):
-    """第四条: a 禁止开放 resource is never prepared for the operation platform."""
 
 
 @dataclass(frozen=True)
@@ -100,16 +92,6 @@ class DesensitizedFrame:
         return self.report.dataset_id
 
 
-def effective_pii(item: CatalogItem, detected: Mapping[str, str] | None) -> str | None:
-    """The column's personal-data type: declared, else detected, else implied by its format."""
-    if item.pii:
-        return item.pii
-    found = (detected or {}).get(item.column)
-    if found and found != "none":
-        return found
-    return FORMAT_PII.get(item.format or "")
-
-
 # formats whose values are category codes (regions, industries, organisations), not personal data
 CATEGORICAL_FORMATS = frozenset({"division_code", "industry_code", "uscc"})
 
@@ -153,6 +135,76 @@ def _mask_mobiles_only(values: pd.Series) -> pd.Series:
     return text.mask(mobile, mask_phone(text)).astype(STRING)
 
 
+def apply_plan(
+    plan: DesensitizationPlan, frame: pd.DataFrame, start: int = 0
+) -> tuple[pd.DataFrame, dict[str, Transformation]]:
+    """Desensitize the governed rows ``start`` … ``start + len(frame) - 1`` by the plan: the rows
+    k-anonymity keeps, every column transformed, the row-identifying provenance dropped; and what was
+    done to each column (in these rows)."""
+    source = frame.reset_index(drop=True)
+    if start + len(source) > plan.rows_in:
+        raise ValueError("脱敏计划之外的行：治理后数据在计划之后发生了变化")
+    out = source.copy()
+    transformations: dict[str, Transformation] = {}
+    generalized: dict[str, Transformation] = {}
+    for p in plan.columns:
+        col, item, values = p.column, p.item, source[p.column]
+        if p.kind == "suppress":
+            out[col] = pd.Series(pd.NA, index=source.index, dtype=STRING)
+            transformations[col] = "suppressed"
+        elif p.kind == "mask":
+            out[col] = _mask(values, item, p.pii)
+            transformations[col] = "masked"
+        elif p.kind == "pseudonymize":
+            out[col] = pseudonymize(_value_text(values, item), plan.key)
+            transformations[col] = "pseudonymized"
+        elif p.kind == "hierarchy":
+            h = hierarchy_of(p, source, plan.entry, plan.policy, plan.city)
+            level = plan.hierarchy_levels[col]
+            if level == 0 and h.exact_base:
+                generalized[col] = "kept"
+            else:
+                out[col] = h.level(level)
+                generalized[col] = "generalized"
+        elif p.kind == "generalize":
+            out[col], transformations[col] = _generalize_once(values, item, plan.policy, p.level)
+        elif p.kind == "mobiles":
+            out[col] = _mask_mobiles_only(values)
+            transformations[col] = "masked" if mobile_valid(as_text(values)).any() else "kept"
+        else:
+            transformations[col] = "kept"
+    transformations.update(generalized)  # after the others, as the report always listed them
+    out = out.loc[plan.kept[start : start + len(source)]].reset_index(drop=True)
+    dropped = [c for c in ROW_IDENTIFYING_PROVENANCE if c in out.columns]
+    return out.drop(columns=dropped), transformations
+
+
+def plan_report(
+    plan: DesensitizationPlan,
+    transformations: Mapping[str, Transformation],
+    *,
+    rows_in: int,
+    rows_out: int,
+    suppressed: int,
+    dropped: Sequence[str],
+) -> DesensitizationReport:
+    return DesensitizationReport(
+        dataset_id=plan.entry.dataset_id,
+        rows_in=rows_in,
+        rows_out=rows_out,
+        k=plan.k,
+        k_threshold=plan.policy.k_threshold,
+        suppressed=suppressed,
+        quasi_identifiers=tuple(p.column for p in plan.columns if p.kind == "hierarchy"),
+        generalization_levels=MappingProxyType(dict(plan.level_names)),
+        transformations=MappingProxyType(dict(transformations)),
+        actions=MappingProxyType({p.column: p.action for p in plan.columns}),
+        levels=MappingProxyType({p.column: p.level for p in plan.columns}),
+        dropped_columns=tuple(dropped),
+        key_id=key_id(plan.key),
+    )
+
+
 def desensitize(
     frame: pd.DataFrame,
     entry: CatalogEntry,
@@ -171,101 +223,113 @@ def desensitize(
       none (so an undeclared phone column is still masked);
     - ``key``: the HMAC-SM3 pseudonymization key (``pseudonymize.load_key``);
     - ``city``: for addresses → townships and townships → counties (default: config/city.yaml).
+
+    The whole frame at once: ``plan_desensitization`` then ``apply_plan``; ``desensitize_batches``
+    does the same a chunk of rows at a time.
     """
-    if entry.is_prohibited:
-        raise ProhibitedDatasetError(
-            f"{entry.title}（{entry.dataset_id}）开放属性为禁止开放，不得进入运营平台"
-        )
-    city = city or load_city()
-    source = frame.reset_index(drop=True)
-    out = source.copy()
-    transformations: dict[str, Transformation] = {}
-    actions: dict[str, Action] = {}
-    column_levels: dict[str, str] = {}
-    hierarchies: list[Hierarchy] = []
-    gen = policy.generalization
-
-    for item in entry.items:
-        col = item.column
-        if col not in source.columns:
-            continue
-        pii = effective_pii(item, detected)
-        level = (levels or {}).get(col) or policy.level_of(item, pii)
-        action = policy.action_for(level=level, pii=pii)
-        column_levels[col], actions[col] = level, action
-        values = source[col]
-
-        if action == "suppress":
-            out[col] = pd.Series(pd.NA, index=source.index, dtype=STRING)
-            transformations[col] = "suppressed"
-        elif action == "mask":
-            out[col] = _mask(values, item, pii)
-            transformations[col] = "masked"
-        elif action == "pseudonymize":
-            out[col] = pseudonymize(_value_text(values, item), key)
-            transformations[col] = "pseudonymized"
-        elif item.quasi_identifier or (action == "generalize" and pii == "address"):
-            hierarchies.append(
-                hierarchy_for(
-                    source,
-                    entry,
-                    item,
-                    pii=pii,
-                    generalize=action == "generalize",
-                    city=city,
-                    date_step=gen.date,
-                    year_bands=gen.year_bands,
-                    amount_bands=gen.amount_bands,
-                )
-            )
-        elif action == "generalize":
-            out[col], transformations[col] = _generalize_once(values, item, policy, level)
-        elif item.format == "phone" and pii is None:
-            out[col] = _mask_mobiles_only(values)
-            transformations[col] = "masked" if mobile_valid(as_text(values)).any() else "kept"
-        else:
-            transformations[col] = "kept"
-
-    result = enforce_k_anonymity(
-        hierarchies,
-        n_rows=len(source),
-        index=source.index,
-        k=policy.k_threshold,
-        max_suppression_rate=policy.max_suppression_rate,
+    plan = plan_desensitization(
+        frame, entry, levels=levels, policy=policy, key=key, detected=detected, city=city
     )
-    for h in hierarchies:
-        level = result.levels[h.column]
-        if level == 0 and h.exact_base:
-            transformations[h.column] = "kept"
-        else:
-            out[h.column] = h.level(level)
-            transformations[h.column] = "generalized"
-
-    out = out.loc[result.kept].reset_index(drop=True)
-    dropped = tuple(c for c in ROW_IDENTIFYING_PROVENANCE if c in out.columns)
-    out = out.drop(columns=list(dropped))
-    report = DesensitizationReport(
-        dataset_id=entry.dataset_id,
-        rows_in=len(source),
+    out, transformations = apply_plan(plan, frame)
+    report = plan_report(
+        plan,
+        transformations,
+        rows_in=plan.rows_in,
         rows_out=len(out),
-        k=result.k,
-        k_threshold=policy.k_threshold,
-        suppressed=result.suppressed,
-        quasi_identifiers=tuple(h.column for h in hierarchies),
-        generalization_levels=MappingProxyType(dict(result.level_names)),
-        transformations=MappingProxyType(transformations),
-        actions=MappingProxyType(actions),
-        levels=MappingProxyType(column_levels),
-        dropped_columns=dropped,
-        key_id=key_id(key),
+        suppressed=plan.suppressed,
+        dropped=[c for c in ROW_IDENTIFYING_PROVENANCE if c in frame.columns],
     )
     return DesensitizedFrame(frame=out, report=report, _token=_CONSTRUCTION_TOKEN)
 
 
+class DesensitizedBatches:
+    """The governed rows of a dataset desensitized by one plan, a chunk at a time: iterating yields a
+    ``DesensitizedFrame`` per chunk (the operation-zone writer takes nothing else); ``report`` is
+    the whole dataset's once every chunk has been taken. Only ``desensitize_batches`` builds one."""
+
+    def __init__(
+        self, plan: DesensitizationPlan, chunks: Iterable[pd.DataFrame], token: object
+    ) -> None:
+        if token is not _CONSTRUCTION_TOKEN:
+            raise TypeError("DesensitizedBatches 只能由 desensitize_batches() 生成")
+        self.plan = plan
+        self._chunks = chunks
+        self._report: DesensitizationReport | None = None
+        self._started = False
+
+    @property
+    def dataset_id(self) -> str:
+        return self.plan.entry.dataset_id
+
+    @property
+    def quasi_identifiers(self) -> tuple[str, ...]:
+        return tuple(p.column for p in self.plan.columns if p.kind == "hierarchy")
+
+    @property
+    def k_threshold(self) -> int:
+        return self.plan.policy.k_threshold
+
+    @property
+    def report(self) -> DesensitizationReport:
+        if self._report is None:
+            raise RuntimeError("脱敏尚未完成：报告在全部行处理之后才有")
+        return self._report
+
+    def __iter__(self) -> Iterator[DesensitizedFrame]:
+        if self._started:
+            raise RuntimeError("脱敏分块只能读取一次")
+        self._started = True
+        plan, start, rows_out = self.plan, 0, 0
+        transformations: dict[str, Transformation] = {}
+        dropped: list[str] = []
+        for chunk in self._chunks:
+            out, done = apply_plan(plan, chunk, start)
+            for col, what in done.items():  # a column is masked if any chunk's is
+                if transformations.get(col) != "masked":
+                    transformations[col] = what
+            dropped = [c for c in ROW_IDENTIFYING_PROVENANCE if c in chunk.columns]
+            kept = int(plan.kept[start : start + len(chunk)].sum())
+            report = plan_report(
+                plan,
+                done,
+                rows_in=len(chunk),
+                rows_out=len(out),
+                suppressed=len(chunk) - kept,
+                dropped=dropped,
+            )
+            start += len(chunk)
+            rows_out += len(out)
+            yield DesensitizedFrame(frame=out, report=report, _token=_CONSTRUCTION_TOKEN)
+        if start != plan.rows_in:
+            raise ValueError(
+                f"{self.dataset_id}: 脱敏计划有 {plan.rows_in} 行，分块共 {start} 行：治理后数据已变化"
+            )
+        self._report = plan_report(
+            plan,
+            transformations,
+            rows_in=plan.rows_in,
+            rows_out=rows_out,
+            suppressed=plan.suppressed,
+            dropped=dropped,
+        )
+
+
+def desensitize_batches(
+    plan: DesensitizationPlan, chunks: Iterable[pd.DataFrame]
+) -> DesensitizedBatches:
+    """The governed rows, given in order as ``chunks``, desensitized by ``plan`` chunk by chunk."""
+    return DesensitizedBatches(plan, chunks, _CONSTRUCTION_TOKEN)
+
+
 __all__ = [
+    "DesensitizationPlan",
     "DesensitizationReport",
+    "DesensitizedBatches",
     "DesensitizedFrame",
     "ProhibitedDatasetError",
+    "apply_plan",
     "desensitize",
+    "desensitize_batches",
     "effective_pii",
+    "plan_desensitization",
 ]

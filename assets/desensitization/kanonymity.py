@@ -104,3 +104,35 @@ def enforce_k_anonymity(
         level_names={h.column: h.names[levels[h.column]] for h in hierarchies},
         threshold=k,
     )
+
+
+class ClassCounts:
+    """Equivalence-class sizes over ``columns`` gathered a chunk of rows at a time, for measuring k
+    on a table too large to hold at once: ``k`` is what ``measure_k`` gives on all the rows."""
+
+    _ROWS = "__class_rows"
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.columns = list(columns)
+        self.rows = 0
+        self._parts: list[pd.DataFrame] = []
+
+    def add(self, frame: pd.DataFrame) -> None:
+        self.rows += len(frame)
+        if not self.columns or frame.empty:
+            return
+        sizes = frame.groupby(self.columns, dropna=False, sort=False).size()
+        self._parts.append(sizes.rename(self._ROWS).reset_index())
+        if len(self._parts) >= 16:
+            self._parts = [self._merged()]
+
+    def _merged(self) -> pd.DataFrame:
+        merged = pd.concat(self._parts, ignore_index=True)
+        sums = merged.groupby(self.columns, dropna=False, sort=False)[self._ROWS].sum()
+        return sums.reset_index()
+
+    def k(self) -> int | None:
+        """The smallest class; None when there are no rows or no columns."""
+        if not self.rows or not self.columns:
+            return None
+        return int(self._merged()[self._ROWS].min())

@@ -15,16 +15,14 @@ from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.exchange.assets import exchange_key
 from assets.exchange.metadata import column_schema
-from assets.governance.govern import govern
 from assets.governance.records import (
     count_exchange_rows,
     governed_path,
-    read_exchange,
     record_governance,
     recorded_reconciliation,
-    write_governed,
 )
 from assets.governance.rules import rule_registry
+from assets.governance.slices import govern_dataset
 from assets.storage.platform import PlatformResource
 from assets.storage.tables import exchange_table_name
 
@@ -68,14 +66,25 @@ def governance_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         # the exchange content governed, as the data version (measured first: a delivery loaded
         # while this reads makes the next run govern again, never the other way round)
-        fingerprint = exchange_fingerprint(exchange_slices(platform.exchange_engine(), entry))
-        frame = read_exchange(platform.exchange_engine(), entry)
+        slices = exchange_slices(platform.exchange_engine(), entry)
+        fingerprint = exchange_fingerprint(slices)
         progress.report(
-            context.log.info, "governance", dataset_id, entry.title, rows=len(frame), finished=False
+            context.log.info,
+            "governance",
+            dataset_id,
+            entry.title,
+            rows=sum(s.rows for s in slices.values()),
+            finished=False,
         )
-        result = govern(frame, entry, city=platform.city, as_of=datetime.now(CHINA).date())
+        # one (county, period) slice at a time: only one slice's rows are ever in memory
         path = governed_path(platform.data_path, dataset_id)
-        write_governed(path, result.governed)
+        result = govern_dataset(
+            platform.exchange_engine(),
+            entry,
+            path,
+            city=platform.city,
+            as_of=datetime.now(CHINA).date(),
+        )
         record_governance(
             platform.platform_engine(), result, run_id=context.run_id, at=datetime.now(UTC)
         )

@@ -17,6 +17,7 @@ reconciliation says so per (county, period).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -294,4 +295,58 @@ def govern(
         reconciliation=reconciliation,
         violations={rule_id: int(n) for rule_id, n in violations.sum().items()},
         standardized_cells=standardized.changed,
+    )
+
+
+def _concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Frames one after the other; empty ones only shape the result when all are empty."""
+    filled = [f for f in frames if len(f)]
+    if not filled:
+        return frames[0].reset_index(drop=True)
+    return (
+        pd.concat(filled, ignore_index=True)
+        if len(filled) > 1
+        else filled[0].reset_index(drop=True)
+    )
+
+
+def combine(results: Sequence[GovernanceResult]) -> GovernanceResult:
+    """The results of governing a dataset's (county, period) slices one at a time, as one result.
+
+    Governance deduplicates, judges the partition-scoped rules and reconciles within a county + period,
+    so governing each slice on its own is governing the whole dataset: the records and counts are
+    concatenated (the reconciliation sorted by county and period, as ``reconcile`` gives it), the
+    violation and standardization counts added. ``governed`` is taken as the slices hold it — the
+    caller may have replaced each slice's rows by an empty frame of the same columns once written.
+    """
+    if not results:
+        raise ValueError("没有可合并的治理结果")
+    by_partition = pd.concat([r.reconciliation.by_partition for r in results], ignore_index=True)
+    keys = [c for c in PARTITION_COLUMNS if c in by_partition.columns]
+    if keys:
+        by_partition = by_partition.sort_values(keys, kind="stable").reset_index(drop=True)
+    reconciliation = Reconciliation(
+        rows_in=sum(r.reconciliation.rows_in for r in results),
+        governed=sum(r.reconciliation.governed for r in results),
+        quarantined=sum(r.reconciliation.quarantined for r in results),
+        duplicates=sum(r.reconciliation.duplicates for r in results),
+        by_partition=by_partition,
+    )
+    if not reconciliation.balanced:
+        raise RuntimeError(f"治理对账不平: {reconciliation.as_metadata()}")
+    violations: dict[str, int] = {}
+    cells: dict[str, int] = {}
+    for r in results:
+        for rule_id, n in r.violations.items():
+            violations[rule_id] = violations.get(rule_id, 0) + int(n)
+        for column, n in r.standardized_cells.items():
+            cells[column] = cells.get(column, 0) + int(n)
+    return GovernanceResult(
+        dataset_id=results[0].dataset_id,
+        governed=_concat([r.governed for r in results]),
+        quarantine=_concat([r.quarantine for r in results]),
+        duplicates=_concat([r.duplicates for r in results]),
+        reconciliation=reconciliation,
+        violations=violations,
+        standardized_cells=cells,
     )

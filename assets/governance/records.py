@@ -11,11 +11,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -44,8 +45,29 @@ def write_governed(path: Path, frame: pd.DataFrame) -> None:
     os.replace(partial, path)
 
 
-def read_governed(path: Path) -> pd.DataFrame:
-    return pd.read_parquet(path)
+def read_governed(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """The governed file (only ``columns`` of it, when given)."""
+    if columns is not None and not columns:  # no column: the rows, as an index
+        return pd.DataFrame(index=pd.RangeIndex(governed_rows(path)))
+    return pd.read_parquet(path, columns=None if columns is None else list(columns))
+
+
+def governed_columns(path: Path) -> list[str]:
+    """The columns of the governed file, from its footer."""
+    names = [str(name) for name in pq.read_schema(path).names]
+    return [name for name in names if not name.startswith("__index_level_")]
+
+
+def governed_rows(path: Path) -> int:
+    return int(pq.ParquetFile(path).metadata.num_rows)
+
+
+def iter_governed(path: Path, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
+    """The governed file a row group at a time, in order (each as ``read_governed`` types it)."""
+    with pq.ParquetFile(path) as parquet:
+        for group in range(parquet.num_row_groups):
+            table = parquet.read_row_group(group, columns=columns, use_pandas_metadata=True)
+            yield table.to_pandas()
 
 
 def read_exchange(engine: Engine, entry: CatalogEntry) -> pd.DataFrame:
@@ -185,14 +207,16 @@ def reconciliation_totals(engine: Engine) -> dict[str, dict[str, int]]:
 
 def governed_text(frame: pd.DataFrame, entry: CatalogEntry) -> pd.DataFrame:
     """The catalog columns of a governed frame as text (dates as ISO days), for the detectors."""
-    columns = {}
-    for item in entry.items:
-        if item.column not in frame.columns:
-            continue
-        values = frame[item.column]
-        if pd.api.types.is_datetime64_any_dtype(values.dtype):
-            text = values.dt.strftime("%Y-%m-%d").astype("string")
-        else:
-            text = values.astype("string")
-        columns[item.column] = text
+    columns = {
+        item.column: governed_text_column(frame[item.column])
+        for item in entry.items
+        if item.column in frame.columns
+    }
     return pd.DataFrame(columns, index=frame.index)
+
+
+def governed_text_column(values: pd.Series) -> pd.Series:
+    """One governed column as text (dates as ISO days), for the detectors."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values.dt.strftime("%Y-%m-%d").astype("string")
+    return values.astype("string")

@@ -14,20 +14,19 @@ from assets.classification.records import read_register, register_levels
 from assets.common import progress
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
-from assets.desensitization.desensitize import desensitize
 from assets.desensitization.kanonymity import measure_k
 from assets.desensitization.policy import load_policy
 from assets.exchange.metadata import column_schema
 from assets.governance.assets import governance_key
-from assets.governance.records import governed_path, read_governed
-from assets.operation.guards import emptied_columns, scan_for_leaks
+from assets.governance.records import governed_path, governed_rows
+from assets.operation.guards import scan_for_leaks
 from assets.operation.keyfile import resolve_pseudonym_key
 from assets.operation.records import publications, record_publication
+from assets.operation.streamed import publish_governed
 from assets.operation.suspension import active_suspensions
 from assets.operation.writer import (
     emptied_published_columns,
     operation_table_name,
-    publish,
     read_published,
 )
 from assets.storage.engine import safe_url
@@ -159,21 +158,24 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
             context.log.warning(f"{dataset_id} 暂停供给中（{scopes}），运营平台表不更新")
             return
 
-        governed = read_governed(governed_path(platform.data_path, dataset_id))
+        path = governed_path(platform.data_path, dataset_id)
         progress.report(
             context.log.info,
             "operation",
             dataset_id,
             entry.title,
-            rows=len(governed),
+            rows=governed_rows(path),
             finished=False,
         )
         register = read_register(platform_engine, dataset_id)
         levels, detected = register_levels(register) if len(register) else (None, None)
         policy = load_policy()
-        published = desensitize(
-            governed,
+        # desensitized and published a row group at a time (k-anonymity decided over the whole
+        # dataset's quasi-identifiers first)
+        outcome, report, published = publish_governed(
+            platform.operation_engine(),
             entry,
+            path,
             levels=levels,
             detected=detected,
             policy=policy,
@@ -182,9 +184,7 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
             ),
             city=platform.city,
         )
-        outcome = publish(platform.operation_engine(), entry, published)
         progress.report(context.log.info, "operation", dataset_id, entry.title, rows=outcome.rows)
-        report = published.report
         now = datetime.now(UTC)
         with platform_engine.begin() as connection:
             record_publication(
@@ -217,7 +217,7 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
                 },
                 at=now,
             )
-        columns = [str(c) for c in published.frame.columns]
+        columns = published.columns
         yield dg.MaterializeResult(
             metadata={
                 "dagster/row_count": outcome.rows,
@@ -239,8 +239,8 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
                 "column_lineage_table": lineage_table(
                     entry, columns, dict(report.transformations), register
                 ),
-                "emptied_columns": emptied_columns(published.frame) if len(published.frame) else [],
-                "preview": _preview(published.frame, entry),
+                "emptied_columns": published.emptied,
+                "preview": _preview(published.head, entry),
             }
         )
 

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,16 +21,16 @@ from sqlalchemy.engine import Engine
 
 from assets.common.catalog import CatalogEntry
 from assets.common.text import as_text
-from assets.desensitization.desensitize import DesensitizedFrame
-from assets.desensitization.kanonymity import class_sizes
+from assets.desensitization.desensitize import DesensitizedBatches, DesensitizedFrame
+from assets.desensitization.kanonymity import ClassCounts, class_sizes
 from assets.operation.guards import (
+    KAnonymityViolation,
     all_blank,
-    assert_k_anonymous,
     assert_no_leak,
     ensure_publishable,
 )
 from assets.storage.arrow_read import Strings, read_frame
-from assets.storage.bulk import replace_slice
+from assets.storage.bulk import append_rows, replace_slice
 from assets.storage.dependents import lock_views, restore_views, save_dependent_views
 from assets.storage.engine import is_postgres
 
@@ -176,35 +176,126 @@ def _count(engine: Engine, name: str) -> int:
         return int(connection.exec_driver_sql(f'SELECT count(*) FROM "{name}"').scalar_one())
 
 
+def _check_chunk(entry: CatalogEntry, chunk: DesensitizedFrame) -> pd.DataFrame:
+    if not isinstance(chunk, DesensitizedFrame):
+        raise TypeError(
+            f"运营平台只接受经过脱敏（desensitize）的数据，拒绝写入未脱敏的 {type(chunk).__name__}"
+        )
+    if chunk.report.dataset_id != entry.dataset_id:
+        raise ValueError(f"脱敏结果属于 {chunk.report.dataset_id}，不能发布为 {entry.dataset_id}")
+    return chunk.frame
+
+
+def _publish_chunks(
+    engine: Engine,
+    entry: CatalogEntry,
+    chunks: Iterable[DesensitizedFrame],
+    quasi_identifiers: Sequence[str],
+    threshold: int,
+    observe: Callable[[pd.DataFrame], None] | None,
+) -> tuple[int, int | None, list[str]]:
+    """Load the chunks into the staging table — each leak-scanned before it is written, the classes
+    over the quasi-identifiers counted — then, when k holds over all of them, swap it in. Returns
+    the rows written, k and the views dropped."""
+    dataset_id = entry.dataset_id
+    name = operation_table_name(dataset_id)
+    staging = f"{name}{STAGING_SUFFIX}"
+    names = {item.column: item.name for item in entry.items}
+    dates = {item.column for item in entry.items if item.type == "date"}
+    classes = ClassCounts(quasi_identifiers)
+    table: sa.Table | None = None
+    types: dict[str, sa.types.TypeEngine] = {}
+    _drop_if_exists(engine, staging)  # left over from a writer killed before its swap
+    try:
+        for chunk in chunks:
+            frame = _check_chunk(entry, chunk)
+            assert_no_leak(frame, dataset_id)
+            missing = sorted(set(quasi_identifiers) - {str(c) for c in frame.columns})
+            if missing:
+                raise KAnonymityViolation(
+                    f"{dataset_id}: 发布数据缺少准标识符列 {', '.join(missing)}"
+                )
+            if SLICE_COLUMN not in frame.columns:
+                raise ValueError(f"运营平台数据缺少 {SLICE_COLUMN} 列")
+            classes.add(frame)
+            if table is None:
+                types = {str(c): _column_type(frame[c], is_date=c in dates) for c in frame.columns}
+                columns = [sa.Column(c, kind, comment=names.get(c)) for c, kind in types.items()]
+                table = sa.Table(staging, sa.MetaData(), *columns)
+                table.create(engine)
+            # the staging table is invisible to readers: loading it chunk by chunk is safe
+            append_rows(engine, table, _storable(frame, types))
+            if observe is not None:
+                observe(frame)
+        if table is None:
+            raise ValueError(f"{dataset_id}: 没有可发布的数据块")
+        k = classes.k()
+        if k is not None and k < threshold:
+            raise KAnonymityViolation(
+                f"{dataset_id}: k-匿名度 {k} 低于阈值 {threshold}"
+                f"（准标识符 {', '.join(quasi_identifiers)}）"
+            )
+        dropped = _swap_in(engine, staging, name)
+    except BaseException:
+        _drop_if_exists(engine, staging)
+        raise
+    return classes.rows, k, dropped
+
+
 def publish(engine: Engine, entry: CatalogEntry, published: DesensitizedFrame) -> PublishOutcome:
     """Replace the dataset's operation table with ``published``, after the guards pass."""
     if not isinstance(published, DesensitizedFrame):
-        raise TypeError(
-            "运营平台只接受经过脱敏（desensitize）的数据，拒绝写入未脱敏的 "
-            f"{type(published).__name__}"
-        )
+        _check_chunk(entry, published)  # refuses it
     ensure_publishable(entry)
+    _check_chunk(entry, published)
     report = published.report
-    if report.dataset_id != entry.dataset_id:
-        raise ValueError(f"脱敏结果属于 {report.dataset_id}，不能发布为 {entry.dataset_id}")
-    frame = published.frame
-    assert_no_leak(frame, entry.dataset_id)
-    k = assert_k_anonymous(frame, report.quasi_identifiers, report.k_threshold, entry.dataset_id)
-
-    names = {item.column: item.name for item in entry.items}
-    dates = {item.column for item in entry.items if item.type == "date"}
-    types = {str(c): _column_type(frame[c], is_date=c in dates) for c in frame.columns}
-    columns = [sa.Column(c, kind, comment=names.get(c)) for c, kind in types.items()]
     name = operation_table_name(entry.dataset_id)
     replaced = _count(engine, name)
-    dropped = _replace_table(engine, name, _storable(frame, types), columns)
+    rows, k, dropped = _publish_chunks(
+        engine, entry, [published], report.quasi_identifiers, report.k_threshold, None
+    )
     return PublishOutcome(
         dataset_id=entry.dataset_id,
         table_name=name,
-        rows=len(frame),
+        rows=rows,
         replaced_rows=replaced,
         k=k,
         suppressed=report.suppressed,
+        views_dropped=tuple(dropped),
+    )
+
+
+def publish_batches(
+    engine: Engine,
+    entry: CatalogEntry,
+    batches: DesensitizedBatches,
+    *,
+    observe: Callable[[pd.DataFrame], None] | None = None,
+) -> PublishOutcome:
+    """``publish`` a chunk at a time: the dataset's rows desensitized chunk by chunk are leak-scanned
+    and loaded into the staging table one chunk at a time, k is measured over all of them, and the
+    table is swapped in only then (readers see the old version or the new one, never a part).
+    ``observe`` sees each chunk once it is written."""
+    if not isinstance(batches, DesensitizedBatches):
+        raise TypeError(
+            "运营平台只接受经过脱敏（desensitize）的数据，拒绝写入未脱敏的 "
+            f"{type(batches).__name__}"
+        )
+    ensure_publishable(entry)
+    if batches.dataset_id != entry.dataset_id:
+        raise ValueError(f"脱敏结果属于 {batches.dataset_id}，不能发布为 {entry.dataset_id}")
+    name = operation_table_name(entry.dataset_id)
+    replaced = _count(engine, name)
+    rows, k, dropped = _publish_chunks(
+        engine, entry, batches, batches.quasi_identifiers, batches.k_threshold, observe
+    )
+    return PublishOutcome(
+        dataset_id=entry.dataset_id,
+        table_name=name,
+        rows=rows,
+        replaced_rows=replaced,
+        k=k,
+        suppressed=batches.report.suppressed,
         views_dropped=tuple(dropped),
     )
 

@@ -140,3 +140,20 @@ def replace_slice(
             else:
                 _insert_chunks(connection, table, frame, on_chunk)
     return deleted
+
+
+def append_rows(engine: Engine, table: sa.Table, frame: pd.DataFrame) -> None:
+    """Add ``frame``'s rows to ``table`` in one transaction, deleting nothing: for a table only its
+    writer knows (a staging table loaded a chunk at a time)."""
+    if not len(frame):
+        return
+    total = len(frame)
+
+    def on_chunk(done: int) -> None:
+        log.info("loading %s: %d/%d rows", table.name, done, total)
+
+    with engine.begin() as connection:
+        if is_postgres(engine):
+            _copy_chunks(connection, table, frame, on_chunk)
+        else:
+            _insert_chunks(connection, table, frame, on_chunk)

@@ -1,0 +1,140 @@
+"""Governance of a dataset one exchange slice (county, period) at a time.
+
+Governance deduplicates, judges the partition-scoped rules and reconciles within a county + period, so
+a dataset is governed slice by slice with the same outcome as all at once (``govern.combine``), while
+only one slice's rows are in memory: each slice is read from the exchange table, governed, and its
+governed rows appended to the dataset's Parquet file (row groups of ``ROW_GROUP_ROWS``); the
+quarantine, duplicate and reconciliation records — a few columns of provenance per row, not data —
+are gathered for the one transaction that replaces them.
+
+Slices are taken in the order the exchange table holds them (by when they were loaded), and the rows
+of a slice in table order, so the governed file lists the rows as the whole-table read did.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from assets.common.catalog import CatalogEntry
+from assets.common.city import City
+from assets.common.files import create_private_file, private_dir
+from assets.governance.govern import GovernanceResult, combine, govern
+from assets.governance.records import read_exchange
+from assets.storage.tables import exchange_table
+
+# rows per row group of the governed file: what the operation publish reads at a time
+ROW_GROUP_ROWS = 100_000
+
+SliceKey = tuple[str, str]  # county_code, period
+
+
+def slice_order(engine: Engine, entry: CatalogEntry) -> list[SliceKey]:
+    """The dataset's (county, period) slices in the order the exchange table holds them: a slice is
+    loaded whole (replaced, never patched), so by its load time, then county and period."""
+    table = exchange_table(entry)
+    if not sa.inspect(engine).has_table(table.name):
+        return []
+    query = sa.select(
+        table.c.county_code, table.c.period, sa.func.min(table.c.ingested_at)
+    ).group_by(table.c.county_code, table.c.period)
+    with engine.connect() as connection:
+        found = connection.execute(query).all()
+    found.sort(key=lambda row: (str(row[2]), row[0], row[1]))
+    return [(county, period) for county, period, _ in found]
+
+
+def read_exchange_slice(
+    engine: Engine, entry: CatalogEntry, county: str, period: str
+) -> pd.DataFrame:
+    """The rows of one (county, period) of the dataset's exchange table, in table order."""
+    table = exchange_table(entry)
+    query = sa.select(table).where(table.c.county_code == county, table.c.period == period)
+    with engine.connect() as connection:
+        return pd.read_sql(query, connection)
+
+
+class GovernedWriter:
+    """The dataset's governed Parquet file, written slice by slice to a private partial file and put
+    in place by ``commit`` (a reader sees the previous file or the new one, never a part)."""
+
+    def __init__(self, path: Path) -> None:
+        private_dir(path.parent)  # governed personal data: owner-only
+        self.path = path
+        self.partial = create_private_file(path.with_name(f".{path.name}.{os.getpid()}.partial"))
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._empty: pd.DataFrame | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if not len(frame):  # an empty slice's columns may not say their type: it shapes nothing
+            if self._empty is None:
+                self._empty = frame
+            return
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.partial, table.schema)
+        elif not table.schema.equals(self._writer.schema, check_metadata=False):
+            table = table.cast(self._writer.schema)
+        self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+        self.rows += len(frame)
+
+    def commit(self) -> None:
+        if self._writer is None:
+            (self._empty if self._empty is not None else pd.DataFrame()).to_parquet(
+                self.partial, index=False
+            )
+        else:
+            self._writer.close()
+        os.replace(self.partial, self.path)
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        self.partial.unlink(missing_ok=True)
+
+
+def govern_dataset(
+    engine: Engine,
+    entry: CatalogEntry,
+    path: Path,
+    *,
+    city: City,
+    as_of: date,
+    on_slice: Callable[[SliceKey, int], None] | None = None,
+) -> GovernanceResult:
+    """Govern every slice of the dataset's exchange table and write the governed file at ``path``.
+
+    The result's ``governed`` holds no rows (they are in the file), only the columns and their types;
+    everything else is as ``govern`` on the whole table gives it.
+    """
+    writer = GovernedWriter(path)
+    try:
+        results: list[GovernanceResult] = []
+        slices = slice_order(engine, entry)
+        if not slices:  # no table or no rows: govern the empty frame, for its columns
+            results.append(govern(read_exchange(engine, entry), entry, city=city, as_of=as_of))
+            writer.write(results[-1].governed)
+        for key in slices:
+            frame = read_exchange_slice(engine, entry, *key)
+            result = govern(frame, entry, city=city, as_of=as_of)
+            del frame
+            writer.write(result.governed)
+            results.append(dataclasses.replace(result, governed=result.governed.iloc[:0].copy()))
+            if on_slice is not None:
+                on_slice(key, result.reconciliation.rows_in)
+        combined = combine(results)
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    return combined

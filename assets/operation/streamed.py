@@ -1,0 +1,91 @@
+"""A dataset's governed file desensitized and published a row group at a time.
+
+k-anonymity is decided over the whole dataset, but it needs only the quasi-identifier columns (and
+the county): those are read whole, the plan made (``plan_desensitization``), and then the governed
+rows are read a row group at a time, desensitized by the plan and handed to the zone writer, which
+leak-scans and loads each chunk into its staging table and swaps the table in once all are in. The
+outcome is the one-shot ``desensitize`` + ``publish`` of the same rows; only a chunk of rows is in
+memory at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from assets.common.catalog import CatalogEntry
+from assets.common.city import City
+from assets.desensitization.desensitize import (
+    DesensitizationReport,
+    desensitize_batches,
+    plan_desensitization,
+)
+from assets.desensitization.plan import plan_columns, plan_inputs
+from assets.desensitization.policy import DesensitizationPolicy
+from assets.governance.records import governed_columns, iter_governed, read_governed
+from assets.operation.guards import emptied_columns
+from assets.operation.writer import PublishOutcome, publish_batches
+
+PREVIEW_ROWS = 5
+
+
+@dataclass
+class PublishedRows:
+    """What the asset shows of the published rows, gathered as the chunks go by: the columns, the
+    first rows, and the columns emptied in every row (``guards.emptied_columns`` of all rows)."""
+
+    columns: list[str] = field(default_factory=list)
+    head: pd.DataFrame | None = None
+    rows: int = 0
+    _blank: set[str] | None = None
+
+    def __call__(self, frame: pd.DataFrame) -> None:
+        if self.head is None:
+            self.columns = [str(c) for c in frame.columns]
+            self.head = frame.head(PREVIEW_ROWS).copy()
+        elif len(self.head) < PREVIEW_ROWS and len(frame):
+            more = frame.head(PREVIEW_ROWS - len(self.head))
+            self.head = pd.concat([self.head, more], ignore_index=True)
+        if len(frame):
+            blank = set(emptied_columns(frame))
+            self._blank = blank if self._blank is None else self._blank & blank
+        self.rows += len(frame)
+
+    @property
+    def emptied(self) -> list[str]:
+        blank = self._blank or set()
+        return [c for c in self.columns if c in blank]
+
+
+def publish_governed(
+    engine: Engine,
+    entry: CatalogEntry,
+    path: Path,
+    *,
+    levels: Mapping[str, str] | None,
+    detected: Mapping[str, str] | None,
+    policy: DesensitizationPolicy,
+    key: bytes,
+    city: City,
+) -> tuple[PublishOutcome, DesensitizationReport, PublishedRows]:
+    """Desensitize the governed file at ``path`` and replace the dataset's operation table with it."""
+    columns = governed_columns(path)
+    plans = plan_columns(entry, columns, levels=levels, policy=policy, detected=detected)
+    plan = plan_desensitization(
+        read_governed(path, plan_inputs(plans, columns)),
+        entry,
+        columns=columns,
+        levels=levels,
+        policy=policy,
+        key=key,
+        detected=detected,
+        city=city,
+    )
+    batches = desensitize_batches(plan, iter_governed(path))
+    seen = PublishedRows()
+    outcome = publish_batches(engine, entry, batches, observe=seen)
+    return outcome, batches.report, seen
