@@ -30,6 +30,7 @@ from assets.common.city import City
 from assets.common.files import create_private_file, private_dir
 from assets.governance.govern import GovernanceResult, combine, govern
 from assets.governance.records import read_exchange
+from assets.storage.arrow_read import read_frame
 from assets.storage.tables import exchange_table
 
 # rows per row group of the governed file: what the operation publish reads at a time
@@ -59,8 +60,7 @@ def read_exchange_slice(
     """The rows of one (county, period) of the dataset's exchange table, in table order."""
     table = exchange_table(entry)
     query = sa.select(table).where(table.c.county_code == county, table.c.period == period)
-    with engine.connect() as connection:
-        return pd.read_sql(query, connection)
+    return read_frame(engine, query)  # columnar (ADBC): no Python row object per record
 
 
 class GovernedWriter:
