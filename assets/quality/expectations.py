@@ -14,12 +14,11 @@ Importing this module registers the expectations with GE; load suites only after
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import pandas as pd
-from great_expectations.core.metric_function_types import SummarizationMetricNameSuffixes
 from great_expectations.core.suite_parameters import SuiteParameterDict
-from great_expectations.execution_engine import ExecutionEngine, PandasExecutionEngine
+from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.core.expect_column_values_to_not_be_null import (
     ExpectColumnValuesToNotBeNull,
 )
@@ -27,7 +26,6 @@ from great_expectations.expectations.expectation import (
     ColumnMapExpectation,
     MulticolumnMapExpectation,
 )
-from great_expectations.expectations.expectation_configuration import parse_result_format
 from great_expectations.expectations.metrics.map_metric_provider import (
     ColumnMapMetricProvider,
     MulticolumnMapMetricProvider,
@@ -46,9 +44,7 @@ from assets.common.identifiers import (
     uscc_valid,
 )
 from assets.common.text import STRING
-
-if TYPE_CHECKING:
-    from great_expectations.validator.validator import ValidationDependencies
+from assets.quality.lean_metrics import LeanDependencies
 
 ISO_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 DECIMAL_PATTERN = r"^-?\d+(?:\.\d+)?$"
@@ -213,56 +209,6 @@ def empty_exactly_when_in_set(
 # --- GE adapters -------------------------------------------------------------------------------
 
 
-class _LeanDependencies:
-    """What the custom expectations change in how GE (1.x) plans their metrics; results unchanged.
-
-    - GE's ``_get_runtime_kwargs`` rebuilds ``self.configuration`` (a pydantic dump of every field
-      into a new ``ExpectationConfiguration``) once per key it looks up, and does so for every
-      metric it plans; here the configuration is built once per call.
-    - With ``exclude_unexpected_values`` the failing values never reach the result, and without
-      ``return_unexpected_index_query`` neither does the query, so those two metrics (each a pass
-      over the batch) are not requested.
-    """
-
-    def _get_runtime_kwargs(self, runtime_configuration: dict | None = None) -> dict:
-        runtime_configuration = runtime_configuration or {}
-        configured = self.configuration.kwargs  # type: ignore[attr-defined]
-        default = self._get_default_value  # type: ignore[attr-defined]
-
-        def value(key: str) -> object:
-            return configured[key] if key in configured else default(key)
-
-        runtime_kwargs = {
-            key: runtime_configuration.get(key, value(key))
-            for key in self.runtime_keys  # type: ignore[attr-defined]
-        }
-        runtime_kwargs.update({key: value(key) for key in self.success_keys})  # type: ignore[attr-defined]
-        runtime_kwargs.update({key: value(key) for key in self.domain_keys})  # type: ignore[attr-defined]
-        runtime_kwargs["result_format"] = parse_result_format(runtime_kwargs["result_format"])
-        return runtime_kwargs
-
-    def get_validation_dependencies(
-        self,
-        execution_engine: ExecutionEngine | None = None,
-        runtime_configuration: dict | None = None,
-        **kwargs: object,
-    ) -> ValidationDependencies:
-        dependencies = super().get_validation_dependencies(  # type: ignore[misc]
-            execution_engine=execution_engine, runtime_configuration=runtime_configuration
-        )
-        result_format = dependencies.result_format
-        unused = []
-        if result_format.get("exclude_unexpected_values"):
-            unused.append(SummarizationMetricNameSuffixes.UNEXPECTED_VALUES)
-        if not result_format.get("return_unexpected_index_query"):
-            unused.append(SummarizationMetricNameSuffixes.UNEXPECTED_INDEX_QUERY)
-        for suffix in unused:
-            name = f"{self.map_metric}.{suffix.value}"  # type: ignore[attr-defined]
-            if dependencies.get_metric_configuration(name) is not None:
-                dependencies.remove_metric_configuration(name)
-        return dependencies
-
-
 _MULTICOLUMN_DOMAIN_KEYS = (
     "batch_id",
     "table",
@@ -282,7 +228,7 @@ class ColumnValuesNotBlank(ColumnMapMetricProvider):
         return not_blank(column)
 
 
-class ExpectColumnValuesToNotBeBlank(_LeanDependencies, ExpectColumnValuesToNotBeNull):
+class ExpectColumnValuesToNotBeBlank(LeanDependencies, ExpectColumnValuesToNotBeNull):
     """Required item: the value is present and not only whitespace (完整性)."""
 
     map_metric: ClassVar[str] = "column_values.not_blank"
@@ -298,7 +244,7 @@ class ColumnValuesMatchCatalogFormat(ColumnMapMetricProvider):
         return format_valid(column, format)
 
 
-class ExpectColumnValuesToMatchCatalogFormat(_LeanDependencies, ColumnMapExpectation):
+class ExpectColumnValuesToMatchCatalogFormat(LeanDependencies, ColumnMapExpectation):
     """The value is written in the catalog's format, check characters included (规范性)."""
 
     format: FormatName
@@ -326,7 +272,7 @@ class ColumnValuesNumericBetween(ColumnMapMetricProvider):
         )
 
 
-class ExpectColumnValuesToBeNumericBetween(_LeanDependencies, ColumnMapExpectation):
+class ExpectColumnValuesToBeNumericBetween(LeanDependencies, ColumnMapExpectation):
     """Numeric text inside the catalog's range; unparseable text is the format rule's (准确性)."""
 
     min_value: float | None = None
@@ -353,7 +299,7 @@ class ColumnValuesNotFutureDates(ColumnMapMetricProvider):
         return not_after(column, str(as_of))
 
 
-class ExpectColumnValuesToNotBeFutureDates(_LeanDependencies, ColumnMapExpectation):
+class ExpectColumnValuesToNotBeFutureDates(LeanDependencies, ColumnMapExpectation):
     """ISO dates not later than ``as_of`` (a suite parameter set per validation) (时效性)."""
 
     as_of: str | SuiteParameterDict
@@ -370,7 +316,7 @@ class MulticolumnIdMatchesBirthDate(MulticolumnMapMetricProvider):
         return id_agrees_with_birth_date(column_list.iloc[:, 0], column_list.iloc[:, 1])
 
 
-class ExpectMulticolumnValuesIdNumberToMatchBirthDate(_LeanDependencies, MulticolumnMapExpectation):
+class ExpectMulticolumnValuesIdNumberToMatchBirthDate(LeanDependencies, MulticolumnMapExpectation):
     """column_list = [ID number, birth date]: ID digits 7–14 are the birth date (一致性)."""
 
     ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = (
@@ -388,7 +334,7 @@ class MulticolumnIdMatchesGender(MulticolumnMapMetricProvider):
         return id_agrees_with_gender(column_list.iloc[:, 0], column_list.iloc[:, 1])
 
 
-class ExpectMulticolumnValuesIdNumberToMatchGender(_LeanDependencies, MulticolumnMapExpectation):
+class ExpectMulticolumnValuesIdNumberToMatchGender(LeanDependencies, MulticolumnMapExpectation):
     """column_list = [ID number, gender]: ID digit 17 odd for 男, even for 女 (一致性)."""
 
     ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = (
@@ -406,7 +352,7 @@ class MulticolumnDatesChronological(MulticolumnMapMetricProvider):
         return dates_in_order(column_list.iloc[:, 0], column_list.iloc[:, 1])
 
 
-class ExpectMulticolumnValuesToBeChronological(_LeanDependencies, MulticolumnMapExpectation):
+class ExpectMulticolumnValuesToBeChronological(LeanDependencies, MulticolumnMapExpectation):
     """column_list = [earlier, later]: the first date is not after the second (时效性)."""
 
     ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = (
@@ -427,9 +373,7 @@ class MulticolumnEmptyExactlyWhenInSet(MulticolumnMapMetricProvider):
         return empty_exactly_when_in_set(column_list.iloc[:, 0], column_list.iloc[:, 1], value_set)
 
 
-class ExpectMulticolumnValuesToBeEmptyExactlyWhenInSet(
-    _LeanDependencies, MulticolumnMapExpectation
-):
+class ExpectMulticolumnValuesToBeEmptyExactlyWhenInSet(LeanDependencies, MulticolumnMapExpectation):
     """column_list = [dependent, condition]: the first is empty exactly when the second is in
     ``value_set`` (一致性)."""
 

@@ -1,0 +1,134 @@
+"""The GE suites stay exact while planned leanly (assets/quality/lean_metrics.py), and their counts
+equal an independent pandas evaluation of the same rules on generated partitions with defects."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from great_expectations.expectations.expectation import Expectation
+
+from assets.aggregation.ingest import ingest_landing_file, read_stage
+from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
+from assets.common.city import load_city
+from assets.landing.generator import generate
+from assets.landing.paths import scan_landing
+from assets.quality.lean_metrics import LeanDependencies
+from assets.quality.suites import load_suite
+from assets.quality.validation import RESULT_FORMAT, QualityValidator
+from bench.quality import plain_failures
+
+CATALOG = load_catalog(SHIPPED_CATALOG_DIR)
+CITY = load_city()
+AS_OF = date(2026, 11, 20)
+
+RESULT_FORMATS = [
+    "BOOLEAN_ONLY",
+    "BASIC",
+    "SUMMARY",
+    "COMPLETE",
+    {**RESULT_FORMAT, "result_format": "SUMMARY"},
+    {"result_format": "BASIC", "return_unexpected_index_query": True},
+    {"result_format": "SUMMARY", "include_unexpected_rows": True},
+    {"result_format": "COMPLETE", "exclude_unexpected_values": True},
+]
+
+
+def _custom_expectations() -> list[Expectation]:
+    """Every custom (lean) expectation of the shipped suites, bound to a batch as GE binds them."""
+    out = []
+    for dataset_id in CATALOG:
+        for expectation in load_suite(dataset_id).expectations:
+            if isinstance(expectation, LeanDependencies):
+                configuration = expectation.configuration
+                configuration.kwargs["batch_id"] = f"exchange-{dataset_id}"
+                out.append(configuration.to_domain_obj())
+    return out
+
+
+CUSTOM = _custom_expectations()
+
+
+def test_the_suites_use_every_kind_of_custom_expectation() -> None:
+    kinds = {type(e).__name__ for e in CUSTOM}
+    assert len(kinds) == 8, kinds
+
+
+@pytest.mark.parametrize("result_format", RESULT_FORMATS, ids=str)
+def test_runtime_kwargs_are_ges(result_format: object) -> None:
+    runtime = {"result_format": result_format, "catch_exceptions": True}
+    for expectation in CUSTOM:
+        lean = expectation._get_runtime_kwargs(runtime)
+        ge = Expectation._get_runtime_kwargs(expectation, runtime)
+        assert lean == ge, type(expectation).__name__
+
+
+@pytest.mark.parametrize("result_format", RESULT_FORMATS, ids=str)
+def test_metric_plan_is_ges_without_the_unused_metrics(result_format: object) -> None:
+    runtime = {"result_format": result_format}
+    for expectation in CUSTOM:
+        lean = expectation.get_validation_dependencies(runtime_configuration=runtime)
+        ge = super(LeanDependencies, expectation).get_validation_dependencies(  # type: ignore[misc]
+            runtime_configuration=runtime
+        )
+        assert lean.result_format == ge.result_format
+        planned = {n: c.id for n, c in lean.metric_configurations.items()}
+        expected = {n: c.id for n, c in ge.metric_configurations.items()}
+        unused = set()
+        if ge.result_format.get("exclude_unexpected_values"):
+            unused |= {n for n in expected if n.endswith(".unexpected_values")}
+        if not ge.result_format.get("return_unexpected_index_query"):
+            unused |= {n for n in expected if n.endswith(".unexpected_index_query")}
+        assert planned == {n: i for n, i in expected.items() if n not in unused}, type(
+            expectation
+        ).__name__
+
+
+@pytest.fixture(scope="module")
+def partitions(tmp_path_factory: pytest.TempPathFactory) -> list:
+    """Every dataset's generated partitions (defects injected), as the exchange hands them over."""
+    data_dir: Path = tmp_path_factory.mktemp("landing")
+    generate(data_dir, rows=3_000, seed=7, city=CITY, catalog=CATALOG, as_of=AS_OF, defect_rate=0.2)
+    files, _ = scan_landing(data_dir, CATALOG, CITY.county_codes)
+    now = datetime.now(UTC)
+    out = []
+    for landing in files:
+        entry = CATALOG[landing.dataset_id]
+        outcome = ingest_landing_file(
+            landing,
+            entry,
+            department_id=entry.provider,
+            staging_dir=data_dir / "aggregation",
+            batch_id=str(uuid.uuid4()),
+            ingested_at=now,
+        )
+        if outcome.loaded:
+            frame = read_stage(outcome.staged_path)
+            items = frame[entry.columns].astype(object)
+            frame[entry.columns] = items.where(items.notna(), None)
+            out.append((landing.dataset_id, landing.county_code, frame))
+    return out
+
+
+def test_ge_counts_equal_an_independent_pandas_evaluation(partitions: list) -> None:
+    validator = QualityValidator()
+    compared = failing = 0
+    for dataset_id, county, frame in partitions:
+        townships = list(CITY.county(county).townships)
+        outcome = validator.validate(
+            frame, dataset_id, county_code=county, as_of=AS_OF, townships=townships
+        )
+        plain = plain_failures(
+            frame,
+            load_suite(dataset_id),
+            county_code=county,
+            townships=townships,
+            as_of=AS_OF,
+        )
+        assert {e.rule_id: e.failed_count for e in outcome.expectations} == plain, dataset_id
+        compared += len(plain)
+        failing += sum(1 for count in plain.values() if count)
+    assert {d for d, _, _ in partitions} == set(CATALOG)
+    assert failing > compared / 3  # the defects reach most rules: the equality is not vacuous
