@@ -1,9 +1,10 @@
 """City exchange platform tables (市政务数据共享交换平台): every county's deliveries of a dataset."""
 
 import dagster as dg
+import pyarrow.compute as pc
 
 from assets.aggregation.assets import aggregation_key
-from assets.aggregation.ingest import read_stage, staged_path
+from assets.aggregation.ingest import read_stage_table, staged_path
 from assets.aggregation.partitions import dataset_partitions, split_partition_key
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
@@ -40,7 +41,9 @@ def exchange_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, platform: PlatformResource
     ) -> dg.MaterializeResult:
         county_code, period = split_partition_key(context)
-        frame = read_stage(staged_path(platform.staging_dir, dataset_id, county_code, period))
+        staged = read_stage_table(
+            staged_path(platform.staging_dir, dataset_id, county_code, period)
+        )
 
         def progress(done: int, total: int) -> None:
             context.log.debug(f"exchange load {dataset_id} {county_code} {period}: {done}/{total}")
@@ -48,7 +51,7 @@ def exchange_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
         load = load_exchange_slice(
             platform.exchange_engine(),
             entry,
-            frame,
+            staged,
             county_code=county_code,
             period=period,
             progress=progress,
@@ -67,9 +70,9 @@ def exchange_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
                     {_county_label(platform.city, c): n for c, n in sorted(by_county.items())}
                 ),
                 "unchanged": load.unchanged,
-                "source_files": sorted(frame["source_file"].unique().tolist()),
+                "source_files": sorted(pc.unique(staged.column("source_file")).to_pylist()),
                 "zone": safe_url(platform.exchange_url),
-                "preview_masked": masked_preview(frame, entry),
+                "preview_masked": masked_preview(staged.slice(0, 5).to_pandas(), entry),
             }
         )
 

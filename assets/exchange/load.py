@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -38,23 +40,31 @@ def slice_fingerprint(
 def load_exchange_slice(
     engine: Engine,
     entry: CatalogEntry,
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | pa.Table,
     *,
     county_code: str,
     period: str,
     progress: Progress | None = None,
 ) -> ExchangeLoad:
-    """Replace exactly the (county, period) slice. A re-delivered identical file changes nothing."""
+    """Replace exactly the (county, period) slice (``frame``: the staged rows, as a DataFrame or an
+    Arrow table). A re-delivered identical file changes nothing."""
     table = exchange_table(entry)
     ensure_table(engine, table)
-    checksums = set(frame["file_checksum"].unique()) if len(frame) else set()
+    rows = frame.num_rows if isinstance(frame, pa.Table) else len(frame)
+    checksums = _checksums(frame) if rows else set()
     count, present = slice_fingerprint(engine, table, county_code, period)
-    if len(frame) and count == len(frame) and present == checksums:
+    if rows and count == rows and present == checksums:
         return ExchangeLoad(rows=count, replaced_rows=0, unchanged=True)
     replaced = replace_slice(
         engine, table, frame, {"county_code": county_code, "period": period}, progress=progress
     )
-    return ExchangeLoad(rows=len(frame), replaced_rows=replaced, unchanged=False)
+    return ExchangeLoad(rows=rows, replaced_rows=replaced, unchanged=False)
+
+
+def _checksums(frame: pd.DataFrame | pa.Table) -> set[str]:
+    if isinstance(frame, pa.Table):
+        return set(pc.unique(frame.column("file_checksum")).to_pylist())
+    return set(frame["file_checksum"].unique())
 
 
 def table_totals(engine: Engine, entry: CatalogEntry) -> dict[str, int]:

@@ -57,7 +57,7 @@ def column_schema(
 
 def masked_preview(frame: pd.DataFrame, entry: CatalogEntry, rows: int = 5) -> dg.MetadataValue:
     """A few rows for the UI with every personal-data column masked."""
-    head = frame[entry.columns].head(rows).copy()
+    head = frame.head(rows)[entry.columns].copy()
     for item in entry.items:
         # declared personal data by its type; anything else still loses every long digit run,
         # since a column the catalog calls non-personal can hold a mobile (a clinic's 联系电话)

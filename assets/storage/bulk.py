@@ -58,10 +58,21 @@ def _copy_column(array: pa.Array) -> pa.Array:
     return pc.fill_null(text.cast(pa.large_string()), "\\N")
 
 
-def _copy_text(frame: pd.DataFrame) -> bytes:
+Rows = pd.DataFrame | pa.Table
+
+
+def _row_count(rows: Rows) -> int:
+    return rows.num_rows if isinstance(rows, pa.Table) else len(rows)
+
+
+def _column_names(rows: Rows) -> list[str]:
+    return list(rows.column_names if isinstance(rows, pa.Table) else rows.columns)
+
+
+def _copy_text(rows: Rows) -> bytes:
     """Rows in COPY's text format — tab-separated, backslash escapes, ``\\N`` for NULL — built by Arrow
     kernels and handed over as one buffer, with no Python object per row."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = rows if isinstance(rows, pa.Table) else pa.Table.from_pandas(rows, preserve_index=False)
     columns = [_copy_column(table.column(i).combine_chunks()) for i in range(table.num_columns)]
     lines = pc.binary_join_element_wise(*columns, pa.scalar("\t", pa.large_string()))
     lines = pc.binary_join_element_wise(
@@ -73,56 +84,115 @@ def _copy_text(frame: pd.DataFrame) -> bytes:
     return lines.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
 
 
-def _copy_chunks(connection: Connection, table: sa.Table, frame: pd.DataFrame, on_chunk) -> None:
-    column_sql = ", ".join(f'"{c}"' for c in frame.columns)
+def _slice(rows: Rows, start: int, length: int) -> Rows:
+    return (
+        rows.slice(start, length)
+        if isinstance(rows, pa.Table)
+        else rows.iloc[start : start + length]
+    )
+
+
+def _copy_chunks(connection: Connection, table: sa.Table, rows: Rows, on_chunk) -> None:
+    column_sql = ", ".join(f'"{c}"' for c in _column_names(rows))
     sql = f'COPY "{table.name}" ({column_sql}) FROM STDIN'
     raw = connection.connection.driver_connection
+    total = _row_count(rows)
     with raw.cursor() as cursor, cursor.copy(sql) as copy:
-        for start in range(0, len(frame), CHUNK_ROWS):
-            chunk = frame.iloc[start : start + CHUNK_ROWS]
+        for start in range(0, total, CHUNK_ROWS):
+            chunk = _slice(rows, start, CHUNK_ROWS)
             copy.write(_copy_text(chunk))
-            on_chunk(start + len(chunk))
+            on_chunk(start + _row_count(chunk))
 
 
-def _insert_chunks(connection: Connection, table: sa.Table, frame: pd.DataFrame, on_chunk) -> None:
-    """SQLite: executemany over plain tuples through the driver (SQLAlchemy's per-row dict handling is
-    the slow part at this size). Timestamps go in SQLAlchemy's own SQLite text form."""
-    columns = ", ".join(f'"{c}"' for c in frame.columns)
-    marks = ", ".join("?" for _ in frame.columns)
+# Columns handed to the driver as Arrow arrays (``to_pylist`` per chunk: str, int, float, bool, None)
+_ARROW_SAFE = (pa.types.is_string, pa.types.is_large_string, pa.types.is_null)
+_SQLITE_TIMESTAMP = "%Y-%m-%d %H:%M:%S"  # with microsecond timestamps Arrow's %S is SS.ffffff
+
+
+def _sqlite_timestamps(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """SQLAlchemy's own SQLite text form of a timestamp (naive UTC, microseconds)."""
+    unit = pa.timestamp("us", "UTC") if array.type.tz is not None else pa.timestamp("us")
+    # a slice's timestamps are few distinct values (its ingest time): each is formatted once
+    distinct = pc.unique(array)
+    text = pc.strftime(distinct.cast(unit, safe=False), format=_SQLITE_TIMESTAMP)
+    return pc.take(text, pc.index_in(array, value_set=distinct))
+
+
+def _driver_column(rows: Rows, name: str) -> pa.Array | pa.ChunkedArray | pd.Series:
+    """A column as the driver takes it: an Arrow array of plain values where that is exact, else a
+    pandas object column (None for missing)."""
+    if isinstance(rows, pa.Table):
+        array = rows.column(name)
+        if pa.types.is_timestamp(array.type):
+            return _sqlite_timestamps(array)
+        return array
+    column = rows[name]
+    dtype = column.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return _sqlite_timestamps(pa.Array.from_pandas(column))
+    if pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype):
+        try:
+            array = pa.Array.from_pandas(column)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            array = None
+        if array is not None and any(check(array.type) for check in _ARROW_SAFE):
+            return array
+    elif dtype in (np.dtype("int64"), np.dtype("float64"), np.dtype("bool")):
+        return pa.Array.from_pandas(column)
+    return column.astype(object).where(column.notna(), None)
+
+
+def _chunk_values(column: pa.Array | pa.ChunkedArray | pd.Series, start: int, length: int) -> list:
+    if isinstance(column, pd.Series):
+        return column.iloc[start : start + length].tolist()
+    return column.slice(start, length).to_pylist()
+
+
+def _insert_chunks(connection: Connection, table: sa.Table, rows: Rows, on_chunk) -> None:
+    """SQLite: the driver's executemany over plain tuples, built per chunk from Arrow arrays (as the
+    read-and-write floor does; SQLAlchemy's per-row handling is the slow part at this size).
+    Timestamps go in SQLAlchemy's own SQLite text form."""
+    names = _column_names(rows)
+    columns = ", ".join(f'"{c}"' for c in names)
+    marks = ", ".join("?" for _ in names)
     sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'
-    prepared = frame.copy()
-    for name in prepared.columns:
-        column = prepared[name]
-        if pd.api.types.is_datetime64_any_dtype(column):
-            # naive UTC: pandas formats tz-aware timestamps value by value (about 3× slower)
-            utc = column
-            if column.dt.tz is not None:
-                utc = column.dt.tz_convert("UTC").dt.tz_localize(None)
-            prepared[name] = utc.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
-    prepared = prepared.astype(object).where(prepared.notna(), None)
-    for start in range(0, len(prepared), CHUNK_ROWS):
-        chunk = prepared.iloc[start : start + CHUNK_ROWS]
-        connection.exec_driver_sql(sql, list(chunk.itertuples(index=False, name=None)))
-        on_chunk(start + len(chunk))
+    values = [_driver_column(rows, name) for name in names]
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        total = _row_count(rows)
+        for start in range(0, total, CHUNK_ROWS):
+            chunk = [_chunk_values(column, start, CHUNK_ROWS) for column in values]
+            cursor.executemany(sql, zip(*chunk, strict=True))
+            on_chunk(min(start + CHUNK_ROWS, total))
+    finally:
+        cursor.close()
+
+
+def _all_equal(rows: Rows, name: str, value: str) -> bool:
+    if isinstance(rows, pa.Table):
+        equal = pc.fill_null(pc.equal(rows.column(name), pa.scalar(value)), False)
+        return bool(pc.all(equal).as_py())
+    return bool((rows[name] == value).all())
 
 
 def replace_slice(
     engine: Engine,
     table: sa.Table,
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | pa.Table,
     slice_filter: Mapping[str, str],
     *,
     progress: Progress | None = None,
 ) -> int:
-    """Replace the rows of ``table`` matching ``slice_filter`` with ``frame``; returns rows deleted.
+    """Replace the rows of ``table`` matching ``slice_filter`` with ``frame`` (a DataFrame or an
+    Arrow table); returns rows deleted.
 
     Every row of ``frame`` must belong to the slice (checked), so a load can never touch another
     partition.
     """
     for name, value in slice_filter.items():
-        if len(frame) and not (frame[name] == value).all():
+        if _row_count(frame) and not _all_equal(frame, name, value):
             raise ValueError(f"rows outside the slice {dict(slice_filter)} in column {name}")
-    total = len(frame)
+    total = _row_count(frame)
 
     def on_chunk(done: int) -> None:
         log.info("loading %s %s: %d/%d rows", table.name, dict(slice_filter), done, total)
