@@ -7,14 +7,21 @@ import secrets
 from datetime import date
 
 import pandas as pd
+import sqlalchemy as sa
 
 from assets.classification.classify import classify_frame, dataset_grade
 from assets.desensitization.desensitize import desensitize
+from assets.desensitization.kanonymity import measure_k
 from assets.desensitization.policy import load_policy
 from assets.governance.govern import govern
 from assets.governance.records import governed_text
 from assets.operation.guards import scan_for_leaks
-from assets.operation.writer import publish
+from assets.operation.writer import (
+    emptied_published_columns,
+    operation_table_name,
+    publish,
+    read_published,
+)
 from assets.storage.engine import get_engine
 
 AS_OF = date(2026, 11, 20)  # the day bench/run.py generates its data as of
@@ -79,3 +86,33 @@ def run(ctx) -> None:
                 publish(engine, ctx.catalog[d], p) for d, p in published.items()
             ],
         )
+        # the published tables read back: row by row (SQLAlchemy) and columnar (ADBC → Arrow)
+        ctx.timed(
+            f"operation read, SQLAlchemy ({backend})",
+            out_rows,
+            lambda engine=engine: [_read_rows(engine, d) for d in published],
+        )
+        ctx.timed(
+            f"operation read, Arrow ({backend})",
+            out_rows,
+            lambda engine=engine: [read_published(engine, d, strings="arrow") for d in published],
+        )
+        ctx.timed(
+            f"operation checks ({backend})",
+            out_rows,
+            lambda engine=engine: [_checks(engine, d, p) for d, p in published.items()],
+        )
+
+
+def _read_rows(engine, dataset_id: str) -> pd.DataFrame:
+    table = sa.Table(operation_table_name(dataset_id), sa.MetaData(), autoload_with=engine)
+    with engine.connect() as connection:
+        return pd.read_sql(sa.select(table), connection)
+
+
+def _checks(engine, dataset_id: str, published) -> None:
+    """What the operation asset's checks measure on the published table."""
+    scan_for_leaks(read_published(engine, dataset_id, strings="arrow"))
+    emptied_published_columns(engine, dataset_id)
+    columns = list(published.report.quasi_identifiers)
+    measure_k(read_published(engine, dataset_id, columns, strings="arrow"), columns)

@@ -152,3 +152,25 @@ def test_a_column_type_it_does_not_map_is_read_through_sqlalchemy(engine):
     )
     frame = read_frame(engine, statement)
     assert [float(v) for v in frame["n"]] == [0.0, 1.0, 2.0]
+
+
+@pytest.mark.postgres
+def test_a_kept_connection_the_server_closed_is_replaced(pg_url, monkeypatch):
+    engine = get_engine(pg_url)
+    _metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(SAMPLE.insert(), _rows()[:10])
+    statement = sa.select(SAMPLE.c.row_id).order_by(SAMPLE.c.row_id)
+    assert read_frame(engine, statement)["row_id"].tolist() == list(range(10))
+    engine.dispose()  # only the kept ADBC connection stays open
+    with engine.connect() as connection:
+        terminated = connection.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    assert terminated == 1
+    _no_fallback(monkeypatch)
+    assert read_frame(engine, statement)["row_id"].tolist() == list(range(10))
+    arrow_read.dispose_connections()

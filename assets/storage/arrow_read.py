@@ -19,7 +19,11 @@ Arrow, then handed to pandas — no Python row object per record (SQLAlchemy's `
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from functools import partial
 from typing import Any, Literal
 from urllib.parse import quote
@@ -142,12 +146,58 @@ def _missing_table(engine: Engine, statement: Select) -> bool:
     )
 
 
-def _fetch(
-    connect: Callable[[], Any], dialect: sa.Dialect, statement: Select, targets: Targets
-) -> pa.Table:
+# PostgreSQL connections take tens of milliseconds to open (the driver reads the type catalog): kept
+# open per thread and process, a few URLs each; SQLite opens in well under a millisecond.
+_MAX_KEPT = 4
+_kept = threading.local()
+
+
+def _kept_connections() -> OrderedDict[str, Any]:
+    if getattr(_kept, "pid", None) != os.getpid():  # a forked child never uses its parent's
+        _kept.pid = os.getpid()
+        _kept.connections = OrderedDict()
+    return _kept.connections
+
+
+def _close(connection: Any) -> None:
+    with suppress(Exception):
+        connection.close()
+
+
+@contextmanager
+def _connection(connect: Callable[[], Any], key: str | None) -> Iterator[Any]:
+    """A connection for one statement: a kept one for ``key`` (taken out while in use), else a new
+    one, kept afterwards when ``key`` is given. A connection that failed is closed, not kept."""
+    kept = _kept_connections() if key is not None else None
+    connection = kept.pop(key, None) if kept is not None else None
+    if connection is None:
+        connection = connect()
+    try:
+        yield connection
+    except BaseException:
+        _close(connection)
+        raise
+    if kept is None:
+        _close(connection)
+        return
+    if key in kept:
+        _close(kept.pop(key))
+    kept[key] = connection
+    while len(kept) > _MAX_KEPT:
+        _close(kept.popitem(last=False)[1])
+
+
+def dispose_connections() -> None:
+    """Close the connections this thread keeps."""
+    kept = _kept_connections()
+    while kept:
+        _close(kept.popitem()[1])
+
+
+def _fetch(connection: Any, dialect: sa.Dialect, statement: Select, targets: Targets) -> pa.Table:
     compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     parameters = [compiled.params[name] for name in compiled.positiontup or ()]
-    with connect() as connection, connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         if dialect is _SQLITE_DIALECT:
             cursor.adbc_statement.set_options(
                 **{"adbc.sqlite.query.batch_rows": _SQLITE_BATCH_ROWS}
@@ -160,6 +210,17 @@ def _fetch(
     return pa.table(columns, names=[name for name, _ in targets])
 
 
+def _fetch_once(
+    connect: Callable[[], Any],
+    key: str | None,
+    dialect: sa.Dialect,
+    statement: Select,
+    targets: Targets,
+) -> pa.Table:
+    with _connection(connect, key) as connection:
+        return _fetch(connection, dialect, statement, targets)
+
+
 def _read_columnar(engine: Engine, statement: Select) -> pa.Table | None:
     """The result through ADBC, or None when this engine or statement is read through SQLAlchemy
     (also when the driver fails on it: SQLAlchemy then reads it, or raises the real error)."""
@@ -170,8 +231,16 @@ def _read_columnar(engine: Engine, statement: Select) -> pa.Table | None:
     targets = _targets(statement, from_sqlite=from_sqlite)
     if targets is None:
         return None
+    key = None if from_sqlite else _postgres_uri(engine)
     try:
-        return _fetch(connect, dialect, statement, targets)
+        try:
+            return _fetch_once(connect, key, dialect, statement, targets)
+        except Exception:
+            if key is None:
+                raise
+            # a kept connection the server has closed since (restart, dropped database): once more
+            # on a new one
+            return _fetch_once(connect, key, dialect, statement, targets)
     except Exception as exc:  # noqa: BLE001 - any driver failure: the slow path decides
         if _missing_table(engine, statement):
             return _empty(targets)
