@@ -227,11 +227,15 @@ class QualityValidator:
                 PARAM_AS_OF: as_of_text,
             },
         )
-        lookup = _RowLookup(frame)
+        masker = _MaskedColumns(frame, entry)
+        for r in result.results:  # every example row first: each column is masked once
+            columns = (r.expectation_config.meta or {}).get("columns") or []
+            if isinstance(r.result, dict):
+                masker.want(_failing_rows(r.result)[:MAX_EXAMPLES], columns)
         order = {(e.meta or {}).get("rule_id"): i for i, e in enumerate(suite.expectations)}
         outcomes = tuple(
             sorted(
-                (_scrub_expectation_result(r, lookup, entry, len(frame)) for r in result.results),
+                (_scrub_expectation_result(r, masker, entry, len(frame)) for r in result.results),
                 key=lambda o: order.get(o.rule_id, len(order)),
             )
         )
@@ -323,28 +327,51 @@ class _RowLookup:
         return self._positions[self._first.get_indexer(rows)]
 
 
+class _MaskedColumns:
+    """Failing rows' values masked by their column's personal-data type, each column masked once
+    per validation for the rows all the expectations' examples name (announced with ``want``)."""
+
+    def __init__(self, frame: pd.DataFrame, entry: CatalogEntry) -> None:
+        self.frame, self.entry = frame, entry
+        self._rows = _RowLookup(frame)
+        self._wanted: dict[str, set[int]] = {}
+        self._masked: dict[str, dict[int, Any]] = {}
+
+    def columns(self, columns: Sequence[str]) -> list[str]:
+        return [c for c in columns if c in self.entry.columns and c in self.frame.columns]
+
+    def want(self, rows: list[int], columns: Sequence[str]) -> None:
+        for column in self.columns(columns):
+            self._wanted.setdefault(column, set()).update(rows)
+
+    def values(self, column: str, rows: list[int]) -> list[Any]:
+        masked = self._masked.setdefault(column, {})
+        if any(row not in masked for row in rows):
+            todo = sorted((set(rows) | self._wanted.pop(column, set())) - masked.keys())
+            values = self.frame[column].iloc[self._rows.positions(todo)].reset_index(drop=True)
+            masked.update(zip(todo, mask_series(values, self.entry.item(column).pii), strict=True))
+        return [masked[row] for row in rows]
+
+
 def _masked_values(
-    lookup: _RowLookup, rows: list[int], columns: Sequence[str], entry: CatalogEntry
+    masker: _MaskedColumns, rows: list[int], columns: Sequence[str], entry: CatalogEntry
 ) -> dict[str, list[str | None]]:
     """Each column's values at ``rows``, masked by its personal-data type; with a personal
     identifier in the same example, quasi-identifying dates keep only year and month so the two
     together cannot restore the identifier."""
-    frame = lookup.frame
-    positions = lookup.positions(rows)
-    items = {c: entry.item(c) for c in columns if c in entry.columns and c in frame.columns}
+    items = {c: entry.item(c) for c in masker.columns(columns)}
     has_pii = any(item.pii for item in items.values())
     out: dict[str, list[str | None]] = {}
     for column, item in items.items():
-        values = frame[column].iloc[positions].reset_index(drop=True)
-        masked = mask_series(values, item.pii)
+        masked = masker.values(column, rows)
         if has_pii and not item.pii and item.quasi_identifier and item.type == "date":
-            masked = masked.str.slice(0, 7) + "-**"
+            masked = [v if pd.isna(v) else str(v)[:7] + "-**" for v in masked]
         out[column] = [None if pd.isna(v) else scrub_text(str(v)) for v in masked]
     return out
 
 
 def _scrub_expectation_result(
-    r: Any, lookup: _RowLookup, entry: CatalogEntry, row_count: int
+    r: Any, masker: _MaskedColumns, entry: CatalogEntry, row_count: int
 ) -> ExpectationOutcome:
     """Rewrite one GE expectation result in place to hold masked examples only; summarise it."""
     config = r.expectation_config
@@ -365,7 +392,7 @@ def _scrub_expectation_result(
         failed = int(result.get("unexpected_count") or 0)
         total = int(result.get("element_count") or row_count)
         rows = _failing_rows(result)[:MAX_EXAMPLES]
-        values = _masked_values(lookup, rows, columns, entry) if rows else {}
+        values = _masked_values(masker, rows, columns, entry) if rows else {}
         examples = [Example(row, _example_value(values, i, entry)) for i, row in enumerate(rows)]
         if "partial_unexpected_index_list" in result:
             # what Data Docs and any reader of the GE result see: masked values only
