@@ -10,6 +10,7 @@ import random
 import uuid
 
 import pandas as pd
+import pyarrow as pa
 
 from assets.classification.detectors import contains_identifier
 from assets.classification.normalize import normalize_text, shared_normalization
@@ -142,3 +143,10 @@ def test_a_raw_id_number_hidden_in_a_later_duplicate_value_is_caught():
     glued = f"{pseudonym}{id_number}"  # glued to the pseudonym: no detector reads it, before or now
     assert scan_for_leaks(pd.DataFrame({"c": [pseudonym] * 10 + [glued]})) == {}
     assert _scan_without_prefilter(pd.Series([glued], dtype=STRING)) == {}
+
+
+def test_digits_are_counted_on_slices_of_a_shared_buffer():
+    values = pa.array(["abc123", None, "１２3", "", "12345678901x", "z9"], pa.large_string())
+    for part in (values, values.slice(2), values.slice(1, 3), values.slice(4)):
+        expected = [sum(c in "0123456789" for c in v or "") for v in part.to_pylist()]
+        assert guards._ascii_digits(part).tolist() == expected

@@ -120,10 +120,11 @@ def _ascii_digits(array: pa.Array) -> np.ndarray:
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[
         array.offset : array.offset + len(array) + 1
     ]
-    octets = np.frombuffer(data, dtype=np.uint8)[: offsets[-1]]
+    first = int(offsets[0])  # a slice's values may sit anywhere in a shared buffer
+    octets = np.frombuffer(data, dtype=np.uint8)[first : int(offsets[-1])]
     running = np.zeros(len(octets) + 1, dtype=np.int64)
     np.cumsum((octets >= 0x30) & (octets <= 0x39), out=running[1:])
-    counts = running[offsets[1:]] - running[offsets[:-1]]
+    counts = running[offsets[1:] - first] - running[offsets[:-1] - first]
     counts[pc.is_null(array).to_numpy(zero_copy_only=False)] = 0
     return counts
 
