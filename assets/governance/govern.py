@@ -118,14 +118,15 @@ def _find_duplicates(
     text: pd.DataFrame, subset: list[str], eligible: pd.Series, newest_first: pd.Index
 ) -> tuple[pd.Index, pd.Series]:
     """Rows (among ``eligible``) repeating an earlier-ranked row on ``subset``, and for each the index
-    label of the kept row."""
-    ranked = text.loc[newest_first[eligible.loc[newest_first].to_numpy()], subset]
-    if ranked.empty:
+    label of the kept row. (Grouped in place: no reordered copy of the columns.)"""
+    order = newest_first[eligible.loc[newest_first].to_numpy()]
+    if not len(order):
         return pd.Index([]), pd.Series(dtype=object)
-    group = ranked.groupby(subset, dropna=False, sort=False).ngroup()
-    repeated = ranked.index[group.duplicated().to_numpy()]
-    first_of_group = pd.Series(ranked.index, index=group.to_numpy()).groupby(level=0).first()
-    kept = pd.Series(first_of_group.loc[group.loc[repeated].to_numpy()].to_numpy(), index=repeated)
+    group = text.groupby(subset, dropna=False, sort=False).ngroup()
+    ranked = group.loc[order]
+    repeated = ranked.index[ranked.duplicated().to_numpy()]
+    first_of_group = pd.Series(ranked.index, index=ranked.to_numpy()).groupby(level=0).first()
+    kept = pd.Series(first_of_group.loc[ranked.loc[repeated].to_numpy()].to_numpy(), index=repeated)
     return repeated, kept
 
 
@@ -245,9 +246,13 @@ def govern(
     ``frame``: catalog columns as delivered text (str or None) plus the provenance columns. Rows are
     identified by their index, which is reset to 0..n-1 first; no row is dropped.
     """
-    frame = frame.reset_index(drop=True)
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
+        frame = frame.reset_index(drop=True)
     standardized = standardize(frame, entry)
     text = standardized.frame
+    # from here on the delivered values are not needed, only the rows' provenance: a caller that
+    # handed over its frame lets them go (governance holds one slice's values once, not twice)
+    frame = frame[[c for c in frame.columns if c not in set(entry.columns)]]
     columns = [c for c in entry.columns if c in text.columns]
     keys = [c for c in PARTITION_COLUMNS if c in text.columns]
     newest_first = _recency_order(text)
@@ -275,7 +280,9 @@ def govern(
     )
 
     # 3. hard rules on the deduplicated rows
-    candidates = text.loc[remaining.to_numpy()]
+    candidates = text if bool(remaining.all()) else text.loc[remaining.to_numpy()]
+    changed = standardized.changed
+    del standardized, text  # only the deduplicated rows are judged and kept from here on
     registry = rule_registry(entry)
     violations = evaluate_rules(candidates, entry, city=city, as_of=as_of)
     failing = violations.any(axis=1)
@@ -294,7 +301,7 @@ def govern(
         duplicates=duplicates.reset_index(drop=True),
         reconciliation=reconciliation,
         violations={rule_id: int(n) for rule_id, n in violations.sum().items()},
-        standardized_cells=standardized.changed,
+        standardized_cells=changed,
     )
 
 

@@ -95,7 +95,7 @@ def type_column(values: pd.Series, item: CatalogItem) -> pd.Series:
 
 def type_frame(frame: pd.DataFrame, entry: CatalogEntry) -> pd.DataFrame:
     """``frame`` with every catalog column typed; other columns (provenance) unchanged."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # every catalog column is replaced below; the rest is shared
     for item in entry.items:
         if item.column in frame.columns:
             out[item.column] = type_column(frame[item.column], item)

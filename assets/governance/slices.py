@@ -30,7 +30,7 @@ from assets.common.city import City
 from assets.common.files import create_private_file, private_dir
 from assets.governance.govern import GovernanceResult, combine, govern
 from assets.governance.records import read_exchange
-from assets.storage.arrow_read import read_frame
+from assets.storage.arrow_read import read_arrow
 from assets.storage.tables import exchange_table
 
 # rows per row group of the governed file: what the operation publish reads at a time
@@ -57,10 +57,19 @@ def slice_order(engine: Engine, entry: CatalogEntry) -> list[SliceKey]:
 def read_exchange_slice(
     engine: Engine, entry: CatalogEntry, county: str, period: str
 ) -> pd.DataFrame:
-    """The rows of one (county, period) of the dataset's exchange table, in table order."""
+    """The rows of one (county, period) of the dataset's exchange table, in table order: read
+    columnar (ADBC), the delivered values as Arrow-backed text (what standardization works on; no
+    Python string per value), the provenance as ``pd.read_sql`` gives it."""
     table = exchange_table(entry)
     query = sa.select(table).where(table.c.county_code == county, table.c.period == period)
-    return read_frame(engine, query)  # columnar (ADBC): no Python row object per record
+    data = read_arrow(engine, query)
+    delivered = set(entry.columns)
+    provenance = data.drop_columns([c for c in data.column_names if c in delivered])
+    frame = provenance.to_pandas(coerce_temporal_nanoseconds=True)
+    for name in data.column_names:
+        if name in delivered:
+            frame[name] = pd.arrays.ArrowStringArray(data.column(name).cast(pa.large_string()))
+    return frame[data.column_names]
 
 
 class GovernedWriter:
@@ -125,9 +134,8 @@ def govern_dataset(
             results.append(govern(read_exchange(engine, entry), entry, city=city, as_of=as_of))
             writer.write(results[-1].governed)
         for key in slices:
-            frame = read_exchange_slice(engine, entry, *key)
-            result = govern(frame, entry, city=city, as_of=as_of)
-            del frame
+            # the slice's frame is handed over, not kept: govern lets its values go once standardized
+            result = govern(read_exchange_slice(engine, entry, *key), entry, city=city, as_of=as_of)
             writer.write(result.governed)
             results.append(dataclasses.replace(result, governed=result.governed.iloc[:0].copy()))
             if on_slice is not None:

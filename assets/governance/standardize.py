@@ -156,7 +156,7 @@ def standardize(frame: pd.DataFrame, entry: CatalogEntry) -> StandardizedFrame:
 
     Values stay text: typing is the rules' job (``assets.governance.rules.type_frame``).
     """
-    out = frame.copy()
+    out = frame.copy(deep=False)  # every catalog column is replaced below; the rest is shared
     changed: dict[str, int] = {}
     for item in entry.items:
         if item.column not in frame.columns:
