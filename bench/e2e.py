@@ -146,7 +146,12 @@ def change_one_county(files: list) -> str:
 
 
 def _env(data_dir: Path, today: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PUBLICDATA_")}
+    # PUBLICDATA_PARALLEL passes through: `PUBLICDATA_PARALLEL=1 python -m bench.run` is one process
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PUBLICDATA_") or k == "PUBLICDATA_PARALLEL"
+    }
     env.update(
         PUBLICDATA_HOME=str(data_dir),
         PUBLICDATA_TODAY=today,

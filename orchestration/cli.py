@@ -335,9 +335,16 @@ def _print_applications(section: dict | None, titles: dict[str, str]) -> None:
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="在 stdout 输出一个 JSON 对象")
 @click.option("--force", is_flag=True, help="内容未变化的交付也重新入库，全部数据集重新治理和供给")
-def run(data_dir: Path | None, as_json: bool, force: bool) -> None:
+@click.option(
+    "--parallel",
+    type=click.IntRange(min=1),
+    default=None,
+    help="并行的工作进程数（默认 PUBLICDATA_PARALLEL，否则每个 CPU 一个；1 = 逐个运行）",
+)
+def run(data_dir: Path | None, as_json: bool, force: bool, parallel: int | None) -> None:
     """对 landing/ 中的交付文件运行整条流水线（内容未变化的分区和数据集跳过，--force 全部重算）。"""
-    settings = Settings.load(data_dir)
+    overrides = {} if parallel is None else {"parallel": parallel}
+    settings = Settings.load(data_dir, **overrides)
     if not settings.landing_dir.is_dir():
         raise click.ClickException(
             f"没有 landing 目录: {settings.landing_dir}（先运行 publicdata generate 或放入交付文件）"

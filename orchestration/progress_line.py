@@ -36,23 +36,30 @@ class StageLine:
         self._finished: dict[str, set[str]] = defaultdict(set)
         self._rows: dict[str, int] = defaultdict(int)
         self._counted: dict[str, int] = defaultdict(int)  # finished reports (files) per stage
+        self._running: dict[str, dict[str, int]] = defaultdict(dict)  # stage → dataset → rows
 
     def files(self, label: str, done: int, total: int) -> None:
         self._done_files, self._total_files = done, total
         self._progress(label, done, total)
 
     def text(self, event: StageProgress) -> str:
+        """Rows of the finished reports plus the latest of each dataset still at work: with
+        parallel workers (``publicdata run --parallel``) several datasets of a stage run at once."""
         stage = event.stage
-        rows = self._rows[stage] + event.rows
+        running = self._running[stage]
         if event.finished:
-            self._rows[stage] = rows
+            running.pop(event.dataset_id, None)
+            self._rows[stage] += event.rows
             self._finished[stage].add(event.dataset_id)
             self._counted[stage] += 1
+        else:
+            running[event.dataset_id] = event.rows
+        rows = self._rows[stage] + sum(running.values())
         label = STAGE_LABELS.get(stage, stage)
         if stage in _FILE_STAGES:
             count = f"{self._counted[stage]}/{self._total_files} 文件"
         else:
-            done = len(self._finished[stage]) + (0 if event.finished else 1)
+            done = len(self._finished[stage] | running.keys())
             count = f"{done}/{self._totals.get(stage, done)} 数据集"
         return f"{label} {event.title} {count} · {rows:,d} 行"
 

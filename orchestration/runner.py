@@ -13,8 +13,7 @@ import dagster as dg
 import pandas as pd
 import sqlalchemy as sa
 
-from assets.aggregation.partitions import county_tags, partition_key, period_partitions_name
-from assets.aggregation.sensors import ingest_job_name
+from assets.aggregation.partitions import county_tags, period_partitions_name
 from assets.aggregation.summary import (
     file_records,
     ingest_records,
@@ -35,14 +34,23 @@ from assets.storage.tables import ingest_files
 from orchestration.incremental import (
     DeliveryPlan,
     SkippedDelivery,
-    governance_selection,
     plan_deliveries,
     record_current_datasets,
     record_skipped_deliveries,
     stale_datasets,
 )
 from orchestration.locking import exclusive_data_dir, instance_creation
+from orchestration.parallel import (
+    FileTicker,
+    InProcessRuns,
+    dataset_weights,
+    governance_runs,
+    run_executor,
+    worker_count,
+)
 from orchestration.progress_line import stage_progress
+from orchestration.runs import QUIET_RUN_CONFIG as QUIET_RUN_CONFIG  # the tests' run config
+from orchestration.runs import PartitionRun, job_run
 from orchestration.settings import Settings
 from orchestration.summaries import (
     applications_report,
@@ -167,10 +175,6 @@ class PipelineReport:
         return both.sort_values("relative_path", kind="stable").reset_index(drop=True)
 
 
-# The CLI prints its own progress and summary (rejections, failed runs, tickets); the run events,
-# warnings included, are in the Dagster instance for the UI. The console logger stays quiet.
-QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-
 Progress = Callable[[str, int, int], None]
 
 
@@ -231,7 +235,9 @@ def _run_stages(
     progress: Progress | None,
     force: bool,
 ) -> None:
-    """The ingest runs of the deliveries to run, then the post-ingest jobs that have work."""
+    """The ingest runs of the deliveries to run, then the post-ingest jobs that have work; on
+    ``worker_count`` processes (``--parallel``), the post-ingest jobs other than governance and
+    publish in this one, in order."""
     from orchestration.definitions import build_definitions, build_stages, post_ingest_jobs
     from orchestration.stages.operation import OPERATION_JOB
 
@@ -243,58 +249,59 @@ def _run_stages(
     for dataset_id, keys in periods.items():
         add_partitions(instance, period_partitions_name(dataset_id), keys)
 
-    skipped = len(plan.skipped)
-    for done, landing in enumerate(plan.to_run, start=1):
-        if progress:
-            progress(landing.relative_path, skipped + done - 1, len(files))
-        result = _run_partition(defs, instance, landing, county_tags(city, landing.county_code))
-        report.batch_ids.append(result.run_id)
-        if not result.success:
-            report.failed_partitions.append(
-                {
-                    "path": landing.relative_path,
-                    "run_id": result.run_id,
-                    "error": _failure_text(result),
-                }
-            )
-    ingested = {landing.dataset_id for landing in plan.to_run}
-    stale, current = stale_datasets(
-        instance,
-        catalog,
-        get_engine(settings.exchange_url),
-        plan,
-        ingested=ingested,
-        force=force,
-    )
-    record_current_datasets(instance, current)
-    report.datasets_recomputed, report.datasets_unchanged = sorted(stale), sorted(current)
-    for job_name in post_ingest_jobs(stages):
-        selection = None
-        if job_name == OPERATION_JOB:
-            # governance, classification and the publish of the datasets whose exchange moved
-            if not stale:
+    workers = worker_count(settings, plan.to_run, len(catalog))
+    weights = dataset_weights(files)
+    local = InProcessRuns(defs, instance)
+    with run_executor(settings, instance, local, workers) as executor:
+        ingest = [PartitionRun(f, county_tags(city, f.county_code)) for f in plan.to_run]
+        ticker = FileTicker(progress, len(plan.skipped), len(files))
+        if workers > 1:  # the largest datasets first; one dataset's runs in their order
+            ingest = sorted(ingest, key=lambda r: -weights.get(r.lane, 0))
+        outcomes = {o.run_id: o for o in executor.run(ingest, ticker.start, ticker.done)}
+        order = {landing.relative_path: i for i, landing in enumerate(plan.to_run)}
+        for run in sorted(
+            ingest, key=lambda r: order[r.label]
+        ):  # the report keeps the plan's order
+            outcome = outcomes[run.run_id]
+            report.batch_ids.append(outcome.run_id)
+            if not outcome.success:
+                report.failed_partitions.append(
+                    {"path": run.label, "run_id": outcome.run_id, "error": outcome.error}
+                )
+        ingested = {landing.dataset_id for landing in plan.to_run}
+        stale, current = stale_datasets(
+            instance,
+            catalog,
+            get_engine(settings.exchange_url),
+            plan,
+            ingested=ingested,
+            force=force,
+        )
+        record_current_datasets(instance, current)
+        report.datasets_recomputed, report.datasets_unchanged = sorted(stale), sorted(current)
+        for job_name in post_ingest_jobs(stages):
+            runner = local
+            if job_name == OPERATION_JOB:
+                # governance, classification and the publish of the datasets whose exchange moved
+                if not stale:
+                    report.post_ingest_skipped.append(job_name)
+                    continue
+                runs = governance_runs(job_name, sorted(stale), catalog, weights, workers)
+                runner = executor
+            elif not _post_ingest_needed(job_name, settings, force, bool(plan.to_run), bool(stale)):
                 report.post_ingest_skipped.append(job_name)
                 continue
-            if len(stale) < len(catalog):
-                selection = governance_selection(sorted(stale), catalog)
-        elif not _post_ingest_needed(job_name, settings, force, bool(plan.to_run), bool(stale)):
-            report.post_ingest_skipped.append(job_name)
-            continue
-        job = defs.resolve_job_def(job_name)
-        if progress:  # the stage people are waiting for, in their words
-            progress(f"{job.description or job_name}（{job_name}）", len(files), len(files))
-        result = job.execute_in_process(
-            instance=instance,
-            raise_on_error=False,
-            run_config=QUIET_RUN_CONFIG,
-            asset_selection=selection,
-            tags={"publicdata/trigger": "cli"},
-        )
-        report.post_ingest_runs.append(result.run_id)
-        if not result.success:
-            report.failed_partitions.append(
-                {"job": job_name, "run_id": result.run_id, "error": _failure_text(result)}
-            )
+            else:
+                runs = [job_run(job_name, None)]
+            job = defs.resolve_job_def(job_name)
+            if progress:  # the stage people are waiting for, in their words
+                progress(f"{job.description or job_name}（{job_name}）", len(files), len(files))
+            for outcome in runner.run(runs):
+                report.post_ingest_runs.append(outcome.run_id)
+                if not outcome.success:
+                    report.failed_partitions.append(
+                        {"job": job_name, "run_id": outcome.run_id, "error": outcome.error}
+                    )
     if progress:
         progress("", len(files), len(files))
 
@@ -334,35 +341,3 @@ def add_partitions(instance: dg.DagsterInstance, name: str, keys: set[str]) -> N
         for key in missing:
             if not instance.has_dynamic_partition(name, key):
                 instance.add_dynamic_partitions(name, [key])
-
-
-def _run_partition(
-    defs: dg.Definitions,
-    instance: dg.DagsterInstance,
-    landing: LandingPath,
-    tags: dict[str, str],
-) -> dg.ExecuteInProcessResult:
-    job = defs.resolve_job_def(ingest_job_name(landing.dataset_id))
-    return job.execute_in_process(
-        instance=instance,
-        partition_key=partition_key(landing.county_code, landing.period),
-        raise_on_error=False,
-        run_config=QUIET_RUN_CONFIG,
-        tags={
-            "publicdata/trigger": "cli",
-            "publicdata/source_file": landing.relative_path,
-            **tags,
-            "publicdata/period": landing.period,
-        },
-    )
-
-
-def _failure_text(result: dg.ExecuteInProcessResult) -> str:
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            error = event.step_failure_data.error
-            user = event.step_failure_data.user_failure_data
-            if user and user.description:
-                return user.description
-            return error.message.strip().splitlines()[0]
-    return "run failed"

@@ -52,6 +52,11 @@ ENV_EXECUTOR = "PUBLICDATA_EXECUTOR"
 ENV_MAX_CONCURRENT_STEPS = "PUBLICDATA_MAX_CONCURRENT_STEPS"
 ENV_CELERY_BROKER = "PUBLICDATA_CELERY_BROKER"
 ENV_CELERY_BACKEND = "PUBLICDATA_CELERY_BACKEND"
+ENV_PARALLEL = "PUBLICDATA_PARALLEL"
+
+# `publicdata run --parallel`: unset means one worker per CPU, at most this many (each worker holds
+# its own copy of the largest dataset in memory), and only for a run worth the workers' start
+MAX_AUTO_PARALLEL = 4
 
 # how a run's steps execute (orchestration/definitions.py): one process; a process per step on this
 # machine; or tasks on Celery workers anywhere (the broker below, a PostgreSQL Dagster instance)
@@ -107,6 +112,16 @@ class Settings(BaseModel):
     max_concurrent_steps: int = 0
     celery_broker: str = DEFAULT_CELERY_BROKER
     celery_backend: str | None = None
+    # worker processes of `publicdata run` (orchestration/parallel.py): None = one per CPU (at most
+    # MAX_AUTO_PARALLEL); 1 = every run in the CLI's own process, one after another
+    parallel: int | None = None
+
+    @field_validator("parallel")
+    @classmethod
+    def _positive_parallel(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError(f"PUBLICDATA_PARALLEL / --parallel 应为正整数，而不是 {value}")
+        return value
 
     @field_validator("executor")
     @classmethod
@@ -178,11 +193,20 @@ class Settings(BaseModel):
             values["celery_broker"] = broker
         if backend := os.environ.get(ENV_CELERY_BACKEND):
             values["celery_backend"] = backend
+        if parallel := os.environ.get(ENV_PARALLEL, "").strip():
+            values["parallel"] = int(parallel)
         values.update(overrides)
         settings = cls.model_validate(values)
         # the calendar is the process's: ticket due dates read the same official files
         use_calendar_dir(settings.calendar_dir)
         return settings
+
+    def parallel_workers(self) -> int:
+        """Worker processes ``publicdata run`` may use: ``parallel`` when set, else the CPUs this
+        process may run on (at most ``MAX_AUTO_PARALLEL``)."""
+        if self.parallel is not None:
+            return self.parallel
+        return max(1, min(len(os.sched_getaffinity(0)), MAX_AUTO_PARALLEL))
 
     def today_date(self) -> date:
         """``PUBLICDATA_TODAY``, else today in China."""

@@ -11,6 +11,16 @@ from sqlalchemy.engine import Engine, make_url
 from assets.common.files import create_private_file
 
 _lock = threading.Lock()
+
+# How long an SQLite writer waits for another's write transaction (sqlite3's busy timeout) before
+# "database is locked". `publicdata run --parallel` has several processes write the same zone files:
+# one worker's exchange load or publish of a large dataset is one transaction, and the other
+# worker's next write queues behind it, so the wait covers the longest such transaction, not a blip.
+# (The sqlite3 module opens a transaction at the first write, not at a read: a read-then-write never
+# holds a stale read snapshot, so there is no upgrade to fail; the writers that must see the latest
+# committed state first take the write lock — the audit chain's head UPDATE, the publish's
+# BEGIN IMMEDIATE, the ticket counters' upsert.)
+SQLITE_BUSY_SECONDS = 300
 _engines: dict[str, Engine] = {}
 
 
@@ -53,7 +63,7 @@ def _create_engine(url: str) -> Engine:
     if parsed.database and parsed.database != ":memory:":
         # created owner-only before SQLite opens it; its WAL and SHM files take the same mode
         create_private_file(Path(parsed.database))
-    engine = sa.create_engine(url, connect_args={"timeout": 60})
+    engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
 
     @sa.event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

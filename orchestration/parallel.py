@@ -1,0 +1,393 @@
+"""``publicdata run --parallel N``: the runs of one ``publicdata run`` on N long-lived worker processes.
+
+Each worker is started with the ``spawn`` context (never a fork of a process holding Dagster and
+SQLite connections), imports and builds the Definitions once, opens the data directory's Dagster
+instance, then executes the runs handed to it one after another in process, exactly as the runner
+does with ``--parallel 1`` (``orchestration/runs.py``): same jobs, tags and run config, every run
+recorded in the data directory's instance. Only the outcome (run id, success, failure text) and the
+stage progress reports (counts only) come back over the worker's pipe.
+
+Why not Dagster's multiprocess executor: it starts a process per *step*, and each one imports the
+project again (``python -X importtime -c "import orchestration.definitions"``: 4.7 s CPU), i.e.
+about 15 s of imports per partition run (county ingest, exchange load, quality check) and more per
+dataset after ingest, against 158 s CPU for the whole 1M-row run. A worker pays that import once.
+
+Runs of one *lane* (a dataset: its exchange table, staging and quality files) never run at once, and
+keep their order; lanes go largest first. A worker that dies (killed, out of memory) fails the run it
+had — the run is marked failed in the instance with the reason — and is replaced; the others go on.
+Ctrl-C reaches the workers (one process group), which end their runs; the pool then stops them.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any, Protocol
+
+import dagster as dg
+
+from assets.common.catalog import CatalogEntry
+from assets.common.progress import StageProgress, listening, report
+from assets.landing.paths import LandingPath
+from assets.storage.engine import one_line_error
+from orchestration.incremental import governance_selection
+from orchestration.runs import JobRun, RunOutcome, job_run
+from orchestration.settings import Settings
+
+log = logging.getLogger(__name__)
+
+START_METHOD = "spawn"
+STOP_SECONDS = 10.0  # how long stopping workers may take before they are terminated
+# with --parallel unset, a run with less to ingest than this stays in one process: starting the
+# workers (each imports the project, ~5 s CPU) would cost more than they save
+AUTO_MIN_BYTES = 4 * 2**20
+
+Progress = Callable[[str, int, int], None]
+OnStart = Callable[[int, "Run"], None]
+OnDone = Callable[[int, "Run", RunOutcome], None]
+
+
+class Run(Protocol):
+    run_id: str
+
+    @property
+    def lane(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    def execute(self, defs: dg.Definitions, instance: dg.DagsterInstance) -> RunOutcome: ...
+
+
+def _worker_main(connection: Connection, settings: Settings) -> None:
+    """A worker: build once, then run what the parent sends until it sends ``None``."""
+    from assets.common.files import private_umask
+    from assets.common.workdays import use_calendar_dir
+
+    private_umask()
+    use_calendar_dir(settings.calendar_dir)  # as Settings.load does in the parent
+    broken = ""
+    defs = instance = None
+    try:
+        from orchestration.definitions import build_definitions
+        from orchestration.runner import dagster_instance
+
+        defs = build_definitions(settings)
+        instance = dagster_instance(settings)
+    except Exception as exc:  # every run handed over fails with the reason, nothing hangs
+        broken = f"工作进程无法启动：{one_line_error(exc)}"
+
+    def forward(event: StageProgress) -> None:
+        connection.send(("progress", event))
+
+    with listening(forward):
+        while True:
+            try:
+                run = connection.recv()
+            except (EOFError, KeyboardInterrupt):
+                break
+            if run is None:
+                break
+            if broken or defs is None or instance is None:
+                outcome = RunOutcome(run.run_id, False, broken)
+            else:
+                try:
+                    outcome = run.execute(defs, instance)
+                except KeyboardInterrupt:
+                    break
+                except Exception as exc:
+                    outcome = RunOutcome(run.run_id, False, one_line_error(exc))
+            connection.send(("done", outcome))
+
+
+class _Worker:
+    def __init__(self, context: Any, settings: Settings) -> None:
+        self.connection, child = context.Pipe()
+        self.process: BaseProcess = context.Process(
+            target=_worker_main, args=(child, settings), name="publicdata-worker"
+        )
+        self.process.start()
+        child.close()
+        self.current: tuple[int, Run] | None = None
+
+    def send(self, index: int, run: Run) -> None:
+        self.current = (index, run)
+        # a dead worker's pipe refuses the run: its sentinel says so and the run fails with the reason
+        with suppress(OSError, ValueError):
+            self.connection.send(run)
+
+
+class WorkerPool:
+    """N workers for the duration of a ``with`` block; :meth:`run` executes a batch of runs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        instance: dg.DagsterInstance,
+        size: int,
+        on_progress: Callable[[StageProgress], None] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._instance = instance
+        self._size = max(1, size)
+        self._on_progress = on_progress
+        self._context = multiprocessing.get_context(START_METHOD)
+        self._workers: list[_Worker] = []
+
+    def __enter__(self) -> WorkerPool:
+        self._workers = [self._start() for _ in range(self._size)]
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self.close(interrupted=exc_type is not None)
+
+    def _start(self) -> _Worker:
+        return _Worker(self._context, self._settings)
+
+    def close(self, *, interrupted: bool = False) -> None:
+        for worker in self._workers:
+            if not interrupted:
+                with suppress(OSError, ValueError):
+                    worker.connection.send(None)
+        for worker in self._workers:
+            worker.process.join(STOP_SECONDS if not interrupted else STOP_SECONDS / 2)
+            if worker.process.is_alive():
+                worker.process.terminate()
+                worker.process.join(STOP_SECONDS)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join()
+            worker.connection.close()
+            if worker.current is not None:  # stopped mid-run (Ctrl-C): the UI says so
+                mark_run_failed(self._instance, worker.current[1].run_id, "运行被中断")
+        self._workers = []
+
+    def run(
+        self,
+        runs: Sequence[Run],
+        on_start: OnStart | None = None,
+        on_done: OnDone | None = None,
+    ) -> list[RunOutcome]:
+        """Execute ``runs`` (in their order within a lane; the lane of the earliest pending run
+        first) and return their outcomes in the order given."""
+        outcomes: list[RunOutcome | None] = [None] * len(runs)
+        pending = list(enumerate(runs))
+        busy_lanes: set[str] = set()
+
+        def next_run() -> tuple[int, Run] | None:
+            for position, (_index, run) in enumerate(pending):
+                if run.lane not in busy_lanes:
+                    return pending.pop(position)
+            return None
+
+        def finish(worker: _Worker, outcome: RunOutcome) -> None:
+            assert worker.current is not None
+            index, run = worker.current
+            worker.current = None
+            busy_lanes.discard(run.lane)
+            outcomes[index] = outcome
+            if on_done:
+                on_done(index, run, outcome)
+
+        while pending or any(w.current for w in self._workers):
+            for worker in list(self._workers):
+                if worker.current is None and not worker.process.is_alive():
+                    worker = self._replace(worker)
+                if worker.current is None and (item := next_run()) is not None:
+                    busy_lanes.add(item[1].lane)
+                    if on_start:
+                        on_start(*item)
+                    worker.send(*item)
+            by_handle: dict[Any, _Worker] = {}
+            for worker in self._workers:
+                if worker.current is not None:
+                    by_handle[worker.connection] = worker
+                    by_handle[worker.process.sentinel] = worker
+            for handle in wait(list(by_handle)):
+                worker = by_handle[handle]
+                if worker.current is None:
+                    continue
+                if handle is worker.connection:
+                    self._receive(worker, finish)
+                else:
+                    self._lost(worker, finish)
+        return [o for o in outcomes if o is not None]
+
+    def _receive(self, worker: _Worker, finish: Callable[[_Worker, RunOutcome], None]) -> None:
+        try:
+            while worker.connection.poll():
+                kind, payload = worker.connection.recv()
+                if kind == "progress":
+                    if self._on_progress:
+                        self._on_progress(payload)
+                elif kind == "done":
+                    finish(worker, payload)
+                    return
+        except (EOFError, OSError):
+            return  # the process sentinel reports the death
+
+    def _lost(
+        self,
+        worker: _Worker,
+        finish: Callable[[_Worker, RunOutcome], None],
+    ) -> None:
+        """The worker died with a run in hand: drain what it sent, fail its run, replace it."""
+        self._receive(worker, finish)
+        if worker.current is None:  # it answered before it went
+            self._replace(worker)
+            return
+        worker.process.join()
+        code = worker.process.exitcode
+        reason = f"工作进程意外退出（退出码 {code}{_signal_name(code)}），本次运行未完成"
+        _, run = worker.current
+        mark_run_failed(self._instance, run.run_id, reason)
+        finish(worker, RunOutcome(run.run_id, False, reason))
+        self._replace(worker)
+
+    def _replace(self, worker: _Worker) -> _Worker:
+        worker.process.join()
+        worker.connection.close()
+        position = self._workers.index(worker)
+        self._workers[position] = self._start()
+        return self._workers[position]
+
+
+def _signal_name(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"，信号 {signal.Signals(-code).name}"
+        except ValueError:
+            return ""
+    return ""
+
+
+def mark_run_failed(instance: dg.DagsterInstance, run_id: str, reason: str) -> None:
+    """A run its worker left unfinished is marked failed in the instance (the UI shows why)."""
+    try:
+        run = instance.get_run_by_id(run_id)
+        if run is not None and not run.is_finished:
+            instance.report_run_failed(run, message=reason)
+    except Exception as exc:  # the outcome still says why; the instance may be what failed
+        log.warning("无法把运行 %s 标为失败：%s", run_id, one_line_error(exc))
+
+
+class InProcessRuns:
+    """``--parallel 1``: the runs in this process, one after another (the runner's way so far)."""
+
+    def __init__(self, defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
+        self._defs = defs
+        self._instance = instance
+
+    def run(
+        self, runs: Sequence[Run], on_start: OnStart | None = None, on_done: OnDone | None = None
+    ) -> list[RunOutcome]:
+        outcomes = []
+        for index, run in enumerate(runs):
+            if on_start:
+                on_start(index, run)
+            outcome = run.execute(self._defs, self._instance)
+            outcomes.append(outcome)
+            if on_done:
+                on_done(index, run, outcome)
+        return outcomes
+
+
+def _relay(event: StageProgress) -> None:
+    """A worker's stage report, to this process's listeners (the CLI's progress line)."""
+    report(
+        None,
+        event.stage,
+        event.dataset_id,
+        event.title,
+        rows=event.rows,
+        finished=event.finished,
+    )
+
+
+@contextmanager
+def run_executor(
+    settings: Settings, instance: dg.DagsterInstance, local: InProcessRuns, workers: int
+) -> Iterator[InProcessRuns | WorkerPool]:
+    if workers <= 1:
+        yield local
+        return
+    with WorkerPool(settings, instance, workers, on_progress=_relay) as pool:
+        yield pool
+
+
+def _size(path: LandingPath) -> int:
+    try:
+        return path.path.stat().st_size
+    except OSError:
+        return 0
+
+
+def dataset_weights(files: Sequence[LandingPath]) -> dict[str, int]:
+    """Bytes delivered per dataset: the order of the lanes (largest first) and of governance."""
+    weights: dict[str, int] = {}
+    for landing in files:
+        weights[landing.dataset_id] = weights.get(landing.dataset_id, 0) + _size(landing)
+    return weights
+
+
+def worker_count(settings: Settings, to_run: Sequence[LandingPath], datasets: int) -> int:
+    """Workers for this run: ``--parallel`` (at most one per dataset); unset, one per CPU when
+    there is enough to ingest, else none (the runs in the CLI's process)."""
+    workers = min(settings.parallel_workers(), max(1, datasets))
+    if settings.parallel is None and sum(_size(f) for f in to_run) < AUTO_MIN_BYTES:
+        return 1
+    return workers
+
+
+def governance_runs(
+    job_name: str,
+    stale: Sequence[str],
+    catalog: dict[str, CatalogEntry],
+    weights: dict[str, int],
+    workers: int,
+) -> list[JobRun]:
+    """The governance/publish job over the stale datasets: one run, or with workers one run per
+    group of datasets, groups balanced by bytes delivered (largest dataset first)."""
+    groups = min(workers, len(stale))
+    if groups <= 1:
+        everything = len(stale) == len(catalog)
+        return [job_run(job_name, None if everything else governance_selection(stale, catalog))]
+    bins: list[list[str]] = [[] for _ in range(groups)]
+    loads = [0] * groups
+    for dataset_id in sorted(stale, key=lambda d: (-weights.get(d, 0), d)):
+        target = min(range(groups), key=lambda i: (loads[i], len(bins[i])))
+        bins[target].append(dataset_id)
+        loads[target] += weights.get(dataset_id, 0)
+    return [
+        job_run(job_name, governance_selection(sorted(group), catalog), f"{job_name}#{i}")
+        for i, group in enumerate(bins)
+    ]
+
+
+class FileTicker:
+    """The file count of the progress line while partition runs start and end."""
+
+    def __init__(self, progress: Progress | None, skipped: int, total: int) -> None:
+        self._progress = progress
+        self._done = skipped
+        self._total = total
+        self._running: list[str] = []
+
+    def start(self, _index: int, run: Run) -> None:
+        self._running.append(run.label)
+        self._show()
+
+    def done(self, _index: int, run: Run, _outcome: RunOutcome) -> None:
+        self._running.remove(run.label)
+        self._done += 1
+        if self._running:
+            self._show()
+
+    def _show(self) -> None:
+        if self._progress:
+            self._progress(" · ".join(self._running), self._done, self._total)
