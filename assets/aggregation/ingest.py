@@ -109,7 +109,8 @@ def _constant(value: object, type_: pa.DataType, length: int) -> pa.Array:
 
 
 def provenance_table(
-    frame: pd.DataFrame,
+    source_rows: np.ndarray,
+    items: dict[str, pa.Array | pa.ChunkedArray],
     entry: CatalogEntry,
     landing: LandingPath,
     *,
@@ -117,12 +118,11 @@ def provenance_table(
     checksum: str,
     batch_id: str,
     ingested_at: datetime,
-    items: dict[str, pa.Array] | None = None,
 ) -> pa.Table:
     """The staged rows as Arrow columns (:func:`stage_schema`): provenance first, then the catalog
-    items as delivered text (None for empty). ``items`` are the item columns already as Arrow."""
+    items (``items``: every catalog column as delivered text, None for empty)."""
     schema = stage_schema(entry)
-    length = len(frame)
+    length = len(source_rows)
     constants = {
         "county_code": landing.county_code,
         "period": landing.period,
@@ -135,11 +135,8 @@ def provenance_table(
     columns = [
         _constant(value, schema.field(name).type, length) for name, value in constants.items()
     ]
-    columns.append(pa.array(frame["source_row"].astype("int64").to_numpy(), type=pa.int64()))
-    items = items or {}
-    columns += [
-        items[column] if column in items else _text_array(frame[column]) for column in entry.columns
-    ]
+    columns.append(pa.array(np.asarray(source_rows, dtype=np.int64), type=pa.int64()))
+    columns += [items[column] for column in entry.columns]
     return pa.Table.from_arrays(columns, schema=schema)
 
 
@@ -155,7 +152,8 @@ def with_provenance(
 ) -> pd.DataFrame:
     """Provenance columns first, then the catalog items as delivered text (None for empty)."""
     table = provenance_table(
-        frame,
+        frame["source_row"].to_numpy(),
+        {column: _text_array(frame[column]) for column in entry.columns},
         entry,
         landing,
         department_id=department_id,
@@ -221,33 +219,25 @@ def _nul_reason(names: list[str]) -> str:
     )
 
 
-def _reject_nul(
-    frame: pd.DataFrame, entry: CatalogEntry, items: dict[str, pa.Array] | None = None
-) -> tuple[pd.DataFrame, list[RowRejection], dict[str, pa.Array]]:
-    """:func:`reject_nul_rows`, and the kept rows' item columns as Arrow (for staging); ``items``
-    are the frame's item columns already as Arrow (:attr:`LandingRead.items`)."""
-    columns = [c for c in entry.columns if c in frame.columns]
-    if not len(frame) or not columns:
-        return frame, [], {}
-    if items and all(c in items for c in columns):
-        arrays = {column: items[column] for column in columns}
-    else:
-        try:
-            arrays = {column: _text_array(frame[column]) for column in columns}
-        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: judged value by value
-            kept, rejections = _reject_nul_values(frame, entry, columns)
-            return kept, rejections, {}
+def _nul_rows(
+    items: dict[str, pa.Array | pa.ChunkedArray], source_rows: np.ndarray, entry: CatalogEntry
+) -> tuple[np.ndarray | None, list[RowRejection]]:
+    """Where a row holds a NUL character in any item (None: nowhere), and those rows' rejections."""
+    columns = [c for c in entry.columns if c in items]
+    if not len(source_rows) or not columns:
+        return None, []
     masks = {
         column: np.asarray(
-            pc.fill_null(pc.match_substring(array, "\x00"), False).to_numpy(zero_copy_only=False),
+            pc.fill_null(pc.match_substring(items[column], "\x00"), False).to_numpy(
+                zero_copy_only=False
+            ),
             dtype=bool,
         )
-        for column, array in arrays.items()
+        for column in columns
     }
     has_nul = np.logical_or.reduce(list(masks.values()))
     if not has_nul.any():
-        return frame, [], arrays
-    source_rows = frame["source_row"].to_numpy()
+        return None, []
     rejections = [
         RowRejection(
             source_row=int(source_rows[position]),
@@ -256,8 +246,7 @@ def _reject_nul(
         )
         for position in np.flatnonzero(has_nul)
     ]
-    keep = pa.array(~has_nul)
-    return frame[~has_nul], rejections, {c: a.filter(keep) for c, a in arrays.items()}
+    return has_nul, rejections
 
 
 def _reject_nul_values(
@@ -287,8 +276,17 @@ def reject_nul_rows(
     frame: pd.DataFrame, entry: CatalogEntry
 ) -> tuple[pd.DataFrame, list[RowRejection]]:
     """Rows with a NUL character in any item, taken out as rejections (same on every backend)."""
-    kept, rejections, _ = _reject_nul(frame, entry)
-    return kept, rejections
+    columns = [c for c in entry.columns if c in frame.columns]
+    if not len(frame) or not columns:
+        return frame, []
+    try:
+        items = {column: _text_array(frame[column]) for column in columns}
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: judged value by value
+        return _reject_nul_values(frame, entry, columns)
+    has_nul, rejections = _nul_rows(items, frame["source_row"].to_numpy(), entry)
+    if has_nul is None:
+        return frame, []
+    return frame[~has_nul], rejections
 
 
 def ingest_landing_file(
@@ -327,17 +325,22 @@ def ingest_landing_file(
         outcome.reason_code, outcome.reason = "unreadable", f"文件无法读取: {exc.strerror or exc}"
         return outcome
 
-    kept, nul_rows, items = _reject_nul(read.frame, entry, read.items)
+    items, source_rows = read.items, read.source_rows
+    has_nul, nul_rows = _nul_rows(items, source_rows, entry)
+    if has_nul is not None:
+        keep = pa.array(~has_nul)
+        items = {column: array.filter(keep) for column, array in items.items()}
+        source_rows = source_rows[~has_nul]
     rejections = sorted([*read.rejections, *nul_rows], key=lambda r: r.source_row)
     frame = provenance_table(
-        kept,
+        source_rows,
+        items,
         entry,
         landing,
         department_id=department_id,
         checksum=outcome.checksum,
         batch_id=batch_id,
         ingested_at=ingested_at,
-        items=items,
     )
     path = staged_path(staging_dir, entry.dataset_id, landing.county_code, landing.period)
     current = staged_rows(path) if shrink_ratio else None

@@ -135,48 +135,54 @@ _ID_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)
 _ID_CHECK_BYTES = np.frombuffer(b"10X98765432", dtype=np.uint8)
 
 
-def _screen(values: pd.Series, id_number: bool) -> tuple[np.ndarray, np.ndarray]:
+def _screen(array: pa.Array | pa.ChunkedArray, id_number: bool) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_exact` by Arrow kernels for the ASCII values and by ``re`` for the others."""
-    try:
-        array = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not text: Python decides
-        return _exact(values, id_number)
+    length = len(array)
     text = pc.utf8_trim(array, characters=_ASCII_SPACE)
     candidates = _flags(pc.match_substring_regex(text, _ASCII_FLOAT_TEXT))
-    excel = np.zeros(len(values), dtype=bool)
+    excel = np.zeros(length, dtype=bool)
     if id_number:
         eighteen = _flags(pc.match_substring_regex(text, _ASCII_EIGHTEEN))
         if eighteen.any():
-            wrong = np.zeros(len(values), dtype=bool)
+            wrong = np.zeros(length, dtype=bool)
             wrong[eighteen] = _check_digit_wrong(text.filter(pa.array(eighteen)))
             candidates |= wrong
         excel = _flags(pc.match_substring_regex(text, _ASCII_EXCEL_ID))
     other = np.flatnonzero(~_flags(pc.fill_null(pc.string_is_ascii(array), True)))
     if len(other):
-        candidates[other], excel[other] = _exact(values.iloc[other], id_number)
+        values = pd.Series(array.take(pa.array(other)).to_pylist(), dtype=object)
+        candidates[other], excel[other] = _exact(values, id_number)
     return candidates, excel
 
 
-def repair_column(values: pd.Series, item: CatalogItem) -> tuple[pd.Series, np.ndarray]:
-    """The column with exact float texts restored, and where values lost digits."""
+def repair_text_column(
+    array: pa.Array | pa.ChunkedArray, item: CatalogItem
+) -> tuple[pa.Array | pa.ChunkedArray, np.ndarray]:
+    """The column with exact float texts restored (the same array when nothing changed), and where
+    values lost digits."""
     id_number = _is_id_number(item)
-    damaged = np.zeros(len(values), dtype=bool)
-    candidates, excel = _screen(values, id_number)
+    damaged = np.zeros(len(array), dtype=bool)
+    candidates, excel = _screen(array, id_number)
     if not candidates.any():
-        return values, damaged
-    out = values.copy()
-    for position in np.flatnonzero(candidates):
-        value = values.iat[position]
+        return array, damaged
+    positions = np.flatnonzero(candidates)
+    restored: dict[int, str | None] = {}
+    for position, value in zip(positions, array.take(pa.array(positions)).to_pylist(), strict=True):
         repaired, lost = repair(value, id_number=id_number)
         if lost:
             damaged[position] = True
         elif repaired != value:
-            out.iat[position] = repaired
+            restored[int(position)] = repaired
+    if restored:
+        values = array.to_numpy(zero_copy_only=False).astype(object)
+        for position, value in restored.items():
+            values[position] = value
+        array = pa.array(values, type=pa.string(), from_pandas=True)
     if id_number and damaged.any():
         # a column Excel made numbers: its 15 digits and three zeros are damage even where the zero
         # happens to be a valid check digit (one time in eleven)
         damaged |= excel
-    return out, damaged
+    return array, damaged
 
 
 def numeric_shaped(values: pd.Series) -> pd.Series:
@@ -198,43 +204,28 @@ def excel_numeric_reason(names: list[str]) -> str:
     )
 
 
-def repair_excel_numeric(
-    frame: pd.DataFrame, entry: CatalogEntry
-) -> tuple[list[str], np.ndarray | None, list[RowRejection]]:
-    """In ``frame`` (the catalog columns and ``source_row``), restore the identifier values a float
-    kept exact. Returns the columns changed, where identifiers lost digits (None: nowhere) and those
-    rows' rejections; the rows stay in ``frame``."""
+def repair_excel_arrays(
+    arrays: dict[str, pa.Array | pa.ChunkedArray], entry: CatalogEntry, source_rows: np.ndarray
+) -> tuple[np.ndarray | None, list[RowRejection]]:
+    """Restore the identifier values a float kept exact (in ``arrays``, the catalog columns as
+    string arrays, replaced where restored); returns where identifiers lost digits (None: nowhere)
+    and those rows' rejections, by their ``source_rows``."""
     damaged_by: dict[str, np.ndarray] = {}
-    changed: list[str] = []
     for item in entry.items:
-        if not numeric_sensitive(item) or item.column not in frame.columns:
+        if not numeric_sensitive(item) or item.column not in arrays:
             continue
-        repaired, damaged = repair_column(frame[item.column], item)
-        if repaired is not frame[item.column]:
-            frame[item.column] = repaired
-            changed.append(item.column)
+        arrays[item.column], damaged = repair_text_column(arrays[item.column], item)
         if damaged.any():
             damaged_by[item.name] = damaged
     if not damaged_by:
-        return changed, None, []
+        return None, []
     any_damaged = np.logical_or.reduce(list(damaged_by.values()))
     rejections = [
         RowRejection(
-            int(frame["source_row"].iat[position]),
+            int(source_rows[position]),
             EXCEL_NUMERIC,
             excel_numeric_reason([name for name, mask in damaged_by.items() if mask[position]]),
         )
         for position in np.flatnonzero(any_damaged)
     ]
-    return changed, any_damaged, rejections
-
-
-def reject_excel_numeric(
-    frame: pd.DataFrame, entry: CatalogEntry
-) -> tuple[pd.DataFrame, list[RowRejection]]:
-    """Restore the identifier values a float kept exact; take out, as rejections, the rows whose
-    identifiers lost digits (``frame`` has the catalog columns and ``source_row``)."""
-    _, damaged, rejections = repair_excel_numeric(frame, entry)
-    if damaged is None:
-        return frame, []
-    return frame[~damaged].reset_index(drop=True), rejections
+    return any_damaged, rejections

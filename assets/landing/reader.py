@@ -20,6 +20,7 @@ all-empty row before the last data row is a ``blank_row`` rejection.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ import pyarrow.compute as pc
 
 from assets.common.catalog import CatalogEntry
 from assets.landing.csv_file import parse_csv
-from assets.landing.excel_numbers import repair_excel_numeric
+from assets.landing.excel_numbers import repair_excel_arrays
 from assets.landing.limits import ReadLimits
 from assets.landing.parsed import Parsed, is_total_label, map_header
 from assets.landing.paths import SUFFIX_FORMATS
@@ -53,10 +54,12 @@ class LandingRead:
     ``source_row`` (int64). ``unknown_headers`` are delivered headers that name no catalog item;
     ``missing_optional`` are the Chinese names of optional items the file lacks (their column is None).
     ``skipped`` are the title rows above the header and the 合计 rows, each with its reason.
-    ``items`` are the catalog columns of ``frame`` again as Arrow string arrays (for staging).
+    The rows are held as Arrow: ``items`` (catalog column → string array, in catalog order) and
+    ``source_rows``; ``frame`` is built from them when asked for.
     """
 
-    frame: pd.DataFrame
+    items: dict[str, pa.Array | pa.ChunkedArray]
+    source_rows: np.ndarray
     encoding: str
     file_format: str
     rows_read: int
@@ -64,7 +67,22 @@ class LandingRead:
     unknown_headers: list[str] = field(default_factory=list)
     missing_optional: list[str] = field(default_factory=list)
     skipped: list[RowRejection] = field(default_factory=list)
-    items: dict[str, pa.Array | pa.ChunkedArray] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> int:
+        return len(self.source_rows)
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(
+            {
+                column: pd.Series(array.to_numpy(zero_copy_only=False), dtype=object)
+                for column, array in self.items.items()
+            },
+            index=pd.RangeIndex(self.rows),
+        )
+        frame["source_row"] = self.source_rows
+        return frame
 
 
 def _parse(path: Path, entry: CatalogEntry | None, limits: ReadLimits | None = None) -> Parsed:
@@ -133,27 +151,16 @@ def _string_column(data: pa.Table, index: int | None) -> pa.Array | pa.ChunkedAr
 
 def _items(
     kept: pa.Table, positions: dict[str, int], entry: CatalogEntry, source_rows: np.ndarray
-) -> tuple[pd.DataFrame, dict[str, pa.Array | pa.ChunkedArray], list[RowRejection]]:
-    """The catalog columns as a frame of text and as Arrow, identifiers Excel made numbers
-    repaired and the rows it damaged taken out (as rejections)."""
+) -> tuple[dict[str, pa.Array | pa.ChunkedArray], np.ndarray, list[RowRejection]]:
+    """The catalog columns as Arrow text and their rows' ``source_rows``, identifiers Excel made
+    numbers repaired and the rows it damaged taken out (as rejections)."""
     arrays = {item.column: _string_column(kept, positions.get(item.column)) for item in entry.items}
-    frame = pd.DataFrame(
-        {
-            column: pd.Series(array.to_numpy(zero_copy_only=False), dtype=object)
-            for column, array in arrays.items()
-        }
-    )
-    frame["source_row"] = source_rows
-    changed, damaged, rejections = repair_excel_numeric(frame, entry)
-    for column in changed:
-        arrays[column] = pa.array(
-            frame[column].to_numpy(dtype=object), type=pa.string(), from_pandas=True
-        )
+    damaged, rejections = repair_excel_arrays(arrays, entry, source_rows)
     if damaged is not None:
-        frame = frame[~damaged].reset_index(drop=True)
         keep = pa.array(~damaged)
         arrays = {column: array.filter(keep) for column, array in arrays.items()}
-    return frame, arrays, rejections
+        source_rows = source_rows[~damaged]
+    return arrays, source_rows, rejections
 
 
 def _assemble(parsed: Parsed, entry: CatalogEntry) -> LandingRead:
@@ -192,7 +199,7 @@ def _assemble(parsed: Parsed, entry: CatalogEntry) -> LandingRead:
 
     keep = ~blank & ~total
     kept = parsed.data.filter(pa.array(keep)) if not keep.all() else parsed.data
-    frame, items, damaged = _items(kept, header.positions, entry, rows[keep].astype(np.int64))
+    items, source_rows, damaged = _items(kept, header.positions, entry, rows[keep].astype(np.int64))
     if damaged:
         rejections = sorted([*rejections, *damaged], key=lambda r: r.source_row)
     unknown = header.unknown + [
@@ -201,7 +208,8 @@ def _assemble(parsed: Parsed, entry: CatalogEntry) -> LandingRead:
         if kept.column(index).null_count < kept.num_rows
     ]
     read = LandingRead(
-        frame=frame,
+        items=items,
+        source_rows=source_rows,
         encoding=parsed.encoding,
         file_format=parsed.file_format,
         rows_read=last_data - 1,
@@ -209,9 +217,8 @@ def _assemble(parsed: Parsed, entry: CatalogEntry) -> LandingRead:
         unknown_headers=unknown,
         missing_optional=header.missing_optional,
         skipped=skipped,
-        items=items,
     )
-    if read.rows_read != len(frame) + len(rejections) + len(skipped):
+    if read.rows_read != read.rows + len(rejections) + len(skipped):
         raise RuntimeError("landing read does not account for every row")
     return read
 
