@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -45,11 +46,19 @@ def write_governed(path: Path, frame: pd.DataFrame) -> None:
     os.replace(partial, path)
 
 
-def read_governed(path: Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """The governed file (only ``columns`` of it, when given)."""
+def read_governed(
+    path: Path, columns: Sequence[str] | None = None, *, arrow_strings: bool = False
+) -> pd.DataFrame:
+    """The governed file (only ``columns`` of it, when given); with ``arrow_strings`` its text as
+    ``string[pyarrow]`` (no Python string per value) instead of as written."""
     if columns is not None and not columns:  # no column: the rows, as an index
         return pd.DataFrame(index=pd.RangeIndex(governed_rows(path)))
-    return pd.read_parquet(path, columns=None if columns is None else list(columns))
+    selected = None if columns is None else list(columns)
+    if not arrow_strings:
+        return pd.read_parquet(path, columns=selected)
+    text = pd.StringDtype("pyarrow")
+    table = pq.read_table(path, columns=selected, use_pandas_metadata=True)
+    return table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
 
 
 def governed_columns(path: Path) -> list[str]:
