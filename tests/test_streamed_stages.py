@@ -27,8 +27,9 @@ from assets.governance.records import read_exchange, read_governed, write_govern
 from assets.governance.slices import govern_dataset
 from assets.landing.generator import generate
 from assets.landing.paths import scan_landing
-from assets.operation.streamed import publish_governed
-from assets.operation.writer import operation_table_name, publish
+from assets.operation.guards import scan_for_leaks
+from assets.operation.streamed import publish_governed, scan_published
+from assets.operation.writer import operation_table_name, publish, read_published
 from assets.storage.engine import get_engine
 
 CATALOG = load_catalog(SHIPPED_CATALOG_DIR)
@@ -206,3 +207,36 @@ def test_streamed_publish_stops_on_a_leak_before_the_swap(db_url, tmp_path, slic
         )
     pd.testing.assert_frame_equal(_published(engine, "medical_institutions"), before)
     assert not any(t.endswith("__next") for t in sa.inspect(engine).get_table_names())
+
+
+def test_published_scan_column_by_column_finds_what_the_whole_table_scan_finds(
+    db_url, tmp_path, slice_frames
+):
+    exchange = get_engine(f"sqlite:///{tmp_path / 'exchange.sqlite'}")
+    _load(exchange, slice_frames)
+    engine = get_engine(db_url)
+    entry = CATALOG["medical_institutions"]
+    path = tmp_path / "medical.parquet"
+    govern_dataset(exchange, entry, path, city=CITY, as_of=AS_OF)
+    assert scan_published(engine, "medical_institutions") is None  # nothing published yet
+    publish_governed(
+        engine, entry, path, levels=None, detected=None, policy=load_policy(), key=KEY, city=CITY
+    )
+    clean = scan_published(engine, "medical_institutions")
+    whole = read_published(engine, "medical_institutions", strings="arrow")
+    assert clean is not None and clean.found == scan_for_leaks(whole) == {}
+    assert (clean.rows, clean.columns) == whole.shape
+    # a cleartext mobile written into the zone behind the writer's back is found
+    table = sa.Table(
+        operation_table_name("medical_institutions"), sa.MetaData(), autoload_with=engine
+    )
+    with engine.begin() as connection:
+        connection.execute(
+            table.update()
+            .where(table.c.institution_name == whole["institution_name"].iloc[0])
+            .values(institution_name="联系电话13812345678")
+        )
+    leaky = scan_published(engine, "medical_institutions")
+    expected = scan_for_leaks(read_published(engine, "medical_institutions", strings="arrow"))
+    assert leaky is not None and leaky.found == expected
+    assert expected["institution_name"]["cn_mobile_phone"] >= 1

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assets.common.catalog import CatalogEntry
@@ -27,8 +28,13 @@ from assets.desensitization.desensitize import (
 from assets.desensitization.plan import plan_columns, plan_inputs
 from assets.desensitization.policy import DesensitizationPolicy
 from assets.governance.records import governed_columns, iter_governed, read_governed
-from assets.operation.guards import emptied_columns
-from assets.operation.writer import PublishOutcome, publish_batches
+from assets.operation.guards import emptied_columns, scan_for_leaks
+from assets.operation.writer import (
+    PublishOutcome,
+    operation_table_name,
+    publish_batches,
+    read_published,
+)
 
 PREVIEW_ROWS = 5
 
@@ -90,3 +96,25 @@ def publish_governed(
     seen = PublishedRows()
     outcome = publish_batches(engine, entry, batches, observe=seen)
     return outcome, batches.report, seen
+
+
+@dataclass(frozen=True)
+class PublishedScan:
+    rows: int
+    columns: int
+    found: dict[str, dict[str, int]]
+
+
+def scan_published(engine: Engine, dataset_id: str) -> PublishedScan | None:
+    """``guards.scan_for_leaks`` of the published table, read one column at a time (the scan is per
+    column): the same findings without the whole table in memory. None when nothing is published."""
+    counted = read_published(engine, dataset_id, [])
+    if counted is None:
+        return None
+    names = [c["name"] for c in sa.inspect(engine).get_columns(operation_table_name(dataset_id))]
+    found: dict[str, dict[str, int]] = {}
+    for name in names:
+        column = read_published(engine, dataset_id, [name], strings="arrow")
+        if column is not None:
+            found |= scan_for_leaks(column)
+    return PublishedScan(rows=len(counted), columns=len(names), found=found)
