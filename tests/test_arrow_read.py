@@ -1,7 +1,7 @@
 """Columnar reads (``assets/storage/arrow_read.py``) on SQLite and PostgreSQL: the same frame as
 ``pd.read_sql`` — NULLs, Chinese text, every column type the zones use, row order, parameters —
-through the ADBC drivers, an absent table as an empty frame, and the SQLAlchemy fallback where no
-second connection can see the database."""
+through ADBC on PostgreSQL and the engine's own sqlite3 on SQLite, an absent table as an empty frame,
+and the SQLAlchemy fallback for what it does not map."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from assets.storage import arrow_read
 from assets.storage.arrow_read import read_arrow, read_frame
 from assets.storage.engine import get_engine
 
-ROWS = 2_500  # more than one of the SQLite driver's default batches (1,024 rows)
+ROWS = 2_500
 
 _metadata = sa.MetaData()
 SAMPLE = sa.Table(
@@ -39,7 +39,7 @@ def _rows() -> list[dict]:
         rows.append(
             {
                 "row_id": i,
-                # NULL in every row of the first batches: the SQLite driver must not type it by them
+                # NULL in the first 1,500 rows: the column is typed by its declaration, not its values
                 "name": None if i < 1_500 else f"杭州市西湖区文三路{i}号「测试」",
                 "county_code": "330106" if i % 2 else None,
                 "amount": None if i == 3 else i * 10**12,
@@ -75,7 +75,7 @@ def _sqlalchemy(engine, statement) -> pd.DataFrame:
 
 def _no_fallback(monkeypatch) -> None:
     def refuse(*_args):
-        raise AssertionError("read through SQLAlchemy, not ADBC")
+        raise AssertionError("read through SQLAlchemy, not the columnar path")
 
     monkeypatch.setattr(arrow_read, "_via_sqlalchemy", refuse)
 
@@ -83,7 +83,7 @@ def _no_fallback(monkeypatch) -> None:
 def test_the_columnar_read_is_the_frame_sqlalchemy_reads(engine, monkeypatch):
     statement = sa.select(SAMPLE).where(SAMPLE.c.row_id >= 2).order_by(SAMPLE.c.row_id.desc())
     slow = _sqlalchemy(engine, statement)
-    _no_fallback(monkeypatch)  # the drivers are installed: ADBC reads it
+    _no_fallback(monkeypatch)  # the columnar path reads it
     fast = read_frame(engine, statement)
     assert list(fast.columns) == list(slow.columns) == [c.name for c in SAMPLE.columns]
     assert fast.dtypes.to_dict() == slow.dtypes.to_dict()
@@ -134,9 +134,9 @@ def test_no_rows_and_absent_tables_read_as_empty_frames_with_the_columns(engine)
     assert read_arrow(engine, sa.select(absent)).num_rows == 0
 
 
-def test_a_private_in_memory_database_is_read_through_sqlalchemy():
+def test_a_private_in_memory_database_is_read_on_its_own_connection(monkeypatch):
     engine = sa.create_engine("sqlite:///:memory:", poolclass=sa.pool.StaticPool)
-    assert arrow_read._connector(engine) is None
+    _no_fallback(monkeypatch)
     _metadata.create_all(engine)
     with engine.begin() as connection:
         connection.execute(SAMPLE.insert(), _rows()[:20])
@@ -174,3 +174,18 @@ def test_a_kept_connection_the_server_closed_is_replaced(pg_url, monkeypatch):
     _no_fallback(monkeypatch)
     assert read_frame(engine, statement)["row_id"].tolist() == list(range(10))
     arrow_read.dispose_connections()
+
+
+def test_sqlite_is_read_on_the_engines_own_connections(tmp_path, monkeypatch):
+    """SQLite reads go through the engine's pool (Python's sqlite3), never through a second SQLite
+    library in the process: with two copies, one resets the WAL index the other has mapped."""
+    engine = get_engine(f"sqlite:///{tmp_path / 'zone.sqlite'}")
+    _metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(SAMPLE.insert(), _rows()[:10])
+    checkouts: list[object] = []
+    sa.event.listen(engine, "checkout", lambda dbapi, *_: checkouts.append(dbapi))
+    _no_fallback(monkeypatch)
+    frame = read_frame(engine, sa.select(SAMPLE.c.row_id).order_by(SAMPLE.c.row_id))
+    assert frame["row_id"].tolist() == list(range(10))
+    assert len(checkouts) == 1 and type(checkouts[0]).__module__ == "sqlite3"

@@ -2,10 +2,17 @@
 Arrow, then handed to pandas — no Python row object per record (SQLAlchemy's ``fetchall`` was 16 % of a
 1M-row run).
 
-- SQLite files: ``adbc_driver_sqlite`` (opened read-only); PostgreSQL: ``adbc_driver_postgresql`` on the
-  engine's URL turned into a libpq URI. Anything else — ``sqlite:///:memory:`` (a private database
-  no second connection can see), another backend, a column type this module does not map, a driver
-  that is not installed — falls back to ``pd.read_sql`` on the engine: same frame, slower.
+- PostgreSQL: ``adbc_driver_postgresql`` (binary COPY into Arrow) on the engine's URL turned into a
+  libpq URI.
+- SQLite: the engine's own ``sqlite3`` connection — ``fetchall`` in C, the values transposed into
+  columns with ``zip`` and handed to Arrow a column at a time. Never a second SQLite library in the
+  process (``adbc_driver_sqlite`` bundles its own): SQLite's POSIX locks are per process, so a second
+  copy opening a WAL database takes itself for the only connection, resets the shared-memory file
+  under the first copy's mapping (SIGBUS) and, closing, drops the first copy's locks
+  (https://sqlite.org/howtocorrupt.html, 2.2.1 and 2.3).
+- Anything else — another backend, a column type this module does not map, values the declared type
+  cannot hold, a driver that is not installed — falls back to ``pd.read_sql`` on the engine: same
+  frame, slower.
 - Each column gets the type its SQLAlchemy column declares, whatever the driver inferred (SQLite
   infers types from the values: an all-NULL text column would come back as integers): text as text,
   integers as int64, floats, booleans, dates (``datetime.date``), timestamps (``datetime64[ns]``).
@@ -26,7 +33,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from functools import partial
 from typing import Any, Literal
-from urllib.parse import quote
 
 import pandas as pd
 import pyarrow as pa
@@ -41,9 +47,6 @@ log = logging.getLogger(__name__)
 Strings = Literal["object", "arrow"]
 _ARROW_STRING = pd.StringDtype("pyarrow")
 
-# SQLite's driver infers each column's type from its first batch: one batch for the whole result,
-# so that a column NULL in the first rows is not typed before its values are seen.
-_SQLITE_BATCH_ROWS = str(1_000_000_000)
 _SQLITE_DIALECT = sqlite.dialect()
 _POSTGRES_DIALECT = postgresql.psycopg.dialect(paramstyle="numeric_dollar")
 
@@ -89,13 +92,6 @@ def _coerce(array: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
     return pc.cast(array, target)
 
 
-def _sqlite_uri(engine: Engine) -> str | None:
-    database = engine.url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return f"file:{quote(database, safe='/')}?mode=ro"
-
-
 def _postgres_uri(engine: Engine) -> str:
     url = engine.url.set(drivername="postgresql")
     return url.render_as_string(hide_password=False)
@@ -106,13 +102,8 @@ def _connector(engine: Engine) -> tuple[Callable[[], Any], sa.Dialect, bool] | N
     whether it is SQLite; None when this engine is read through SQLAlchemy."""
     backend = engine.url.get_backend_name()
     try:
-        if backend == "sqlite":
-            uri = _sqlite_uri(engine)
-            if uri is None:
-                return None
-            import adbc_driver_sqlite.dbapi as adbc_sqlite
-
-            return partial(adbc_sqlite.connect, uri, autocommit=True), _SQLITE_DIALECT, True
+        if backend == "sqlite":  # the engine's own sqlite3 connections (see the module docstring)
+            return partial(_SqliteConnection, engine), _SQLITE_DIALECT, True
         if backend == "postgresql":
             import adbc_driver_postgresql.dbapi as adbc_postgres
 
@@ -194,14 +185,40 @@ def dispose_connections() -> None:
         _close(kept.popitem()[1])
 
 
+class _SqliteConnection:
+    """What :func:`_fetch` needs of a connection, on a pooled ``sqlite3`` connection of the engine:
+    ``fetch_arrow_table`` builds each column with one ``pa.array`` call over its values."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._connection = engine.connect()
+
+    def close(self) -> None:
+        self._connection.close()
+
+    @contextmanager
+    def cursor(self) -> Iterator[_SqliteConnection]:
+        self._cursor = self._connection.connection.driver_connection.cursor()
+        try:
+            yield self
+        finally:
+            self._cursor.close()
+
+    def execute(self, sql: str, parameters: list | None) -> None:
+        self._cursor.execute(sql, parameters or ())
+
+    def fetch_arrow_table(self) -> pa.Table:
+        names = [d[0] for d in self._cursor.description]
+        rows = self._cursor.fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+        # a column of mixed Python types (values stored under another affinity) raises here:
+        # SQLAlchemy reads it then
+        return pa.table([pa.array(values) for values in columns], names=names)
+
+
 def _fetch(connection: Any, dialect: sa.Dialect, statement: Select, targets: Targets) -> pa.Table:
     compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     parameters = [compiled.params[name] for name in compiled.positiontup or ()]
     with connection.cursor() as cursor:
-        if dialect is _SQLITE_DIALECT:
-            cursor.adbc_statement.set_options(
-                **{"adbc.sqlite.query.batch_rows": _SQLITE_BATCH_ROWS}
-            )
         cursor.execute(str(compiled), parameters or None)
         table = cursor.fetch_arrow_table()
     if table.num_columns != len(targets):
