@@ -218,15 +218,18 @@ class QualityValidator:
         batch = self._batch_definition(dataset_id).get_batch(batch_parameters={"dataframe": frame})
         validated_at = dt.datetime.now(dt.UTC)
         suite = self._suites[dataset_id]
-        result = batch.validate(
-            suite,
-            result_format={**RESULT_FORMAT, "unexpected_index_column_names": [SOURCE_ROW]},
-            expectation_parameters={
-                PARAM_COUNTY_CODES: [county_code],
-                PARAM_TOWNSHIPS: list(townships),
-                PARAM_AS_OF: as_of_text,
-            },
-        )
+        try:
+            result = batch.validate(
+                suite,
+                result_format={**RESULT_FORMAT, "unexpected_index_column_names": [SOURCE_ROW]},
+                expectation_parameters={
+                    PARAM_COUNTY_CODES: [county_code],
+                    PARAM_TOWNSHIPS: list(townships),
+                    PARAM_AS_OF: as_of_text,
+                },
+            )
+        finally:
+            _release_batches(batch)
         masker = _MaskedColumns(frame, entry)
         for r in result.results:  # every example row first: each column is masked once
             columns = (r.expectation_config.meta or {}).get("columns") or []
@@ -255,6 +258,24 @@ class QualityValidator:
             ge_result=result.to_json_dict(),
             ge_object=result,
         )
+
+
+def _release_batches(batch: Any) -> None:
+    """Let go of the partition once it is validated. GE's execution engine keeps every batch it
+    was given and every metric it computed (column copies, row masks) for the life of the process:
+    a worker validating partition after partition kept the last frame of every dataset (a 2.6 GB
+    plateau after ingest at 10M rows). Each partition is validated once, so nothing is lost."""
+    engine = getattr(getattr(batch, "data", None), "execution_engine", None)
+    if engine is None:
+        return
+    manager = engine.batch_manager
+    manager.reset_batch_cache()
+    cached = getattr(manager, "_batch_data_cache", None)
+    if isinstance(cached, dict):
+        cached.clear()
+    metrics = getattr(engine, "_metric_cache", None)
+    if isinstance(metrics, dict):
+        metrics.clear()
 
 
 @functools.cache
