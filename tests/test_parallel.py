@@ -10,6 +10,7 @@ import multiprocessing
 import os
 import shutil
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -277,10 +278,13 @@ def test_concurrent_sqlite_writers_wait_instead_of_failing(tmp_path):
     assert busy == SQLITE_BUSY_SECONDS * 1000
     dispose_engines()
     context = multiprocessing.get_context("spawn")
-    with context.Pool(3) as pool:
-        holding = pool.apply_async(_hold, (url, 3.0))
-        results = pool.starmap(_hammer, [(url, 1, 200), (url, 2, 200)])
-        holding.get()
+    # concurrent.futures, not multiprocessing.Pool: Pool's exit terminates its workers, and one
+    # blocked on the task queue's lock then hangs the join (seen once in CI)
+    with ProcessPoolExecutor(max_workers=3, mp_context=context) as pool:
+        holding = pool.submit(_hold, url, 3.0)
+        hammers = [pool.submit(_hammer, url, worker, 200) for worker in (1, 2)]
+        results = [hammer.result(timeout=600) for hammer in hammers]
+        holding.result(timeout=600)
     assert results == [0, 0]
     with get_engine(url).connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM t")).scalar_one() == 401
