@@ -140,30 +140,6 @@ def provenance_table(
     return pa.Table.from_arrays(columns, schema=schema)
 
 
-def with_provenance(
-    frame: pd.DataFrame,
-    entry: CatalogEntry,
-    landing: LandingPath,
-    *,
-    department_id: str,
-    checksum: str,
-    batch_id: str,
-    ingested_at: datetime,
-) -> pd.DataFrame:
-    """Provenance columns first, then the catalog items as delivered text (None for empty)."""
-    table = provenance_table(
-        frame["source_row"].to_numpy(),
-        {column: _text_array(frame[column]) for column in entry.columns},
-        entry,
-        landing,
-        department_id=department_id,
-        checksum=checksum,
-        batch_id=batch_id,
-        ingested_at=ingested_at,
-    )
-    return table.to_pandas()
-
-
 def stage_schema(entry: CatalogEntry) -> pa.Schema:
     return pa.schema(
         [
