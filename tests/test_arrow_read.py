@@ -189,3 +189,23 @@ def test_sqlite_is_read_on_the_engines_own_connections(tmp_path, monkeypatch):
     frame = read_frame(engine, sa.select(SAMPLE.c.row_id).order_by(SAMPLE.c.row_id))
     assert frame["row_id"].tolist() == list(range(10))
     assert len(checkouts) == 1 and type(checkouts[0]).__module__ == "sqlite3"
+
+
+def test_kept_connections_are_closed_at_exit_and_never_a_parents(pg_url):
+    """Kept ADBC connections are closed by an exit hook: left to the garbage collector at interpreter
+    shutdown, ADBC's ``__del__`` finds its module torn down and prints a TypeError per connection (a CI
+    run printed them). The hook closes this process's connections only, never ones it inherited."""
+    engine = get_engine(pg_url)
+    statement = sa.select(sa.literal(1).label("one"))
+    assert read_frame(engine, statement)["one"].tolist() == [1]
+    (connection,) = arrow_read._kept_connections().values()
+    inherited = arrow_read._Kept(parent=object())
+    arrow_read._every_thread.append((-1, __import__("weakref").ref(inherited)))
+    try:
+        arrow_read._close_at_exit()
+        assert connection._closed and not arrow_read._kept_connections()
+        assert list(inherited) == ["parent"]  # another process's: left alone
+    finally:
+        arrow_read._every_thread[:] = [e for e in arrow_read._every_thread if e[0] != -1]
+    assert read_frame(engine, statement)["one"].tolist() == [1]  # a new one opens after
+    arrow_read.dispose_connections()

@@ -444,7 +444,8 @@ def test_defects_become_tickets_that_follow_the_deliveries(
     # -- and no raw ID number, phone or bank card anywhere the runs wrote
     raw |= raw_personal_values([clean_dir], manifest, catalog)
     assert len(raw) > 500
-    planted = next(iter(raw))
+    # the shortest value holds no other raw value (a phone can sit inside its own +86 form)
+    planted = min(raw, key=lambda v: (len(v), v))
     assert leaks(raw, f"示例：{planted[:4]} {planted[4:]}。") == {planted}  # the scan can fail
     written = everything_written(settings, receiver.received)
     assert any(k.startswith("run ") for k in written) and "quality_tickets" in written

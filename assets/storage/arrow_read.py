@@ -25,9 +25,11 @@ Arrow, then handed to pandas — no Python row object per record (SQLAlchemy's `
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -141,13 +143,37 @@ def _missing_table(engine: Engine, statement: Select) -> bool:
 # open per thread and process, a few URLs each; SQLite opens in well under a millisecond.
 _MAX_KEPT = 4
 _kept = threading.local()
+# every thread's kept connections, by process, closed at exit while the driver can still close them
+# (left to the garbage collector at shutdown, ADBC's ``__del__`` finds its module torn down); held
+# weakly, so that a thread that ends still takes its connections with it
+_every_thread: list[tuple[int, weakref.ref[_Kept]]] = []
+_every_thread_lock = threading.Lock()
+
+
+class _Kept(OrderedDict):
+    """One thread's kept connections, by key (a class of its own, so that it can be held weakly)."""
 
 
 def _kept_connections() -> OrderedDict[str, Any]:
     if getattr(_kept, "pid", None) != os.getpid():  # a forked child never uses its parent's
         _kept.pid = os.getpid()
-        _kept.connections = OrderedDict()
+        _kept.connections = _Kept()
+        with _every_thread_lock:
+            _every_thread[:] = [entry for entry in _every_thread if entry[1]() is not None]
+            _every_thread.append((_kept.pid, weakref.ref(_kept.connections)))
     return _kept.connections
+
+
+@atexit.register
+def _close_at_exit() -> None:
+    """Close this process's kept connections, never a parent's (closing a connection inherited over
+    fork would end the parent's session on the shared socket)."""
+    pid = os.getpid()
+    with _every_thread_lock:
+        own = [ref() for owner, ref in _every_thread if owner == pid]
+    for kept in own:
+        while kept:  # None when its thread has ended
+            _close(kept.popitem()[1])
 
 
 def _close(connection: Any) -> None:
