@@ -3,10 +3,12 @@ the data directory so that `make ui` afterwards shows the runs, materializations
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -61,12 +63,42 @@ from orchestration.summaries import (
 
 log = logging.getLogger(__name__)
 
+# The first line marks a file this module wrote (rewritten when the data directory has moved); a
+# dagster.yaml of the operator's own is left as it is.
 INSTANCE_YAML = """\
 # Dagster instance of this data directory (embedded default: SQLite storage beside this file).
 # For a PostgreSQL-backed instance see dagster.yaml at the top of the repository.
+# Written by publicdata for {home}; the event log keeps its SQLite connections open
+# (orchestration/instance_storage.py), the files are those of Dagster's own SQLite storage.
+run_storage:
+  module: dagster._core.storage.runs
+  class: SqliteRunStorage
+  config:
+    base_dir: {history}
+event_log_storage:
+  module: orchestration.instance_storage
+  class: KeptSqliteEventLogStorage
+  config:
+    base_dir: {event_logs}
+schedule_storage:
+  module: dagster._core.storage.schedules
+  class: SqliteScheduleStorage
+  config:
+    base_dir: {schedules}
 telemetry:
   enabled: false
 """
+_OURS = INSTANCE_YAML.splitlines()[0]
+
+
+def instance_yaml(home: Path) -> str:
+    """The data directory's dagster.yaml: Dagster's SQLite layout under ``home``."""
+    return INSTANCE_YAML.format(
+        home=home,
+        history=json.dumps(str(home / "history")),
+        event_logs=json.dumps(str(home / "history" / "runs")),
+        schedules=json.dumps(str(home / "schedules")),
+    )
 
 
 def dagster_instance(settings: Settings) -> dg.DagsterInstance:
@@ -75,8 +107,10 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
     home = settings.dagster_home
     with instance_creation(home):
         config = home / "dagster.yaml"
-        if not config.exists():
-            config.write_text(INSTANCE_YAML, encoding="utf-8")
+        wanted = instance_yaml(home.resolve())
+        found = config.read_text(encoding="utf-8") if config.exists() else None
+        if found is None or (found != wanted and found.startswith(_OURS)):
+            config.write_text(wanted, encoding="utf-8")
         return dg.DagsterInstance.from_config(str(home))
 
 
