@@ -36,6 +36,7 @@ from assets.common.progress import StageProgress, listening, report
 from assets.landing.paths import LandingPath
 from assets.storage.engine import one_line_error
 from orchestration.incremental import governance_selection
+from orchestration.memory import release_memory
 from orchestration.runs import JobRun, RunOutcome, job_run
 from orchestration.settings import Settings
 
@@ -102,6 +103,7 @@ def _worker_main(connection: Connection, settings: Settings) -> None:
                     break
                 except Exception as exc:
                     outcome = RunOutcome(run.run_id, False, one_line_error(exc))
+                release_memory()  # the next run starts near the base, not at this one's peak
             connection.send(("done", outcome))
 
 
@@ -291,6 +293,7 @@ class InProcessRuns:
             if on_start:
                 on_start(index, run)
             outcome = run.execute(self._defs, self._instance)
+            release_memory()
             outcomes.append(outcome)
             if on_done:
                 on_done(index, run, outcome)

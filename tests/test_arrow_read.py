@@ -209,3 +209,34 @@ def test_kept_connections_are_closed_at_exit_and_never_a_parents(pg_url):
         arrow_read._every_thread[:] = [e for e in arrow_read._every_thread if e[0] != -1]
     assert read_frame(engine, statement)["one"].tolist() == [1]  # a new one opens after
     arrow_read.dispose_connections()
+
+
+def test_sqlite_is_fetched_in_batches_with_the_same_frame(engine, db_url, monkeypatch):
+    """SQLite rows become Arrow a batch at a time (only one batch's Python values in memory): the
+    frame is the one read whole, also where a batch holds only NULLs (``name`` in its first 1,500
+    rows) and the last batch is short."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the batches are SQLite's")
+    statement = sa.select(SAMPLE).order_by(SAMPLE.c.row_id)
+    whole = read_frame(engine, statement)
+    monkeypatch.setattr(arrow_read, "SQLITE_FETCH_ROWS", 333)
+    _no_fallback(monkeypatch)
+    batched = read_frame(engine, statement)
+    assert batched.dtypes.to_dict() == whole.dtypes.to_dict()
+    for column in whole.columns:
+        assert _plain(batched[column]) == _plain(whole[column]), column
+    table = read_arrow(engine, statement)
+    assert table.column("name").num_chunks == -(-ROWS // 333)
+    assert table.column("name").type == pa.string()
+
+
+def test_batches_of_one_column_take_the_type_of_all_its_values():
+    one = arrow_read._one_type
+    assert one([pa.array([None, None]), pa.array(["a", None])]).type == pa.string()
+    mixed = one([pa.array([1, 2]), pa.array([0.5, None])])
+    assert mixed.type == pa.float64() and mixed.to_pylist() == [1.0, 2.0, 0.5, None]
+    assert mixed.to_pylist() == pa.array([1, 2, 0.5, None]).to_pylist()
+    for batches in ([pa.array([1]), pa.array(["a"])], [pa.array([2**60 + 1]), pa.array([0.5])]):
+        with pytest.raises(pa.ArrowInvalid):  # as pa.array over all the values raises
+            one(batches)
+    assert one([pa.array([None])]).type == pa.null()

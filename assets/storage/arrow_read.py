@@ -211,6 +211,26 @@ def dispose_connections() -> None:
         _close(kept.popitem()[1])
 
 
+# rows of a SQLite result turned into Arrow at a time
+SQLITE_FETCH_ROWS = 65_536
+
+
+def _one_type(chunks: list[pa.Array]) -> pa.ChunkedArray:
+    """A column fetched in batches as one chunked array of the type ``pa.array`` would infer over
+    all its values: a batch of NULLs takes the others' type, integers among floats become floats
+    (exactly, as there: an integer a double cannot hold raises); any other mix raises."""
+    kinds = {chunk.type for chunk in chunks} - {pa.null()}
+    if not kinds:
+        return pa.chunked_array(chunks, type=pa.null())
+    if len(kinds) == 1:
+        kind = kinds.pop()
+    elif kinds == {pa.int64(), pa.float64()}:
+        kind = pa.float64()
+    else:
+        raise pa.ArrowInvalid(f"a column of mixed types: {sorted(map(str, kinds))}")
+    return pa.chunked_array([c if c.type == kind else c.cast(kind) for c in chunks], type=kind)
+
+
 class _SqliteConnection:
     """What :func:`_fetch` needs of a connection, on a pooled ``sqlite3`` connection of the engine:
     ``fetch_arrow_table`` builds each column with one ``pa.array`` call over its values."""
@@ -234,11 +254,18 @@ class _SqliteConnection:
 
     def fetch_arrow_table(self) -> pa.Table:
         names = [d[0] for d in self._cursor.description]
-        rows = self._cursor.fetchall()
-        columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
-        # a column of mixed Python types (values stored under another affinity) raises here:
-        # SQLAlchemy reads it then
-        return pa.table([pa.array(values) for values in columns], names=names)
+        chunks: list[list[pa.Array]] = [[] for _ in names]
+        while rows := self._cursor.fetchmany(SQLITE_FETCH_ROWS):
+            # a batch of rows at a time: the Python values of one batch, never of the whole result
+            # (1M rows of 18 text columns held as tuples of str were 1.6 GB)
+            for values, column in zip(zip(*rows, strict=True), chunks, strict=True):
+                column.append(pa.array(values))
+            del rows
+        if not chunks or not chunks[0]:
+            return pa.table([pa.array([]) for _ in names], names=names)
+        # a column of mixed Python types (values stored under another affinity) raises here, as
+        # one pa.array over all its values would: SQLAlchemy reads it then
+        return pa.table([_one_type(column) for column in chunks], names=names)
 
 
 def _fetch(connection: Any, dialect: sa.Dialect, statement: Select, targets: Targets) -> pa.Table:
