@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from assets.common.city import City
 from assets.common.files import create_private_file, private_dir
 from assets.governance.govern import GovernanceResult, combine, govern
 from assets.governance.records import read_exchange
+from assets.governance.slice_cache import SliceCache, slice_stamps
 from assets.storage.arrow_read import read_arrow
 from assets.storage.tables import exchange_table
 
@@ -84,18 +86,23 @@ class GovernedWriter:
         self._writer: pq.ParquetWriter | None = None
         self._empty: pd.DataFrame | None = None
 
-    def write(self, frame: pd.DataFrame) -> None:
+    def write(self, frame: pd.DataFrame) -> pa.Table | None:
+        """Append a slice's governed rows; returns them as written (None when there are none)."""
         if not len(frame):  # an empty slice's columns may not say their type: it shapes nothing
             if self._empty is None:
                 self._empty = frame
-            return
+            return None
         table = pa.Table.from_pandas(frame, preserve_index=False)
+        self.write_table(table)
+        return table
+
+    def write_table(self, table: pa.Table) -> None:
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.partial, table.schema)
         elif not table.schema.equals(self._writer.schema, check_metadata=False):
             table = table.cast(self._writer.schema)
         self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
-        self.rows += len(frame)
+        self.rows += table.num_rows
 
     def commit(self) -> None:
         if self._writer is None:
@@ -112,6 +119,14 @@ class GovernedWriter:
         self.partial.unlink(missing_ok=True)
 
 
+@dataclass
+class SliceCount:
+    """How many slices a governance governed, and how many it took as kept (``slice_cache``)."""
+
+    governed: list[SliceKey] = dataclasses.field(default_factory=list)
+    reused: list[SliceKey] = dataclasses.field(default_factory=list)
+
+
 def govern_dataset(
     engine: Engine,
     entry: CatalogEntry,
@@ -120,29 +135,63 @@ def govern_dataset(
     city: City,
     as_of: date,
     on_slice: Callable[[SliceKey, int], None] | None = None,
+    keep_slices: bool = True,
+    count: SliceCount | None = None,
 ) -> GovernanceResult:
     """Govern every slice of the dataset's exchange table and write the governed file at ``path``.
 
     The result's ``governed`` holds no rows (they are in the file), only the columns and their types;
     everything else is as ``govern`` on the whole table gives it.
+
+    With ``keep_slices`` each slice's outcome is kept beside the file (``slice_cache``), and a slice
+    whose kept outcome provably stands (same rows, catalog entry, city, code, and a day on which no
+    value can have crossed into or out of the future) is not read or governed again: its kept rows
+    and records are taken as they are. ``count`` (when given) lists which slices were which.
     """
+    count = count if count is not None else SliceCount()
+    kept = SliceCache(path, entry, city, as_of) if keep_slices else None
     writer = GovernedWriter(path)
     try:
         results: list[GovernanceResult] = []
         slices = slice_order(engine, entry)
+        stamps = slice_stamps(engine, entry) if kept is not None and slices else {}
         if not slices:  # no table or no rows: govern the empty frame, for its columns
             results.append(govern(read_exchange(engine, entry), entry, city=city, as_of=as_of))
             writer.write(results[-1].governed)
         for key in slices:
-            # the slice's frame is handed over, not kept: govern lets its values go once standardized
-            result = govern(read_exchange_slice(engine, entry, *key), entry, city=city, as_of=as_of)
-            writer.write(result.governed)
-            results.append(dataclasses.replace(result, governed=result.governed.iloc[:0].copy()))
+            stamp = stamps.get(key)
+            cached = kept.reusable(key, stamp) if kept is not None and stamp else None
+            if cached is not None:
+                for table in cached.batches(ROW_GROUP_ROWS):
+                    writer.write_table(table)
+                results.append(cached.result)
+                count.reused.append(key)
+                rows_in = cached.result.reconciliation.rows_in
+            else:
+                # the slice's frame is handed over, not kept: govern lets its values go once
+                # standardized
+                frame = read_exchange_slice(engine, entry, *key)
+                result = govern(frame, entry, city=city, as_of=as_of)
+                written = writer.write(result.governed)
+                result = dataclasses.replace(result, governed=result.governed.iloc[:0].copy())
+                if kept is not None and stamp:
+                    rows = written if written is not None else _empty_table(result.governed)
+                    kept.keep(key, stamp, result, rows)
+                del written
+                results.append(result)
+                count.governed.append(key)
+                rows_in = result.reconciliation.rows_in
             if on_slice is not None:
-                on_slice(key, result.reconciliation.rows_in)
+                on_slice(key, rows_in)
         combined = combine(results)
         writer.commit()
+        if kept is not None:
+            kept.prune(set(slices))
     except BaseException:
         writer.abort()
         raise
     return combined
+
+
+def _empty_table(frame: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(frame, preserve_index=False)
