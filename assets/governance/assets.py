@@ -3,7 +3,6 @@ the city exchange platform, with quarantine, duplicate and reconciliation record
 that no row was lost or counted twice."""
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pandas as pd
@@ -26,7 +25,6 @@ from assets.governance.slices import SliceCount, govern_dataset
 from assets.storage.platform import PlatformResource
 from assets.storage.tables import exchange_table_name
 
-CHINA = ZoneInfo("Asia/Shanghai")
 DATA_BUREAU = "team:data_bureau"
 
 
