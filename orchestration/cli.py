@@ -171,6 +171,11 @@ def _run(
 
     with exclusive_data_dir(settings.data_dir):
         _check_key(settings)
+        if force:  # every slice governed again, none taken as kept (governance/slice_cache.py)
+            from assets.governance.records import governed_path
+            from assets.governance.slice_cache import drop_slice_caches
+
+            drop_slice_caches(governed_path(settings.data_dir, "-").parent)
         with _progress() as progress:
             task = progress.add_task("pipeline", total=None, item="")
 

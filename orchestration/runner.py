@@ -29,8 +29,6 @@ from assets.catalog_sync.versions import latest_version, registry_already_proces
 from assets.common.catalog import load_catalog
 from assets.common.city import City, load_city
 from assets.common.files import private_umask
-from assets.governance.records import governed_path
-from assets.governance.slice_cache import drop_slice_caches
 from assets.landing.paths import LandingPath, scan_landing
 from assets.storage.engine import get_engine, one_line_error, safe_url
 from assets.storage.migrate import ensure_platform_schema
@@ -324,8 +322,6 @@ def _run_stages(
                     continue
                 runs = governance_runs(job_name, sorted(stale), catalog, weights, workers)
                 runner = executor
-                if force:  # --force: every slice governed again, none taken as kept
-                    drop_slice_caches(governed_path(settings.data_dir, "-").parent)
             elif not _post_ingest_needed(job_name, settings, force, bool(plan.to_run), bool(stale)):
                 report.post_ingest_skipped.append(job_name)
                 continue
