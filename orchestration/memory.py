@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import os
 from contextlib import suppress
 from functools import cache
 
@@ -25,11 +26,31 @@ def _malloc_trim():
     return getattr(library, "malloc_trim", None)  # glibc only
 
 
+# A full collection walks every tracked object: in a process holding many (a test session) it took
+# most of the time of small runs. It runs only after a run that grew the process by this much.
+COLLECT_AFTER_GROWTH = 256 * 2**20
+_settled_rss = 0  # the process's resident size after the last release
+
+
+def _rss() -> int:
+    """Resident bytes of this process (Linux ``/proc``); 0 when unknown."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def release_memory() -> None:
-    """Collect garbage and return the free memory of Arrow's pool and of the C heap."""
-    gc.collect()
+    """Collect garbage (after a run that grew the process) and return the free memory of Arrow's
+    pool and of the C heap."""
+    global _settled_rss
+    rss = _rss()
+    if rss == 0 or rss - _settled_rss >= COLLECT_AFTER_GROWTH:
+        gc.collect()
     pa.default_memory_pool().release_unused()
     trim = _malloc_trim()
     if trim is not None:
         with suppress(OSError):
             trim(0)
+    _settled_rss = _rss()
