@@ -20,7 +20,6 @@ from click.testing import CliRunner
 from assets.aggregation.ingest import ingest_landing_file, read_stage
 from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.common.city import load_city
-from assets.exchange.load import load_exchange_slice
 from assets.governance.assets import governance_key
 from assets.governance.records import read_governed
 from assets.governance.rules import rule_registry
@@ -39,6 +38,8 @@ from orchestration.cli import main
 from orchestration.runner import dagster_instance, run_pipeline
 from tests.helpers import settings_for
 from tests.test_incremental import _published
+from tests.test_streamed_stages import _load as _load_slices
+from tests.test_streamed_stages import _sorted
 
 CATALOG = load_catalog(SHIPPED_CATALOG_DIR)
 CITY = load_city()
@@ -70,19 +71,7 @@ def slice_parts(tmp_path_factory) -> list[pd.DataFrame]:
 
 
 def _load(engine, part: pd.DataFrame) -> None:
-    load_exchange_slice(
-        engine,
-        CATALOG[DATASET],
-        part,
-        county_code=part["county_code"].iloc[0],
-        period=part["period"].iloc[0],
-    )
-
-
-def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    columns = sorted(frame.columns)
-    text = frame[columns].astype("string").fillna("<NA>")
-    return text.sort_values(columns).reset_index(drop=True)
+    _load_slices(engine, {DATASET: [part]})
 
 
 def _assert_same(result, path, expected, expected_path) -> None:
