@@ -16,6 +16,7 @@ from assets.desensitization.policy import load_policy
 from assets.governance.govern import govern
 from assets.governance.records import governed_text
 from assets.operation.guards import scan_for_leaks
+from assets.operation.streamed import scan_published
 from assets.operation.writer import (
     emptied_published_columns,
     operation_table_name,
@@ -112,7 +113,7 @@ def _read_rows(engine, dataset_id: str) -> pd.DataFrame:
 
 def _checks(engine, dataset_id: str, published) -> None:
     """What the operation asset's checks measure on the published table."""
-    scan_for_leaks(read_published(engine, dataset_id, strings="arrow"))
+    scan_published(engine, dataset_id)
     emptied_published_columns(engine, dataset_id)
     columns = list(published.report.quasi_identifiers)
     measure_k(read_published(engine, dataset_id, columns, strings="arrow"), columns)

@@ -142,7 +142,18 @@ def _column_hits(values: pd.Series) -> dict[str, int]:
     text = values.dropna().astype(STRING)
     if text.empty:
         return {}
-    return _candidate_hits(text)
+    occurrences = text.value_counts(sort=False)
+    return _counted_hits(pd.Series(occurrences.index, dtype=STRING), occurrences.to_numpy())
+
+
+def scan_counted(distinct: pd.Series, occurrences: Sequence[int] | np.ndarray) -> dict[str, int]:
+    """Leak-type counts of a column given as its distinct non-null values and how often each occurs
+    (a ``GROUP BY`` in the zone): the same counts ``scan_for_leaks`` finds in the column itself,
+    which the scan measures on distinct values anyway. Empty for a column it does not scan."""
+    if distinct.empty or not _scannable(distinct):
+        return {}
+    weight = np.asarray(occurrences, dtype=np.int64)
+    return _counted_hits(distinct.astype(STRING).reset_index(drop=True), weight)
 
 
 # Which values can be or hold an identifier at all, beyond their digit count. Every matcher reads the
@@ -223,11 +234,8 @@ def _part_hits(distinct: pd.Series, weight: np.ndarray) -> _Part:
     return part
 
 
-def _candidate_hits(text: pd.Series) -> dict[str, int]:
-    occurrences = text.value_counts(sort=False)
-    distinct = pd.Series(occurrences.index, dtype=STRING)
-    weight = occurrences.to_numpy()
-    del occurrences
+def _counted_hits(distinct: pd.Series, weight: np.ndarray) -> dict[str, int]:
+    """Leak-type counts over distinct text values, each counted ``weight`` times."""
     parts = []
     for start in range(0, len(distinct), SCAN_CHUNK):
         chunk = distinct.iloc[start : start + SCAN_CHUNK].reset_index(drop=True)

@@ -28,11 +28,12 @@ from assets.desensitization.desensitize import (
 from assets.desensitization.plan import plan_columns, plan_inputs
 from assets.desensitization.policy import DesensitizationPolicy
 from assets.governance.records import governed_columns, iter_governed, read_governed
-from assets.operation.guards import emptied_columns, scan_for_leaks
+from assets.operation.guards import emptied_columns, scan_counted
 from assets.operation.writer import (
     PublishOutcome,
     operation_table_name,
     publish_batches,
+    published_value_counts,
     read_published,
 )
 
@@ -106,15 +107,17 @@ class PublishedScan:
 
 
 def scan_published(engine: Engine, dataset_id: str) -> PublishedScan | None:
-    """``guards.scan_for_leaks`` of the published table, read one column at a time (the scan is per
-    column): the same findings without the whole table in memory. None when nothing is published."""
+    """``guards.scan_for_leaks`` of the published table, one column at a time as its distinct values
+    and their counts (``GROUP BY`` in the zone; the scan is per distinct value anyway): the same
+    findings without the table, or even one whole column, in memory. None when nothing is
+    published."""
     counted = read_published(engine, dataset_id, [])
     if counted is None:
         return None
     names = [c["name"] for c in sa.inspect(engine).get_columns(operation_table_name(dataset_id))]
     found: dict[str, dict[str, int]] = {}
     for name in names:
-        column = read_published(engine, dataset_id, [name], strings="arrow")
-        if column is not None:
-            found |= scan_for_leaks(column)
+        column = published_value_counts(engine, dataset_id, name)
+        if column is not None and (hits := scan_counted(*column)):
+            found[name] = hits
     return PublishedScan(rows=len(counted), columns=len(names), found=found)

@@ -325,6 +325,22 @@ def read_published(
     return read_frame(engine, sa.select(*selected), strings=strings)
 
 
+def published_value_counts(
+    engine: Engine, dataset_id: str, column: str
+) -> tuple[pd.Series, np.ndarray] | None:
+    """One published column's distinct non-null values and how often each occurs, counted in the
+    zone (``GROUP BY``): a masked or generalized column comes back as a handful of rows, and no
+    column is ever held whole. None when nothing is published or the table has no such column."""
+    table = _reflect(engine, operation_table_name(dataset_id))
+    if table is None or column not in table.c:
+        return None
+    values = table.c[column]
+    occurs = sa.func.count().label("occurrences")
+    statement = sa.select(values, occurs).where(values.is_not(None)).group_by(values)
+    counted = read_frame(engine, statement, strings="arrow")
+    return counted[column], counted["occurrences"].to_numpy(dtype=np.int64)
+
+
 # rows read at once to find an informative value in (almost) every column
 EMPTIED_HEAD_ROWS = 256
 
