@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 
 import dagster as dg
 
@@ -58,3 +60,19 @@ def test_a_new_catalog_entry_file_adds_its_assets_without_code(tmp_path):
         dg.AssetKey(["exchange", "pharmacies"]),
     } <= keys
     assert defs.resolve_job_def("ingest_pharmacies") is not None
+
+
+def test_definitions_and_cli_load_without_great_expectations():
+    """Great Expectations (about 3 s of CPU to import) is loaded by the process that validates, not by
+    every process that loads the definitions: the runner of a parallel run, an unchanged rerun, the
+    portal and the UI's code server pay nothing for it."""
+    probe = (
+        "import sys, warnings; warnings.simplefilter('ignore');"
+        "import orchestration.cli; from orchestration.definitions import build_definitions;"
+        "build_definitions(); import assets.quality.checks;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'great_expectations')[:3])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=300
+    )
+    assert out.stdout.strip() == "[]", out.stdout

@@ -12,6 +12,7 @@ data reaches the Dagster event log.
 """
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -21,10 +22,14 @@ from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.common.workdays import china_date
 from assets.exchange.assets import exchange_key
-from assets.quality.findings import PartitionCheck, check_partition, validator_for
-from assets.quality.validation import ExpectationOutcome
 from assets.storage.platform import PlatformResource
 from assets.tickets.changes import ticket_changes
+
+if TYPE_CHECKING:
+    # Great Expectations costs about 3 s of CPU to import: a process that checks nothing (the
+    # runner of a parallel run, an unchanged rerun, the portal) never loads it
+    from assets.quality.findings import PartitionCheck
+    from assets.quality.validation import ExpectationOutcome
 
 # CLI runs are tagged so (orchestration/runner.py); their checks leave Data Docs to the follow-up
 TRIGGER_TAG = "publicdata/trigger"
@@ -37,7 +42,7 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "｜").replace("\n", " ")
 
 
-def failed_expectation_rows(check: PartitionCheck) -> list[dict]:
+def failed_expectation_rows(check: "PartitionCheck") -> list[dict]:
     """Each failing rule: what, where, how bad, and a few masked examples with their file rows."""
     failing: list[ExpectationOutcome] = [
         e for e in check.outcome.expectations if not e.success or e.error is not None
@@ -103,7 +108,7 @@ CHANGE_LABELS = {
 }
 
 
-def ticket_changes_text(check: PartitionCheck) -> str:
+def ticket_changes_text(check: "PartitionCheck") -> str:
     """What the check did to tickets, as a reader writes it: 新建 QT-640521-000001；关闭 …"""
     parts = [
         f"{CHANGE_LABELS[key]} {'、'.join(ids)}"
@@ -122,7 +127,7 @@ def failed_rule_line(row: dict, entry: CatalogEntry) -> str:
     )
 
 
-def check_result(check: PartitionCheck, entry: CatalogEntry) -> dg.AssetCheckResult:
+def check_result(check: "PartitionCheck", entry: CatalogEntry) -> dg.AssetCheckResult:
     rows = failed_expectation_rows(check)
     found = check.findings
     tickets = ticket_changes(check.tickets)
@@ -180,6 +185,8 @@ def exchange_quality_check(entry: CatalogEntry, city: City) -> dg.AssetChecksDef
     def _quality_suite(
         context: dg.AssetCheckExecutionContext, platform: PlatformResource
     ) -> dg.AssetCheckResult:
+        from assets.quality.findings import check_partition, validator_for
+
         county_code, period = split_partition_key(context)
         checked_at = datetime.now(UTC)
         check = check_partition(

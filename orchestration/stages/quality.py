@@ -13,8 +13,6 @@ from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.common.workdays import CHINA_TZ, china_date, is_working_day
 from assets.quality.checks import exchange_quality_check
-from assets.quality.findings import validator_for
-from assets.quality.results import docs_root, rebuild_stale_docs, results_dir
 from assets.storage.platform import PlatformResource
 from assets.tickets import store as ticket_store
 from assets.tickets.notify import notify_departments
@@ -45,7 +43,11 @@ def follow_up_quality_tickets(
         report.html
         for report in write_department_reports(engine, platform.reports_dir, city, catalog, now=now)
     ]
-    # the Data Docs of the datasets a CLI run checked, once per dataset (its checks left them)
+    # the Data Docs of the datasets a CLI run checked, once per dataset (its checks left them);
+    # Great Expectations is imported here, not with the definitions (assets/quality/checks.py)
+    from assets.quality.findings import validator_for
+    from assets.quality.results import docs_root, rebuild_stale_docs, results_dir
+
     validator = validator_for(platform.catalog_path)
     docs_built, docs_failed = rebuild_stale_docs(
         results_dir(platform.data_path), docs_root(platform.data_path), validator.suite
