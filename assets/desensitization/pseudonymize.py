@@ -78,17 +78,29 @@ _ENCODED = 52  # characters of one encoded digest
 
 
 def encode_digests(digests: list[bytes]) -> pd.api.extensions.ExtensionArray:
-    """Many 32-byte digests, each as :func:`encode_digest` writes it, encoded in one pass: the first
-    30 bytes of every digest (a whole number of base32 groups) by one ``b32encode`` call, the last 2
-    bytes (4 characters, zero-padded) with numpy."""
+    """Many 32-byte digests, each as :func:`encode_digest` writes it, encoded with numpy in one
+    pass: each digest zero-padded to 35 bytes is 7 groups of 5 bytes, each group 8 characters of 5
+    bits, and the first 52 characters are the encoding (``base64.b32encode`` is pure Python)."""
     n = len(digests)
-    raw = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(n, _DIGEST_BYTES)
-    head = base64.b32encode(raw[:, :30].tobytes()).lower()
-    b0, b1 = raw[:, 30], raw[:, 31]
-    tail = np.stack([b0 >> 3, ((b0 & 7) << 2) | (b1 >> 6), (b1 >> 1) & 31, (b1 & 1) << 4], axis=1)
-    chars = np.concatenate(
-        [np.frombuffer(head, dtype=np.uint8).reshape(n, 48), _BASE32[tail]], axis=1
+    raw = np.zeros((n, 35), dtype=np.uint8)
+    raw[:, :_DIGEST_BYTES] = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(
+        n, _DIGEST_BYTES
     )
+    a, b, c, d, e = (raw[:, i::5] for i in range(5))  # (n, 7) each: the groups' 1st … 5th bytes
+    five_bits = np.stack(
+        [
+            a >> 3,
+            ((a & 7) << 2) | (b >> 6),
+            (b >> 1) & 31,
+            ((b & 1) << 4) | (c >> 4),
+            ((c & 15) << 1) | (d >> 7),
+            (d >> 2) & 31,
+            ((d & 3) << 3) | (e >> 5),
+            e & 31,
+        ],
+        axis=2,
+    ).reshape(n, 56)
+    chars = np.ascontiguousarray(_BASE32[five_bits[:, :_ENCODED]])
     offsets = pa.py_buffer(np.arange(0, (n + 1) * _ENCODED, _ENCODED, dtype=np.int32).tobytes())
     array = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(chars.tobytes()))
     return pd.array(pd.arrays.ArrowStringArray(array), dtype=STRING)
