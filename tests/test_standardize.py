@@ -7,7 +7,7 @@ import pytest
 
 from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.common.identifiers import id_check_char
-from assets.common.text import to_halfwidth, trim
+from assets.common.text import digit_numbers, to_halfwidth, trim
 from assets.governance.standardize import (
     excel_damaged,
     standardize,
@@ -235,3 +235,19 @@ def test_standardize_frame_counts_changes_and_leaves_provenance() -> None:
     assert result.changed == {"name": 1, "id_number": 1, "birth_date": 1, "phone": 1}
     # the input frame is not modified
     assert frame["name"].iloc[0] == " 张三"
+
+
+def test_digit_numbers_are_to_numeric_of_the_digits() -> None:
+    s = pd.Series(["2024", None, "0007", "99999", "00000", "1"], index=[5, 6, 7, 8, 9, 10])
+    s = s.astype("string[pyarrow]")
+    out = digit_numbers(s)
+    expected = pd.to_numeric(s, errors="coerce").astype("float64")
+    pd.testing.assert_series_equal(out, expected)
+
+
+@pytest.mark.parametrize(
+    ("delivered", "expected"),
+    [("00000", "1899-12-30"), ("99999", "2173-10-13"), ("45123.5", "2023-07-16")],
+)
+def test_excel_serials_at_the_edges(delivered: str, expected: str) -> None:
+    assert standardize_dates(pd.Series([delivered])).iloc[0] == expected

@@ -52,6 +52,13 @@ def _from_arrow(array: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series
     return pd.Series(pd.arrays.ArrowStringArray(array), index=index)
 
 
+def digit_numbers(values: pd.Series) -> pd.Series:
+    """Text of ASCII digits (what an Arrow regex's ``\\d`` captured) or <NA> as float64, NaN for
+    <NA>: ``pd.to_numeric`` of the same values, cast by Arrow instead of through Python objects."""
+    numbers = pc.cast(_arrow(values), pa.float64())
+    return pd.Series(numbers.to_numpy(zero_copy_only=False), index=values.index, dtype="float64")
+
+
 def regex_replace(values: pd.Series, pattern: str, replacement: str) -> pd.Series:
     """Arrow regex replacement; ``replacement`` may use ``\\1``-style group references."""
     result = pc.replace_substring_regex(_arrow(values), pattern=pattern, replacement=replacement)

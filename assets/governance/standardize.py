@@ -27,6 +27,7 @@ from assets.common.text import (
     SPACE_CLASS,
     SPACES,
     as_text,
+    digit_numbers,
     format_dates,
     regex_extract,
     regex_replace,
@@ -71,15 +72,13 @@ def standardize_dates(values: pd.Series) -> pd.Series:
     """
     s = as_text(values)
     parts = regex_extract(s, _SEPARATED_DATE).fillna(regex_extract(s, _COMPACT_DATE))
-    ymd = pd.DataFrame(
-        {part: pd.to_numeric(parts[part], errors="coerce") for part in ("year", "month", "day")}
-    )
+    ymd = pd.DataFrame({part: digit_numbers(parts[part]) for part in ("year", "month", "day")})
     written = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
     has_parts = ymd.notna().all(axis=1)
     if has_parts.any():
         written.loc[has_parts] = pd.to_datetime(ymd.loc[has_parts], errors="coerce")
 
-    serial = pd.to_numeric(regex_extract(s, _SERIAL_PATTERN)["serial"], errors="coerce")
+    serial = digit_numbers(regex_extract(s, _SERIAL_PATTERN)["serial"])
     from_serial = EXCEL_EPOCH + pd.to_timedelta(serial, unit="D")
     parsed = written.fillna(from_serial)
     return format_dates(parsed, "%Y-%m-%d").where(parsed.notna(), s)
