@@ -110,8 +110,10 @@ def _worker_main(connection: Connection, settings: Settings) -> None:
 class _Worker:
     def __init__(self, context: Any, settings: Settings) -> None:
         self.connection, child = context.Pipe()
+        # daemonic: a parent that exits without closing the pool (killed test runner, an error
+        # outside the ``with``) terminates its workers instead of waiting on them at exit
         self.process: BaseProcess = context.Process(
-            target=_worker_main, args=(child, settings), name="publicdata-worker"
+            target=_worker_main, args=(child, settings), name="publicdata-worker", daemon=True
         )
         self.process.start()
         child.close()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import shutil
+import subprocess
+import sys
 import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -288,3 +290,33 @@ def test_concurrent_sqlite_writers_wait_instead_of_failing(tmp_path):
     assert results == [0, 0]
     with get_engine(url).connect() as connection:
         assert connection.execute(sa.text("SELECT count(*) FROM t")).scalar_one() == 401
+
+
+_LEFT_OPEN = """
+import os, sys
+from pathlib import Path
+from orchestration.parallel import WorkerPool
+from orchestration.runner import dagster_instance
+from tests.helpers import settings_for
+
+settings = settings_for(Path(sys.argv[1]))
+pool = WorkerPool(settings, dagster_instance(settings), 2).__enter__()
+print(" ".join(str(w.process.pid) for w in pool._workers), flush=True)
+# the process ends here without closing the pool
+"""
+
+
+def test_a_parent_exiting_without_closing_the_pool_does_not_wait_on_its_workers(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", _LEFT_OPEN, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,  # a parent joining its idle non-daemonic workers at exit never ends
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    pids = [int(p) for p in done.stdout.split()]
+    assert len(pids) == 2
+    for pid in pids:  # the workers went with their parent
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
