@@ -3,19 +3,36 @@ equal an independent pandas evaluation of the same rules on generated partitions
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
+from great_expectations.core.id_dict import IDDict
+from great_expectations.core.result_format import ResultFormat
+from great_expectations.expectations.core.expect_column_values_to_be_in_set import (
+    ExpectColumnValuesToBeInSet,
+)
+from great_expectations.expectations.core.expect_column_values_to_be_unique import (
+    ExpectColumnValuesToBeUnique,
+)
+from great_expectations.expectations.core.expect_compound_columns_to_be_unique import (
+    ExpectCompoundColumnsToBeUnique,
+)
 from great_expectations.expectations.expectation import Expectation
+from great_expectations.expectations.registry import get_expectation_impl
+from great_expectations.util import convert_to_json_serializable
 
 from assets.aggregation.ingest import ingest_landing_file, read_stage
 from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.common.city import load_city
 from assets.landing.generator import generate
 from assets.landing.paths import scan_landing
-from assets.quality.lean_metrics import LeanDependencies
+from assets.quality.lean_metrics import LEAN_BUILT_INS, LeanDependencies, json_ready
 from assets.quality.suites import load_suite
 from assets.quality.validation import RESULT_FORMAT, QualityValidator
 from bench.quality import plain_failures
@@ -36,8 +53,9 @@ RESULT_FORMATS = [
 ]
 
 
-def _custom_expectations() -> list[Expectation]:
-    """Every custom (lean) expectation of the shipped suites, bound to a batch as GE binds them."""
+def _lean_expectations() -> list[Expectation]:
+    """Every lean expectation of the shipped suites (custom and built-in), bound to a batch as GE
+    binds them."""
     out = []
     for dataset_id in CATALOG:
         for expectation in load_suite(dataset_id).expectations:
@@ -48,12 +66,74 @@ def _custom_expectations() -> list[Expectation]:
     return out
 
 
-CUSTOM = _custom_expectations()
+CUSTOM = _lean_expectations()
 
 
-def test_the_suites_use_every_kind_of_custom_expectation() -> None:
+def test_the_suites_use_every_kind_of_lean_expectation() -> None:
     kinds = {type(e).__name__ for e in CUSTOM}
-    assert len(kinds) == 8, kinds
+    assert len(kinds) == 11, kinds
+    assert {type(e) for e in CUSTOM} >= set(LEAN_BUILT_INS)
+
+
+def test_a_suite_builds_the_lean_built_ins_as_ges_own_types() -> None:
+    """The built-ins are GE's classes (validation, rendering inherited) under GE's type names."""
+    for lean, ge in zip(
+        LEAN_BUILT_INS,
+        (
+            ExpectColumnValuesToBeInSet,
+            ExpectColumnValuesToBeUnique,
+            ExpectCompoundColumnsToBeUnique,
+        ),
+        strict=True,
+    ):
+        assert issubclass(lean, ge) and lean.expectation_type == ge.expectation_type
+        assert get_expectation_impl(ge.expectation_type) is lean
+
+
+def _kwargs_of_plans() -> list[dict]:
+    """The domain and value kwargs of every metric GE plans for the shipped suites."""
+    out = []
+    runtime = {"result_format": RESULT_FORMAT}
+    for expectation in CUSTOM:
+        plan = expectation.get_validation_dependencies(runtime_configuration=runtime)
+        for configuration in plan.metric_configurations.values():
+            out += [configuration.metric_domain_kwargs, configuration.metric_value_kwargs]
+    return out
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "县",
+        0,
+        True,
+        1.5,
+        float("nan"),
+        {"a": None, 1: [1, (2.0, None)], "b": {"c": "d"}},
+        IDDict({"column": "x", "row_condition": None}),
+        {"format": ResultFormat.SUMMARY, "n": np.int64(3), "f": np.float64(0.25), "s": {"x"}},
+        [date(2026, 11, 20), np.bool_(True), np.nan],
+    ],
+    ids=repr,
+)
+def test_json_ready_is_ges_serialization(value: object) -> None:
+    assert json.dumps(json_ready(value), sort_keys=True) == json.dumps(
+        convert_to_json_serializable(copy.deepcopy(value)), sort_keys=True
+    )
+
+
+def test_metric_ids_are_ges_own() -> None:
+    kwargs = _kwargs_of_plans()
+    assert len(kwargs) > 500
+    for value in kwargs:
+        ge = hashlib.md5(
+            json.dumps(convert_to_json_serializable(dict(value)), sort_keys=True).encode(),
+            usedforsecurity=False,
+        ).hexdigest()
+        assert json_ready(dict(value)) == convert_to_json_serializable(dict(value))
+        if len(value) > 1:
+            assert value.to_id() == ge
 
 
 @pytest.mark.parametrize("result_format", RESULT_FORMATS, ids=str)
