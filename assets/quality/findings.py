@@ -111,7 +111,21 @@ def read_partition(
     )
     # columnar, the text as Arrow strings (what the suite reads: ``validation.suite_frame``), never
     # a Python string per value (a 1M-row partition as str objects was 1.6 GB)
-    return read_frame(engine, query, strings="arrow")
+    return contiguous(read_frame(engine, query, strings="arrow"))
+
+
+def contiguous(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each Arrow text column as one array, in place, a column at a time. A SQLite read hands a
+    column over in 65,536-row batches, and Arrow's take joins all of a column's batches to pick
+    even a few rows — GE takes the failing rows of every expectation: 9.5 ms instead of 0.4 ms
+    for two rows of a 500,000-row, 12-column partition."""
+    for column in frame.columns:
+        values = frame[column].array
+        if isinstance(values, pd.arrays.ArrowStringArray):
+            chunked = values.__arrow_array__()
+            if chunked.num_chunks > 1:
+                frame[column] = type(values)(chunked.combine_chunks())
+    return frame
 
 
 @dataclass(frozen=True)
