@@ -313,31 +313,63 @@ def _run_stages(
         )
         record_current_datasets(instance, current)
         report.datasets_recomputed, report.datasets_unchanged = sorted(stale), sorted(current)
+        planned: list[tuple[str, list]] = []  # (job, its runs) in the stages' order
         for job_name in post_ingest_jobs(stages):
-            runner = local
             if job_name == OPERATION_JOB:
                 # governance, classification and the publish of the datasets whose exchange moved
                 if not stale:
                     report.post_ingest_skipped.append(job_name)
                     continue
                 runs = governance_runs(job_name, sorted(stale), catalog, weights, workers)
-                runner = executor
             elif not _post_ingest_needed(job_name, settings, force, bool(plan.to_run), bool(stale)):
                 report.post_ingest_skipped.append(job_name)
                 continue
             else:
-                runs = [job_run(job_name, None)]
-            job = defs.resolve_job_def(job_name)
+                runs = [job_run(job_name, None, POST_INGEST_LANE)]
+            planned.append((job_name, runs))
+        for batch in post_ingest_batches(planned, OPERATION_JOB, workers):
+            names = [job_name for job_name, _ in batch]
+            job = defs.resolve_job_def(OPERATION_JOB if OPERATION_JOB in names else names[0])
             if progress:  # the stage people are waiting for, in their words
-                progress(f"{job.description or job_name}（{job_name}）", len(files), len(files))
-            for outcome in runner.run(runs):
-                report.post_ingest_runs.append(outcome.run_id)
-                if not outcome.success:
-                    report.failed_partitions.append(
-                        {"job": job_name, "run_id": outcome.run_id, "error": outcome.error}
-                    )
+                progress(f"{job.description or job.name}（{job.name}）", len(files), len(files))
+            runner = executor if OPERATION_JOB in names else local
+            outcomes = {o.run_id: o for o in runner.run(_batch_order(batch, OPERATION_JOB))}
+            for job_name, runs in batch:  # the report keeps the stages' order
+                for run in runs:
+                    outcome = outcomes[run.run_id]
+                    report.post_ingest_runs.append(outcome.run_id)
+                    if not outcome.success:
+                        report.failed_partitions.append(
+                            {"job": job_name, "run_id": outcome.run_id, "error": outcome.error}
+                        )
     if progress:
         progress("", len(files), len(files))
+
+
+# the post-ingest jobs other than the publish run one at a time, in their order, wherever they run
+POST_INGEST_LANE = "post_ingest"
+
+
+def post_ingest_batches(
+    planned: list[tuple[str, list]], publish_job: str, workers: int
+) -> list[list[tuple[str, list]]]:
+    """The planned post-ingest jobs, grouped into what runs together. One process: each job on
+    its own, in order. Workers: the jobs before the publish go to the workers with it — they read
+    and write nothing governance or the publish do (tickets, reports, Data Docs, the catalog) and
+    fill the worker that ends its governance group first —, the jobs after it (the workspace,
+    which follows the publish) run after it."""
+    names = [job_name for job_name, _ in planned]
+    if workers <= 1 or publish_job not in names:
+        return [[job] for job in planned]
+    cut = names.index(publish_job) + 1
+    return [planned[:cut], *([job] for job in planned[cut:])]
+
+
+def _batch_order(batch: list[tuple[str, list]], publish_job: str) -> list:
+    """The batch's runs: the governance groups first (each takes a worker at once), then the
+    others in their order."""
+    first = [run for job_name, runs in batch if job_name == publish_job for run in runs]
+    return first + [run for job_name, runs in batch if job_name != publish_job for run in runs]
 
 
 def _post_ingest_needed(

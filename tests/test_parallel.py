@@ -29,7 +29,13 @@ from assets.landing.paths import scan_landing
 from assets.storage.engine import SQLITE_BUSY_SECONDS, dispose_engines, get_engine
 from assets.storage.tables import exchange_table, quality_tickets
 from orchestration.parallel import WorkerPool, governance_runs
-from orchestration.runner import add_partitions, dagster_instance, run_pipeline
+from orchestration.runner import (
+    _batch_order,
+    add_partitions,
+    dagster_instance,
+    post_ingest_batches,
+    run_pipeline,
+)
 from orchestration.runs import PartitionRun, RunOutcome
 from tests.conftest import _server_engine
 from tests.helpers import settings_for
@@ -194,6 +200,12 @@ def test_two_workers_give_the_sequential_result_and_record_every_run(delivered, 
     ]
     assert len(governance) == 2
     assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in governance)
+    # the follow-up and the catalog went to the workers with governance, after both groups started
+    started = {i: instance.get_run_record_by_id(i).start_time for i in par_report.post_ingest_runs}
+    jobs = [records[i].job_name for i in par_report.post_ingest_runs]
+    assert jobs.index("quality_ticket_followup") < jobs.index("govern_and_publish")  # stage order
+    followup = next(i for i in started if records[i].job_name == "quality_ticket_followup")
+    assert started[followup] > max(started[r.run_id] for r in governance)
 
     # the progress line counted every file, ending on all of them done
     assert shown[-1][1:] == (len(manifest.files), len(manifest.files))
@@ -212,6 +224,17 @@ def test_governance_groups_balance_the_largest_datasets_first(catalog):
     assert sum(len(run.selection) for run in runs) == len({k for r in runs for k in r.selection})
     one = governance_runs("govern_and_publish", sorted(catalog), catalog, weights, 1)
     assert [run.selection for run in one] == [None]  # all datasets, one run: as before
+
+
+def test_post_ingest_jobs_before_the_publish_go_to_the_workers_with_it():
+    planned = [("followup", ["f"]), ("catalog", ["c"]), ("publish", ["g0", "g1"]), ("ws", ["w"])]
+    one = post_ingest_batches(planned, "publish", 1)
+    assert one == [[job] for job in planned]  # one process: one job after the other
+    two = post_ingest_batches(planned, "publish", 2)
+    assert two == [planned[:3], [planned[3]]]  # the workspace still follows the publish
+    assert _batch_order(two[0], "publish") == ["g0", "g1", "f", "c"]
+    nothing_stale = [job for job in planned if job[0] != "publish"]
+    assert post_ingest_batches(nothing_stale, "publish", 2) == [[job] for job in nothing_stale]
 
 
 @dataclass(frozen=True)
