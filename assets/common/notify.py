@@ -13,8 +13,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import apprise
-
 log = logging.getLogger(__name__)
 
 OK, FAILED, INVALID = "ok", "failed", "invalid"
@@ -50,6 +48,8 @@ def channel_label(url: str) -> str:
     """The channel as it may be written down: a placeholder template as is, else secrets hidden."""
     if _PLACEHOLDER.search(url):
         return url
+    import apprise  # imported by the processes that notify (about 0.1 s)
+
     plugin = apprise.Apprise.instantiate(url)
     if plugin:
         return plugin.url(privacy=True)
@@ -71,6 +71,8 @@ def send(
         resolved = url if environ is None else resolve_channel(url, environ)
     except ChannelError as exc:
         return Delivery(label, INVALID, str(exc))
+    import apprise
+
     client = apprise.Apprise()
     if not client.add(resolved):
         return Delivery(label, INVALID, "渠道地址无法识别（apprise URL）")

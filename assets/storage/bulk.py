@@ -23,7 +23,8 @@ Progress = Callable[[int, int], None]
 
 
 def ensure_table(engine: Engine, table: sa.Table) -> None:
-    """Create the table when missing; add columns the catalog gained since. Never drops anything."""
+    """Create the table when missing; add the columns the catalog gained since and the indexes the
+    definition gained since (by name). Never drops anything."""
     with engine.begin() as connection:
         inspector = sa.inspect(connection)
         if not inspector.has_table(table.name):
@@ -34,6 +35,11 @@ def ensure_table(engine: Engine, table: sa.Table) -> None:
             if column.name not in present:
                 ddl = sa.schema.CreateColumn(column).compile(dialect=connection.dialect)
                 connection.execute(sa.text(f'ALTER TABLE "{table.name}" ADD COLUMN {ddl}'))
+        # by columns, not name: a database may shorten a long name (PostgreSQL at 63 bytes)
+        indexed = {tuple(i["column_names"]) for i in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if tuple(c.name for c in index.columns) not in indexed:
+                index.create(connection)
 
 
 def _slice_condition(table: sa.Table, slice_filter: Mapping[str, str]) -> sa.ColumnElement[bool]:
