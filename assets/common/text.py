@@ -53,10 +53,12 @@ def _from_arrow(array: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series
 
 
 def digit_numbers(values: pd.Series) -> pd.Series:
-    """Text of ASCII digits (what an Arrow regex's ``\\d`` captured) or <NA> as float64, NaN for
-    <NA>: ``pd.to_numeric`` of the same values, cast by Arrow instead of through Python objects."""
-    numbers = pc.cast(_arrow(values), pa.float64())
-    return pd.Series(numbers.to_numpy(zero_copy_only=False), index=values.index, dtype="float64")
+    """Text of ASCII digits (what an Arrow regex's ``\\d`` captured, short enough for int64) or <NA>
+    as nullable Int64: ``pd.to_numeric`` of the same values, cast by Arrow instead of through Python
+    objects."""
+    numbers = pc.cast(_arrow(values), pa.int64())
+    as_int64 = numbers.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    return pd.Series(as_int64.array, index=values.index)
 
 
 def regex_replace(values: pd.Series, pattern: str, replacement: str) -> pd.Series:
