@@ -256,7 +256,8 @@ def operation_checks(entry: CatalogEntry) -> list[dg.AssetChecksDefinition]:
         description="运营平台表中没有任何明文公民身份号码、手机号码或银行卡号（含自由文本中的）。",
     )
     def _no_leak(platform: PlatformResource) -> dg.AssetCheckResult:
-        # one column in memory at a time (10M rows: the whole table read at once peaked at 6.5 GiB)
+        # each column's distinct values counted in the zone (10M rows: the whole table read at once
+        # peaked at 6.5 GiB; one column at a time read the table once per column)
         scan = scan_published(platform.operation_engine(), dataset_id)
         found = scan.found if scan is not None else {}
         return dg.AssetCheckResult(

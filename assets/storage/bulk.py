@@ -24,7 +24,8 @@ Progress = Callable[[int, int], None]
 
 def ensure_table(engine: Engine, table: sa.Table) -> None:
     """Create the table when missing; add the columns the catalog gained since and the indexes the
-    definition gained since (by name). Never drops anything."""
+    definition gained since (an index of the same columns counts as present). Never drops
+    anything."""
     with engine.begin() as connection:
         inspector = sa.inspect(connection)
         if not inspector.has_table(table.name):
