@@ -58,7 +58,7 @@ def test_slice_queries_read_the_covering_index_on_sqlite(tmp_path, catalog):
         frame = slice_frame(entry, county, "2026-10", n)
         load_exchange_slice(engine, entry, frame, county_code=county, period="2026-10")
     table = exchange_table(entry)
-    assert _indexes(engine, table.name) == {COLUMNS}
+    assert _indexes(engine, table.name) == {("county_code", "period"), COLUMNS}
     queries = {
         "exchange_slices": sa.select(
             table.c.county_code, table.c.period, table.c.file_checksum, sa.func.count()
@@ -80,6 +80,16 @@ def test_slice_queries_read_the_covering_index_on_sqlite(tmp_path, catalog):
                 str(r[-1]) for r in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)
             )
             assert "COVERING INDEX" in plan, (name, plan)
+    # a slice's rows in table order come through the (county, period) index, without a sort
+    read = sa.select(table).where(table.c.county_code == "640502", table.c.period == "2026-10")
+    sql = str(
+        read.order_by(sa.literal_column("rowid")).compile(
+            engine, compile_kwargs={"literal_binds": True}
+        )
+    )
+    with engine.connect() as connection:
+        plan = " ".join(str(r[-1]) for r in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+    assert f"ix_{table.name}_slice " in plan and "TEMP B-TREE" not in plan, plan
     # the functions themselves answer from it
     assert len(slice_stamps(engine, entry)) == 2
     assert sum(s.rows for s in exchange_slices(engine, entry).values()) == 7

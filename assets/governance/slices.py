@@ -64,6 +64,8 @@ def read_exchange_slice(
     Python string per value), the provenance as ``pd.read_sql`` gives it."""
     table = exchange_table(entry)
     query = sa.select(table).where(table.c.county_code == county, table.c.period == period)
+    if engine.dialect.name == "sqlite":  # table order, through the (county_code, period) index
+        query = query.order_by(sa.literal_column("rowid"))
     data = read_arrow(engine, query)
     delivered = set(entry.columns)
     provenance = data.drop_columns([c for c in data.column_names if c in delivered])
