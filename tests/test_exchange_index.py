@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from assets.aggregation.incremental import exchange_slices
+from assets.aggregation.incremental import exchange_slices, exchange_slices_query
 from assets.exchange.load import load_exchange_slice
-from assets.governance.slice_cache import slice_stamps
+from assets.governance.slice_cache import slice_stamps, slice_stamps_query
 from assets.storage.engine import get_engine
 from assets.storage.tables import exchange_table
 from tests.helpers import slice_frame
@@ -60,18 +60,8 @@ def test_slice_queries_read_the_covering_index_on_sqlite(tmp_path, catalog):
     table = exchange_table(entry)
     assert _indexes(engine, table.name) == {("county_code", "period"), COLUMNS}
     queries = {
-        "exchange_slices": sa.select(
-            table.c.county_code, table.c.period, table.c.file_checksum, sa.func.count()
-        ).group_by(table.c.county_code, table.c.period, table.c.file_checksum),
-        "slice_stamps": sa.select(
-            table.c.county_code,
-            table.c.period,
-            table.c.file_checksum,
-            table.c.batch_id,
-            sa.func.count(),
-            sa.func.min(table.c.ingested_at),
-            sa.func.max(table.c.ingested_at),
-        ).group_by(table.c.county_code, table.c.period, table.c.file_checksum, table.c.batch_id),
+        "exchange_slices": exchange_slices_query(table),
+        "slice_stamps": slice_stamps_query(table),
     }
     with engine.connect() as connection:
         for name, query in queries.items():

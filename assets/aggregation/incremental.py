@@ -95,14 +95,21 @@ def confirmed_deliveries(engine: Engine) -> frozenset[tuple[str, str, str, str]]
         return frozenset(tuple(row) for row in connection.execute(query))
 
 
+def exchange_slices_query(table: sa.Table) -> sa.Select:
+    """Rows per (county, period, delivery file) of an exchange table: read from its covering slice
+    index (``tables.exchange_table``)."""
+    c = table.c
+    return sa.select(c.county_code, c.period, c.file_checksum, sa.func.count()).group_by(
+        c.county_code, c.period, c.file_checksum
+    )
+
+
 def exchange_slices(engine: Engine, entry: CatalogEntry) -> dict[SliceId, Slice]:
     """Every slice of the dataset's exchange table (none when the table does not exist yet)."""
     table = exchange_table(entry)
     if not sa.inspect(engine).has_table(table.name):
         return {}
-    query = sa.select(
-        table.c.county_code, table.c.period, table.c.file_checksum, sa.func.count()
-    ).group_by(table.c.county_code, table.c.period, table.c.file_checksum)
+    query = exchange_slices_query(table)
     found: dict[SliceId, tuple[int, set[str]]] = {}
     with engine.connect() as connection:
         for county, period, checksum, rows in connection.execute(query):

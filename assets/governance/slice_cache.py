@@ -89,14 +89,11 @@ def cache_dir(governed: Path) -> Path:
     return governed.with_name(f"{governed.stem}.slices")
 
 
-def slice_stamps(engine: Engine, entry: CatalogEntry) -> dict[SliceKey, str]:
-    """Per slice of the dataset's exchange table, what names its rows: per delivery file its
-    checksum, batch id, rows and first and last load time (one grouped read of the table)."""
-    table = exchange_table(entry)
-    if not sa.inspect(engine).has_table(table.name):
-        return {}
+def slice_stamps_query(table: sa.Table) -> sa.Select:
+    """Per (county, period, delivery file, batch) of an exchange table its rows and first and last
+    load time: read from its covering slice index (``tables.exchange_table``)."""
     c = table.c
-    query = sa.select(
+    return sa.select(
         c.county_code,
         c.period,
         c.file_checksum,
@@ -105,6 +102,15 @@ def slice_stamps(engine: Engine, entry: CatalogEntry) -> dict[SliceKey, str]:
         sa.func.min(c.ingested_at),
         sa.func.max(c.ingested_at),
     ).group_by(c.county_code, c.period, c.file_checksum, c.batch_id)
+
+
+def slice_stamps(engine: Engine, entry: CatalogEntry) -> dict[SliceKey, str]:
+    """Per slice of the dataset's exchange table, what names its rows: per delivery file its
+    checksum, batch id, rows and first and last load time (one grouped read of the table)."""
+    table = exchange_table(entry)
+    if not sa.inspect(engine).has_table(table.name):
+        return {}
+    query = slice_stamps_query(table)
     parts: dict[SliceKey, list[str]] = {}
     with engine.connect() as connection:
         for county, period, checksum, batch, rows, first, last in connection.execute(query):
