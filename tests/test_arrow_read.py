@@ -195,6 +195,7 @@ def test_kept_connections_are_closed_at_exit_and_never_a_parents(pg_url):
     """Kept ADBC connections are closed by an exit hook: left to the garbage collector at interpreter
     shutdown, ADBC's ``__del__`` finds its module torn down and prints a TypeError per connection (a CI
     run printed them). The hook closes this process's connections only, never ones it inherited."""
+    arrow_read.dispose_connections()  # an earlier test on this worker may have kept its own
     engine = get_engine(pg_url)
     statement = sa.select(sa.literal(1).label("one"))
     assert read_frame(engine, statement)["one"].tolist() == [1]
