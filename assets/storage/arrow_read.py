@@ -44,6 +44,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 
+from assets.common.collector import collector_paused
+
 log = logging.getLogger(__name__)
 
 Strings = Literal["object", "arrow"]
@@ -255,12 +257,14 @@ class _SqliteConnection:
     def fetch_arrow_table(self) -> pa.Table:
         names = [d[0] for d in self._cursor.description]
         chunks: list[list[pa.Array]] = [[] for _ in names]
-        while rows := self._cursor.fetchmany(SQLITE_FETCH_ROWS):
-            # a batch of rows at a time: the Python values of one batch, never of the whole result
-            # (1M rows of 18 text columns held as tuples of str were 1.6 GB)
-            for values, column in zip(zip(*rows, strict=True), chunks, strict=True):
-                column.append(pa.array(values))
-            del rows
+        # a tuple per row and per column, no cycle among them: no collector passes over the heap
+        with collector_paused():
+            while rows := self._cursor.fetchmany(SQLITE_FETCH_ROWS):
+                # a batch of rows at a time: the Python values of one batch, never of the whole
+                # result (1M rows of 18 text columns held as tuples of str were 1.6 GB)
+                for values, column in zip(zip(*rows, strict=True), chunks, strict=True):
+                    column.append(pa.array(values))
+                del rows
         if not chunks or not chunks[0]:
             return pa.table([pa.array([]) for _ in names], names=names)
         # a column of mixed Python types (values stored under another affinity) raises here, as
