@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import dagster as dg
 
@@ -105,6 +107,35 @@ def _worker_main(connection: Connection, settings: Settings) -> None:
                     outcome = RunOutcome(run.run_id, False, one_line_error(exc))
                 release_memory()  # the next run starts near the base, not at this one's peak
             connection.send(("done", outcome))
+    _leave(instance)
+
+
+def _leave(instance: dg.DagsterInstance | None) -> NoReturn:
+    """End the worker: its connections closed and its exit handlers run (connections, Dagster's
+    and multiprocessing's resources, log handlers), then ``os._exit`` — without the interpreter's
+    teardown, which freed the worker's heap object by object (Dagster, Great Expectations, pandas)
+    for 1.5 s while ``publicdata run`` waited on it before its summary (a 1M-row run: closing the
+    pool 1.53 → 0.11 s)."""
+    import atexit
+
+    from assets.storage.arrow_read import dispose_connections
+    from assets.storage.engine import dispose_engines
+
+    code = 0
+    try:
+        if instance is not None:
+            instance.dispose()
+        dispose_connections()
+        dispose_engines()
+        atexit._run_exitfuncs()
+    except BaseException:  # noqa: BLE001 - still ends; the parent sees the code
+        log.exception("worker cleanup failed")
+        code = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with suppress(Exception):
+                stream.flush()
+        os._exit(code)
 
 
 class _Worker:

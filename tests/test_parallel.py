@@ -268,6 +268,36 @@ def test_a_dying_worker_fails_its_run_and_the_others_load(tmp_path, city, catalo
         assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.SUCCESS
 
 
+@dataclass(frozen=True)
+class _ExitMarkingRun:
+    """A run that leaves an exit handler in its worker (as Dagster, SQLAlchemy and multiprocessing
+    do): it must still run when the worker ends."""
+
+    marker: str
+    lane: str = "marking"
+    label: str = "marking"
+    run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def execute(self, defs, instance) -> RunOutcome:
+        import atexit
+
+        atexit.register(Path(self.marker).write_text, f"exit handler of {os.getpid()}")
+        return RunOutcome(self.run_id, True)
+
+
+def test_a_worker_ends_with_its_exit_handlers_run_and_code_zero(tmp_path):
+    """Workers end by ``os._exit`` after their exit handlers (no interpreter teardown to wait on):
+    the handlers ran, the exit code is 0."""
+    settings = settings_for(tmp_path)
+    marker = tmp_path / "marker.txt"
+    with WorkerPool(settings, dagster_instance(settings), 1) as pool:
+        process = pool._workers[0].process
+        outcomes = pool.run([_ExitMarkingRun(str(marker))])
+    assert outcomes[0].success, outcomes
+    assert process.exitcode == 0
+    assert marker.read_text() == f"exit handler of {process.pid}"
+
+
 def _hammer(url: str, worker: int, count: int) -> int:
     """Read-then-write transactions on one SQLite file; returns how many failed."""
     engine = get_engine(url)
