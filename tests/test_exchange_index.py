@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from assets.aggregation.incremental import exchange_slices, exchange_slices_query
 from assets.exchange.load import load_exchange_slice
-from assets.governance.slice_cache import slice_stamps, slice_stamps_query
+from assets.exchange.stamps import slice_stamps, slice_stamps_query
 from assets.storage.engine import get_engine
 from assets.storage.tables import exchange_table
 from tests.helpers import slice_frame

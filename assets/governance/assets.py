@@ -86,6 +86,7 @@ def governance_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
             city=platform.city,
             as_of=platform.today_date(),
             count=count,
+            staging_dir=platform.staging_dir,
         )
         record_governance(
             platform.platform_engine(), result, run_id=context.run_id, at=datetime.now(UTC)

@@ -41,15 +41,12 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.common.files import create_private_file, private_dir
 from assets.governance.govern import GovernanceResult, Reconciliation
 from assets.governance.rules import rule_registry
-from assets.storage.tables import exchange_table
 
 CACHE_FORMAT = 1
 # what governance of a slice executes: these modules' source is part of every entry's key
@@ -87,46 +84,6 @@ def code_version() -> str:
 def cache_dir(governed: Path) -> Path:
     """Where the slices of the governed file at ``governed`` are kept."""
     return governed.with_name(f"{governed.stem}.slices")
-
-
-def slice_stamps_query(table: sa.Table) -> sa.Select:
-    """Per (county, period, delivery file, batch) of an exchange table its rows and first and last
-    load time: read from its covering slice index (``tables.exchange_table``)."""
-    c = table.c
-    return sa.select(
-        c.county_code,
-        c.period,
-        c.file_checksum,
-        c.batch_id,
-        sa.func.count(),
-        sa.func.min(c.ingested_at),
-        sa.func.max(c.ingested_at),
-    ).group_by(c.county_code, c.period, c.file_checksum, c.batch_id)
-
-
-def slice_stamps(engine: Engine, entry: CatalogEntry) -> dict[SliceKey, str]:
-    """Per slice of the dataset's exchange table, what names its rows: per delivery file its
-    checksum, batch id, rows and first and last load time (one grouped read of the table)."""
-    table = exchange_table(entry)
-    if not sa.inspect(engine).has_table(table.name):
-        return {}
-    query = slice_stamps_query(table)
-    parts: dict[SliceKey, list[str]] = {}
-    with engine.connect() as connection:
-        for county, period, checksum, batch, rows, first, last in connection.execute(query):
-            line = f"{checksum}|{batch}|{int(rows)}|{_instant(first)}|{_instant(last)}"
-            parts.setdefault((county, period), []).append(line)
-    return {key: "\n".join(sorted(lines)) for key, lines in parts.items()}
-
-
-def _instant(value: object) -> str:
-    """A load time as one text whichever way the database hands it over (text or datetime)."""
-    if value is None:
-        return ""
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is None:
-        stamp = stamp.tz_localize("UTC")
-    return stamp.tz_convert("UTC").isoformat()
 
 
 def slice_key(entry: CatalogEntry, city: City, key: SliceKey, stamp: str) -> str:

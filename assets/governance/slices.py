@@ -29,9 +29,10 @@ from sqlalchemy.engine import Engine
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.common.files import create_private_file, private_dir
+from assets.exchange.stamps import slice_stamps, staged_slice
 from assets.governance.govern import GovernanceResult, combine, govern
 from assets.governance.records import read_exchange
-from assets.governance.slice_cache import SliceCache, slice_stamps
+from assets.governance.slice_cache import SliceCache
 from assets.storage.arrow_read import read_arrow
 from assets.storage.tables import exchange_table
 
@@ -57,16 +58,26 @@ def slice_order(engine: Engine, entry: CatalogEntry) -> list[SliceKey]:
 
 
 def read_exchange_slice(
-    engine: Engine, entry: CatalogEntry, county: str, period: str
+    engine: Engine,
+    entry: CatalogEntry,
+    county: str,
+    period: str,
+    *,
+    staging_dir: Path | None = None,
+    stamp: str | None = None,
 ) -> pd.DataFrame:
     """The rows of one (county, period) of the dataset's exchange table, in table order: read
     columnar (ADBC), the delivered values as Arrow-backed text (what standardization works on; no
-    Python string per value), the provenance as ``pd.read_sql`` gives it."""
+    Python string per value), the provenance as ``pd.read_sql`` gives it. With ``staging_dir``, from
+    the staged file the slice was loaded from when its stamp proves it holds the same rows
+    (``exchange.stamps.staged_slice``; ``stamp``: the table's, when the caller has read it)."""
     table = exchange_table(entry)
-    query = sa.select(table).where(table.c.county_code == county, table.c.period == period)
-    if engine.dialect.name == "sqlite":  # table order, through the (county_code, period) index
-        query = query.order_by(sa.literal_column("rowid"))
-    data = read_arrow(engine, query)
+    data = staged_slice(engine, entry, staging_dir, (county, period), stamp)
+    if data is None:
+        query = sa.select(table).where(table.c.county_code == county, table.c.period == period)
+        if engine.dialect.name == "sqlite":  # table order, through the (county_code, period) index
+            query = query.order_by(sa.literal_column("rowid"))
+        data = read_arrow(engine, query)
     delivered = set(entry.columns)
     provenance = data.drop_columns([c for c in data.column_names if c in delivered])
     frame = provenance.to_pandas(coerce_temporal_nanoseconds=True)
@@ -139,6 +150,7 @@ def govern_dataset(
     on_slice: Callable[[SliceKey, int], None] | None = None,
     keep_slices: bool = True,
     count: SliceCount | None = None,
+    staging_dir: Path | None = None,
 ) -> GovernanceResult:
     """Govern every slice of the dataset's exchange table and write the governed file at ``path``.
 
@@ -148,7 +160,9 @@ def govern_dataset(
     With ``keep_slices`` each slice's outcome is kept beside the file (``slice_cache``), and a slice
     whose kept outcome provably stands (same rows, catalog entry, city, code, and a day on which no
     value can have crossed into or out of the future) is not read or governed again: its kept rows
-    and records are taken as they are. ``count`` (when given) lists which slices were which.
+    and records are taken as they are. ``count`` (when given) lists which slices were which. With
+    ``staging_dir`` a slice to govern is read from the staged file it was loaded from when that file
+    provably holds its rows (``read_exchange_slice``).
     """
     count = count if count is not None else SliceCount()
     kept = SliceCache(path, entry, city, as_of) if keep_slices else None
@@ -156,7 +170,8 @@ def govern_dataset(
     try:
         results: list[GovernanceResult] = []
         slices = slice_order(engine, entry)
-        stamps = slice_stamps(engine, entry) if kept is not None and slices else {}
+        stamped = kept is not None or staging_dir is not None
+        stamps = slice_stamps(engine, entry) if stamped and slices else {}
         if not slices:  # no table or no rows: govern the empty frame, for its columns
             results.append(govern(read_exchange(engine, entry), entry, city=city, as_of=as_of))
             writer.write(results[-1].governed)
@@ -172,7 +187,9 @@ def govern_dataset(
             else:
                 # the slice's frame is handed over, not kept: govern lets its values go once
                 # standardized
-                frame = read_exchange_slice(engine, entry, *key)
+                frame = read_exchange_slice(
+                    engine, entry, *key, staging_dir=staging_dir, stamp=stamp
+                )
                 result = govern(frame, entry, city=city, as_of=as_of)
                 written = writer.write(result.governed)
                 result = dataclasses.replace(result, governed=result.governed.iloc[:0].copy())

@@ -200,6 +200,7 @@ def exchange_quality_check(entry: CatalogEntry, city: City) -> dg.AssetChecksDef
             as_of=platform.quality_as_of_date or china_date(checked_at),
             checked_at=checked_at,
             data_dir=platform.data_path,
+            staging_dir=platform.staging_dir,
             # a CLI run checks many partitions, then its quality follow-up builds each dataset's
             # Data Docs once (rebuild_stale_docs); a run of its own builds them here
             build_docs=context.run.tags.get(TRIGGER_TAG) != CLI_TRIGGER,

@@ -15,11 +15,14 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry
 from assets.common.workdays import DuePolicy
+from assets.exchange.stamps import staged_slice
 from assets.quality.data_docs import validation_page
 from assets.quality.results import (
     checked_deliveries,
@@ -43,6 +46,7 @@ from assets.tickets.intake import SyncResult
 from assets.tickets.rules import Finding
 
 log = logging.getLogger(__name__)
+_ARROW_TEXT = pd.StringDtype("pyarrow")  # what ``read_frame(strings="arrow")`` gives text as
 
 
 @functools.cache
@@ -96,12 +100,23 @@ def findings_from_outcome(outcome: ValidationOutcome) -> PartitionFindings:
 
 
 def read_partition(
-    engine: Engine, entry: CatalogEntry, county_code: str, period: str
+    engine: Engine,
+    entry: CatalogEntry,
+    county_code: str,
+    period: str,
+    staging_dir: Path | None = None,
 ) -> pd.DataFrame:
     """The (county, period) slice of the exchange table: row numbers, period and the catalog items
-    as delivered text, in file order. An exchange table not created yet is an empty slice."""
+    as delivered text, in file order. An exchange table not created yet is an empty slice. With
+    ``staging_dir``, read from the staged file the slice was loaded from when its stamp proves it
+    holds the same rows (``exchange.stamps.staged_slice``)."""
     table = exchange_table(entry)
     columns = [SOURCE_ROW, "period", "file_checksum", *entry.columns]
+    staged = staged_slice(engine, entry, staging_dir, (county_code, period), columns=columns)
+    if staged is not None:
+        order = pc.sort_indices(staged.column(SOURCE_ROW))
+        frame = staged.take(order).to_pandas(types_mapper={pa.string(): _ARROW_TEXT}.get)
+        return contiguous(frame)
     if not sa.inspect(engine).has_table(table.name):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     query = (
@@ -155,6 +170,7 @@ def check_partition(
     data_dir: Path,
     due_policy: DuePolicy | None = None,
     build_docs: bool = True,
+    staging_dir: Path | None = None,
 ) -> PartitionCheck:
     """Validate the partition, bring the department's tickets up to date, keep the scrubbed result
     and rebuild the dataset's Data Docs under ``<data_dir>/quality/data_docs/<dataset>/``.
@@ -163,8 +179,9 @@ def check_partition(
     the department's feedback does not depend on the HTML. With ``build_docs`` False the site is
     left to :func:`~assets.quality.results.rebuild_stale_docs` (a run of many partitions builds each
     dataset's site once, after the last); the returned paths are where it puts the pages.
+    ``staging_dir``: where the partition's staged file is (``read_partition``).
     """
-    frame = read_partition(exchange_engine, entry, county_code, period)
+    frame = read_partition(exchange_engine, entry, county_code, period, staging_dir)
     outcome = validator.validate(
         frame, entry.dataset_id, county_code=county_code, as_of=as_of, townships=townships
     )
