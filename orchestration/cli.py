@@ -472,5 +472,17 @@ def _mount_groups() -> None:
 
 _mount_groups()
 
+
+def entry() -> None:
+    """The ``publicdata`` command: :func:`main`, then the process ends without the interpreter's
+    teardown (``orchestration/exiting.py``; the exit handlers still run)."""
+    from orchestration.exiting import exit_code, exit_now
+
+    try:
+        main()  # click's standalone mode always ends in SystemExit
+    except SystemExit as exc:
+        exit_now(exit_code(exc.code))
+
+
 if __name__ == "__main__":
-    main()
+    entry()
