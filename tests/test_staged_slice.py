@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from assets.aggregation.ingest import ingest_landing_file, read_stage_table, staged_path
@@ -96,6 +97,13 @@ def test_a_staged_file_of_another_delivery_or_none_is_not_taken(loaded, monkeypa
     from_table = read_exchange_slice(engine, entry, *key)
     assert staged_slice(engine, entry, staging, key) is not None
     assert staged_slice(engine, entry, None, key) is None
+    # the loaded file in another layout (an item column missing) is not taken
+    path = staged_slice_path(staging, landing)
+    whole = pq.read_table(path)
+    pq.write_table(whole.drop_columns([entry.columns[-1]]), path)
+    assert staged_slice(engine, entry, staging, key) is None
+    pq.write_table(whole, path)
+    assert staged_slice(engine, entry, staging, key) is not None
     # the same file staged again (another ingest: another batch, another time) but not loaded
     _stage(landing, entry, staging, datetime(2026, 11, 21, tzinfo=UTC))
     assert staged_slice(engine, entry, staging, key) is None

@@ -111,21 +111,21 @@ def staged_slice(
         stamp = slice_stamps(engine, entry, only=key).get(key)
     if not stamp:
         return None
+    table = exchange_table(entry)
+    selected = columns if columns is not None else [c.name for c in table.columns]
+    needed = [*PROVENANCE_COLUMNS, *(name for name in selected if name not in PROVENANCE_COLUMNS)]
     try:
-        staged = pq.read_table(path)
-    except (OSError, pa.ArrowInvalid):  # not there (removed, never staged here) or unreadable
+        staged = pq.read_table(path, columns=needed)
+    except (OSError, pa.ArrowInvalid):  # not there, unreadable, or without a column read here
         return None
-    names = [*PROVENANCE_COLUMNS, *entry.columns]
-    if staged.num_rows == 0 or any(name not in staged.column_names for name in names):
+    if staged.num_rows == 0:
         return None
     for name, value in zip(("county_code", "period"), key, strict=True):
         if not pc.all(pc.equal(staged.column(name), value)).as_py():
             return None
     if table_stamp(staged) != stamp:
         return None
-    table = exchange_table(entry)
     sqlite = engine.dialect.name == "sqlite"
-    selected = columns if columns is not None else [c.name for c in table.columns]
     arrays = []
     for name in selected:
         array = staged.column(name)
