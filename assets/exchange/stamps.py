@@ -63,10 +63,14 @@ def slice_stamps(
         query = query.where(table.c.county_code == only[0], table.c.period == only[1])
     parts: dict[SliceKey, list[str]] = {}
     with engine.connect() as connection:
-        for county, period, checksum, batch, rows, first, last in connection.execute(query):
-            line = f"{checksum}|{batch}|{int(rows)}|{instant(first)}|{instant(last)}"
-            parts.setdefault((county, period), []).append(line)
+        for county, period, *delivery in connection.execute(query):
+            parts.setdefault((county, period), []).append(_line(*delivery))
     return {key: "\n".join(sorted(lines)) for key, lines in parts.items()}
+
+
+def _line(checksum: str, batch: str, rows: int, first: object, last: object) -> str:
+    """One delivery's part of a stamp."""
+    return f"{checksum}|{batch}|{int(rows)}|{instant(first)}|{instant(last)}"
 
 
 def instant(value: object) -> str:
@@ -84,11 +88,8 @@ def table_stamp(table: pa.Table) -> str:
     grouped = table.group_by(["file_checksum", "batch_id"]).aggregate(
         [("source_row", "count"), ("ingested_at", "min"), ("ingested_at", "max")]
     )
-    lines = [
-        f"{row['file_checksum']}|{row['batch_id']}|{int(row['source_row_count'])}|"
-        f"{instant(row['ingested_at_min'])}|{instant(row['ingested_at_max'])}"
-        for row in grouped.to_pylist()
-    ]
+    order = ["file_checksum", "batch_id", "source_row_count", "ingested_at_min", "ingested_at_max"]
+    lines = [_line(*row.values()) for row in grouped.select(order).to_pylist()]
     return "\n".join(sorted(lines))
 
 

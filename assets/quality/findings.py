@@ -15,7 +15,6 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -39,14 +38,13 @@ from assets.quality.validation import (
     default_validator,
     scrub_text,
 )
-from assets.storage.arrow_read import read_frame
+from assets.storage.arrow_read import frame_of, read_frame
 from assets.storage.tables import exchange_table
 from assets.tickets import intake
 from assets.tickets.intake import SyncResult
 from assets.tickets.rules import Finding
 
 log = logging.getLogger(__name__)
-_ARROW_TEXT = pd.StringDtype("pyarrow")  # what ``read_frame(strings="arrow")`` gives text as
 
 
 @functools.cache
@@ -115,8 +113,7 @@ def read_partition(
     staged = staged_slice(engine, entry, staging_dir, (county_code, period), columns=columns)
     if staged is not None:
         order = pc.sort_indices(staged.column(SOURCE_ROW))
-        frame = staged.take(order).to_pandas(types_mapper={pa.string(): _ARROW_TEXT}.get)
-        return contiguous(frame)
+        return contiguous(frame_of(staged.take(order), strings="arrow"))
     if not sa.inspect(engine).has_table(table.name):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
     query = (

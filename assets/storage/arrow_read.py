@@ -355,6 +355,12 @@ def read_frame(engine: Engine, statement: Select, *, strings: Strings = "object"
     if table is None:
         frame = _via_sqlalchemy(engine, statement)
         return _arrow_strings(frame, statement) if strings == "arrow" else frame
+    return frame_of(table, strings=strings)
+
+
+def frame_of(table: pa.Table, *, strings: Strings = "object") -> pd.DataFrame:
+    """An Arrow table as :func:`read_frame` hands its result over (text as ``str`` or, with
+    ``strings="arrow"``, as ``string[pyarrow]``; timestamps in nanoseconds)."""
     mapper = None
     if strings == "arrow":
         mapper = {pa.string(): _ARROW_STRING, pa.large_string(): _ARROW_STRING}.get
