@@ -477,7 +477,9 @@ def entry() -> None:
     """The ``publicdata`` command: :func:`main`, then the process ends without the interpreter's
     teardown (``orchestration/exiting.py``; the exit handlers still run)."""
     from orchestration.exiting import exit_code, exit_now
+    from orchestration.memory import freeze_between_runs
 
+    freeze_between_runs()  # one command, then the process ends: its runs' survivors are frozen
     try:
         main()  # click's standalone mode always ends in SystemExit
     except SystemExit as exc:

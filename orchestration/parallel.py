@@ -36,7 +36,7 @@ from assets.common.progress import StageProgress, listening, report
 from assets.landing.paths import LandingPath
 from assets.storage.engine import one_line_error
 from orchestration.incremental import governance_selection
-from orchestration.memory import release_memory
+from orchestration.memory import freeze_between_runs, release_memory
 from orchestration.runs import JobRun, RunOutcome, job_run
 from orchestration.settings import Settings
 
@@ -80,6 +80,7 @@ def _worker_main(connection: Connection, settings: Settings) -> None:
 
         defs = build_definitions(settings)
         instance = dagster_instance(settings)
+        freeze_between_runs(now=True)  # a worker only runs partitions, then ends
     except Exception as exc:  # every run handed over fails with the reason, nothing hangs
         broken = f"工作进程无法启动：{one_line_error(exc)}"
 

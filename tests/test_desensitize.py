@@ -34,6 +34,7 @@ from assets.desensitization.pseudonymize import (
     PseudonymKeyError,
     encode_digest,
     encode_digests,
+    hmac_digests,
     key_id,
     load_key,
     pseudonym,
@@ -198,16 +199,24 @@ def test_pseudonyms_differ_under_another_key() -> None:
 
 def test_each_distinct_value_hashed_once(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    real_digest = hmac.digest
+    real_digests = pseudonymize_module.hmac_digests
 
-    def counting_digest(key, msg, digest):
-        calls.append(msg)
-        return real_digest(key, msg, digest)
+    def counting_digests(key, messages):
+        messages = list(messages)
+        calls.extend(messages)
+        return real_digests(key, messages)
 
-    monkeypatch.setattr(pseudonymize_module.hmac, "digest", counting_digest)
+    monkeypatch.setattr(pseudonymize_module, "hmac_digests", counting_digests)
     values = pd.Series(["a", "b", "a", None, "b", "a"] * 100)
     out = pseudonymize(values, KEY)
     assert len(calls) == 2 and out.nunique() == 2
+
+
+@pytest.mark.parametrize("key_bytes", [16, 63, 64, 65, 200])
+def test_hmac_from_the_padded_key_states_is_hmac_digest(key_bytes: int) -> None:
+    key = bytes((7 * i + 3) % 256 for i in range(key_bytes))  # longer than a block: hashed first
+    messages = [b"", b"640502199001010113", "张三·李".encode(), b"x" * 1000, b"\0\xff"]
+    assert hmac_digests(key, messages) == [hmac.digest(key, m, "sm3") for m in messages]
 
 
 def test_short_key_refused() -> None:

@@ -2,6 +2,9 @@
 did not, none (a full collection in a process holding many objects cost most of a small run)."""
 
 import gc
+import weakref
+
+import pytest
 
 from orchestration import memory
 
@@ -31,3 +34,46 @@ def test_a_full_collection_only_after_the_process_grew():
     del grown
     memory.release_memory()
     assert _full_collections(memory.release_memory) == 0
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.me = self  # a cycle: only the collector frees it
+
+
+@pytest.fixture
+def freezing():
+    memory.freeze_between_runs()
+    try:
+        yield
+    finally:
+        memory._freezing = False
+        gc.unfreeze()  # the test session is not a short-lived process
+
+
+def test_once_freezing_each_release_collects_the_run_s_cycles_then_freezes_the_survivors(freezing):
+    kept = _Node()
+    dropped = weakref.ref(_Node())  # the run's garbage: unreachable, in a cycle
+    assert dropped() is not None
+    memory.release_memory()
+    assert dropped() is None  # collected before the freeze, not frozen with the survivors
+    assert gc.get_freeze_count() > 0
+    assert not any(o is kept for generation in range(3) for o in gc.get_objects(generation))
+    # a full collection after the freeze does not walk the frozen survivors
+    walked: list[int] = []
+
+    def callback(phase: str, info: dict) -> None:
+        if phase == "stop" and info["generation"] == 2:
+            walked.append(len(gc.get_objects(2)))
+
+    gc.callbacks.append(callback)
+    try:
+        gc.collect()
+    finally:
+        gc.callbacks.remove(callback)
+    assert walked and walked[0] < gc.get_freeze_count()
+
+
+def test_without_freezing_nothing_is_frozen():
+    memory.release_memory()
+    assert gc.get_freeze_count() == 0

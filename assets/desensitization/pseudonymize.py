@@ -14,7 +14,9 @@ enough for a card or ID number practically never occur.
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +121,31 @@ def key_id(key: bytes) -> str:
     return hmac.new(key, b"publicdata/pseudonym-key-id", DIGEST).hexdigest()[:12]
 
 
+def hmac_digests(key: bytes, messages: Iterable[bytes]) -> list[bytes]:
+    """``hmac.digest(key, m, DIGEST)`` of each message, computed as RFC 2104 defines it from the
+    two padded-key states hashed once (``copy`` per message): half the time of ``hmac.digest``,
+    which looks SM3 up in OpenSSL and hashes both pads again for every value."""
+    inner, outer = hashlib.new(DIGEST), hashlib.new(DIGEST)
+    block = inner.block_size
+    if len(key) > block:
+        key = hashlib.new(DIGEST, key).digest()
+    key = key.ljust(block, b"\0")
+    inner.update(key.translate(_IPAD))
+    outer.update(key.translate(_OPAD))
+    digests = []
+    for message in messages:
+        state = inner.copy()
+        state.update(message)
+        final = outer.copy()
+        final.update(state.digest())
+        digests.append(final.digest())
+    return digests
+
+
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
+
+
 def pseudonymize(values: pd.Series, key: bytes) -> pd.Series:
     """Each value replaced by its HMAC-SM3 pseudonym; <NA> stays <NA>.
 
@@ -130,6 +157,6 @@ def pseudonymize(values: pd.Series, key: bytes) -> pd.Series:
     codes, uniques = pd.factorize(text, use_na_sentinel=True)
     if len(uniques) == 0:
         return pd.Series(pd.NA, index=values.index, dtype=STRING)
-    digests = encode_digests([hmac.digest(key, str(u).encode("utf-8"), DIGEST) for u in uniques])
+    digests = encode_digests(hmac_digests(key, (str(u).encode("utf-8") for u in uniques)))
     result = digests.take(codes, allow_fill=True)
     return pd.Series(result, index=values.index, dtype=STRING)
