@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import warnings
 
 import dagster as dg
 
@@ -76,3 +77,12 @@ def test_definitions_and_cli_load_without_great_expectations():
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=300
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_building_the_definitions_warns_of_nothing(tmp_path):
+    # Dagster calls a partitioned asset check "preview"; every `publicdata run` printed it on stderr
+    # once per process (the CLI's and each worker's) to people who can do nothing about it
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build_definitions(settings_for(tmp_path))
+    assert [str(w.message) for w in caught if issubclass(w.category, dg.PreviewWarning)] == []
