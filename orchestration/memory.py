@@ -56,6 +56,14 @@ def freeze_between_runs(*, now: bool = False) -> None:
     global _freezing
     _freezing = True
     if now:
+        freeze_survivors()
+
+
+def freeze_survivors() -> None:
+    """In a process that freezes between runs, collect and freeze now: before its first run, the
+    imports and Definitions leave the collector's sight before the run's allocations (and Great
+    Expectations' import) set off full collections. Elsewhere nothing."""
+    if _freezing:
         gc.collect()
         gc.freeze()
 
@@ -66,8 +74,7 @@ def release_memory() -> None:
     global _settled_rss
     rss = _rss()
     if _freezing:
-        gc.collect()  # what the run left, not the frozen heap
-        gc.freeze()
+        freeze_survivors()  # what the run left is collected, not the frozen heap
     elif rss == 0 or rss - _settled_rss >= COLLECT_AFTER_GROWTH:
         gc.collect()
     pa.default_memory_pool().release_unused()

@@ -42,6 +42,7 @@ from orchestration.incremental import (
     stale_datasets,
 )
 from orchestration.locking import exclusive_data_dir, instance_creation
+from orchestration.memory import freeze_survivors
 from orchestration.parallel import (
     FileTicker,
     InProcessRuns,
@@ -287,6 +288,7 @@ def _run_stages(
     weights = dataset_weights(files)
     local = InProcessRuns(defs, instance)
     with run_executor(settings, instance, local, workers) as executor:
+        freeze_survivors()  # before this process's first run (workers start meanwhile)
         ingest = [PartitionRun(f, county_tags(city, f.county_code)) for f in plan.to_run]
         ticker = FileTicker(progress, len(plan.skipped), len(files))
         if workers > 1:  # the largest datasets first; one dataset's runs in their order

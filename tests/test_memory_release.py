@@ -77,3 +77,12 @@ def test_once_freezing_each_release_collects_the_run_s_cycles_then_freezes_the_s
 def test_without_freezing_nothing_is_frozen():
     memory.release_memory()
     assert gc.get_freeze_count() == 0
+
+
+def test_survivors_are_frozen_at_once_only_in_a_process_that_freezes(freezing):
+    memory._freezing = False
+    memory.freeze_survivors()
+    assert gc.get_freeze_count() == 0
+    memory._freezing = True
+    memory.freeze_survivors()
+    assert gc.get_freeze_count() > 0
