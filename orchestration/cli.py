@@ -44,7 +44,9 @@ def _progress(console: Console | None = None) -> Progress:
     """The progress line: a spinner that keeps turning during long stages (governance takes a while
     after the last file), and the current file or stage folded onto further lines rather than cut
     at the terminal's width."""
-    return Progress(
+    from orchestration.progress_line import still_while_forking
+
+    progress = Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),
         BarColumn(bar_width=20),
@@ -59,6 +61,8 @@ def _progress(console: Console | None = None) -> Progress:
         transient=False,
         expand=True,
     )
+    still_while_forking(progress.live)  # workers are forked while it turns
+    return progress
 
 
 class _Commands(click.Group):

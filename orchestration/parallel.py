@@ -1,11 +1,17 @@
 """``publicdata run --parallel N``: the runs of one ``publicdata run`` on N long-lived worker processes.
 
-Each worker is started with the ``spawn`` context (never a fork of a process holding Dagster and
-SQLite connections), imports and builds the Definitions once, opens the data directory's Dagster
-instance, then executes the runs handed to it one after another in process, exactly as the runner
-does with ``--parallel 1`` (``orchestration/runs.py``): same jobs, tags and run config, every run
-recorded in the data directory's instance. Only the outcome (run id, success, failure text) and the
-stage progress reports (counts only) come back over the worker's pipe.
+On Linux a worker is a ``fork`` of this process: it starts with the project, Great Expectations and
+the Definitions already imported and built (each spawned worker imported them again, about 5 s of
+CPU, and Great Expectations once more at its first quality check). Before the fork this process
+imports what a worker's runs import lazily and collects its garbage; the child then leaves every
+connection it inherited alone — each engine gets a fresh pool, the parent's pools and kept
+connections are held, never closed (``assets/storage/engine.py``, ``arrow_read.py``); the exit
+handlers and progress listeners registered before the fork are dropped — and opens its own Dagster
+instance. Elsewhere (``fork`` is unsafe on macOS) a worker is started with ``spawn`` and imports and
+builds everything itself. Either way it executes the runs handed to it one after another in process,
+exactly as the runner does with ``--parallel 1`` (``orchestration/runs.py``): same jobs, tags and
+run config, every run recorded in the data directory's instance. Only the outcome (run id, success,
+failure text) and the stage progress reports (counts only) come back over the worker's pipe.
 
 Why not Dagster's multiprocess executor: it starts a process per *step*, and each one imports the
 project again (``python -X importtime -c "import orchestration.definitions"``: 4.7 s CPU), i.e.
@@ -20,9 +26,13 @@ Ctrl-C reaches the workers (one process group), which end their runs; the pool t
 
 from __future__ import annotations
 
+import atexit
+import gc
+import importlib
 import logging
 import multiprocessing
 import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from multiprocessing.connection import Connection, wait
@@ -36,13 +46,23 @@ from assets.common.progress import StageProgress, listening, report
 from assets.landing.paths import LandingPath
 from assets.storage.engine import one_line_error
 from orchestration.incremental import governance_selection
-from orchestration.memory import freeze_between_runs, release_memory
+from orchestration.memory import freeze_between_runs, freeze_survivors, release_memory
 from orchestration.runs import JobRun, RunOutcome, job_run
 from orchestration.settings import Settings
 
 log = logging.getLogger(__name__)
 
-START_METHOD = "spawn"
+# a fork on Linux; spawn where forking a process that imported system frameworks is unsafe (macOS)
+START_METHOD = "fork" if sys.platform.startswith("linux") else "spawn"
+# imported by a worker's runs, not yet by this process when the pool starts: imported here once,
+# before the fork, instead of in every worker (Great Expectations 1.5 s of CPU)
+WORKER_MODULES = (
+    "assets.quality.findings",
+    "dagster._core.execution.execute_in_process",
+    "dagster._core.executor.in_process",
+    "dagster._core.storage.local_compute_log_manager",
+    "pyarrow.dataset",
+)
 STOP_SECONDS = 10.0  # how long stopping workers may take before they are terminated
 # with --parallel unset, a run with less to ingest than this stays in one process: starting the
 # workers (each imports the project, ~5 s CPU) would cost more than they save
@@ -65,11 +85,38 @@ class Run(Protocol):
     def execute(self, defs: dg.Definitions, instance: dg.DagsterInstance) -> RunOutcome: ...
 
 
-def _worker_main(connection: Connection, settings: Settings) -> None:
-    """A worker: build once, then run what the parent sends until it sends ``None``."""
+def _prepare_fork() -> None:
+    """In the parent, before forking workers: what they will import is imported, and no garbage is
+    left for a child's collector to find (an unreachable engine's connections would be closed
+    there); a process that freezes between runs freezes now, so the children share those pages."""
+    for name in WORKER_MODULES:
+        importlib.import_module(name)
+    gc.collect()
+    freeze_survivors()
+
+
+def _after_fork() -> None:
+    """In a forked worker, first: nothing it inherited acts on its own — the exit handlers and
+    progress listeners registered before the fork are the parent's, and every engine gets a fresh
+    pool (its parent's connections are kept, never used or closed)."""
+    from assets.common.progress import forget_listeners
+    from assets.storage.engine import forget_inherited_engines
+
+    atexit._clear()
+    forget_listeners()
+    forget_inherited_engines()
+
+
+def _worker_main(
+    connection: Connection, settings: Settings, inherited: dg.Definitions | None = None
+) -> None:
+    """A worker: build once, then run what the parent sends until it sends ``None``.
+    ``inherited``: the parent's Definitions, given to a worker forked from it."""
     from assets.common.files import private_umask
     from assets.common.workdays import use_calendar_dir
 
+    if inherited is not None:
+        _after_fork()
     private_umask()
     use_calendar_dir(settings.calendar_dir)  # as Settings.load does in the parent
     broken = ""
@@ -78,7 +125,7 @@ def _worker_main(connection: Connection, settings: Settings) -> None:
         from orchestration.definitions import build_definitions
         from orchestration.runner import dagster_instance
 
-        defs = build_definitions(settings)
+        defs = inherited or build_definitions(settings)
         instance = dagster_instance(settings)
         freeze_between_runs(now=True)  # a worker only runs partitions, then ends
     except Exception as exc:  # every run handed over fails with the reason, nothing hangs
@@ -130,12 +177,15 @@ def _leave(instance: dg.DagsterInstance | None) -> NoReturn:
 
 
 class _Worker:
-    def __init__(self, context: Any, settings: Settings) -> None:
+    def __init__(self, context: Any, settings: Settings, defs: dg.Definitions | None) -> None:
         self.connection, child = context.Pipe()
         # daemonic: a parent that exits without closing the pool (killed test runner, an error
         # outside the ``with``) terminates its workers instead of waiting on them at exit
         self.process: BaseProcess = context.Process(
-            target=_worker_main, args=(child, settings), name="publicdata-worker", daemon=True
+            target=_worker_main,
+            args=(child, settings, defs),
+            name="publicdata-worker",
+            daemon=True,
         )
         self.process.start()
         child.close()
@@ -157,15 +207,23 @@ class WorkerPool:
         instance: dg.DagsterInstance,
         size: int,
         on_progress: Callable[[StageProgress], None] | None = None,
+        *,
+        defs: dg.Definitions | None = None,
+        start_method: str = START_METHOD,
     ) -> None:
         self._settings = settings
         self._instance = instance
         self._size = max(1, size)
         self._on_progress = on_progress
-        self._context = multiprocessing.get_context(START_METHOD)
+        self._context = multiprocessing.get_context(start_method)
+        # a forked worker runs this process's Definitions; a spawned one builds its own
+        self._fork = start_method == "fork"
+        self._defs = defs if self._fork else None
         self._workers: list[_Worker] = []
 
     def __enter__(self) -> WorkerPool:
+        if self._fork:
+            _prepare_fork()
         self._workers = [self._start() for _ in range(self._size)]
         return self
 
@@ -173,7 +231,11 @@ class WorkerPool:
         self.close(interrupted=exc_type is not None)
 
     def _start(self) -> _Worker:
-        return _Worker(self._context, self._settings)
+        if self._fork and self._defs is None:
+            from orchestration.definitions import build_definitions
+
+            self._defs = build_definitions(self._settings)
+        return _Worker(self._context, self._settings, self._defs)
 
     def close(self, *, interrupted: bool = False) -> None:
         for worker in self._workers:
@@ -306,7 +368,7 @@ class InProcessRuns:
     """``--parallel 1``: the runs in this process, one after another (the runner's way so far)."""
 
     def __init__(self, defs: dg.Definitions, instance: dg.DagsterInstance) -> None:
-        self._defs = defs
+        self.defs = defs
         self._instance = instance
 
     def run(
@@ -316,7 +378,7 @@ class InProcessRuns:
         for index, run in enumerate(runs):
             if on_start:
                 on_start(index, run)
-            outcome = run.execute(self._defs, self._instance)
+            outcome = run.execute(self.defs, self._instance)
             release_memory()
             outcomes.append(outcome)
             if on_done:
@@ -343,7 +405,7 @@ def run_executor(
     if workers <= 1:
         yield local
         return
-    with WorkerPool(settings, instance, workers, on_progress=_relay) as pool:
+    with WorkerPool(settings, instance, workers, on_progress=_relay, defs=local.defs) as pool:
         yield pool
 
 
@@ -355,7 +417,7 @@ def _size(path: LandingPath) -> int:
 
 
 def dataset_weights(files: Sequence[LandingPath]) -> dict[str, int]:
-    """Bytes delivered per dataset: the order of the lanes (largest first) and of governance."""
+    """Bytes delivered per dataset: the order of the lanes (largest first)."""
     weights: dict[str, int] = {}
     for landing in files:
         weights[landing.dataset_id] = weights.get(landing.dataset_id, 0) + _size(landing)
@@ -380,15 +442,20 @@ def governance_runs(
     catalog: dict[str, CatalogEntry],
     weights: dict[str, int],
     workers: int,
+    alongside: int = 0,
 ) -> list[JobRun]:
     """The governance/publish job over the stale datasets: one run, or with workers one run per
-    group of datasets, groups balanced by bytes delivered (largest dataset first)."""
+    group of datasets, groups balanced by ``weights`` (the work of each: ``incremental.Staleness``),
+    the largest dataset first. ``alongside``: the work of the jobs that go to the workers with the
+    groups (``post_ingest_batches``), taken by the first worker free — the first group is left
+    lighter by as much, so that it is that group's worker."""
     groups = min(workers, len(stale))
     if groups <= 1:
         everything = len(stale) == len(catalog)
         return [job_run(job_name, None if everything else governance_selection(stale, catalog))]
     bins: list[list[str]] = [[] for _ in range(groups)]
     loads = [0] * groups
+    loads[0] = alongside
     for dataset_id in sorted(stale, key=lambda d: (-weights.get(d, 0), d)):
         target = min(range(groups), key=lambda i: (loads[i], len(bins[i])))
         bins[target].append(dataset_id)

@@ -3,6 +3,8 @@ rows (治理 户籍人口 3/7 数据集 · 412,000 行), from the stage reports 
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -79,3 +81,30 @@ def stage_progress(
     line = StageLine(progress, stage_totals(catalog))
     with listening(line.stage):
         yield line.files
+
+
+def still_while_forking(display: object) -> None:
+    """Hold ``display``'s lock across every fork of this process while the display lives.
+
+    ``publicdata run`` forks its workers (``orchestration/parallel.py``) while rich's refresh thread
+    redraws the progress line a few times a second. A fork copies only the forking thread: had the
+    refresh thread been writing at that instant, the child would start with the terminal stream's
+    lock taken by a thread it does not have, and block at its first write to stderr. The thread
+    redraws under the display's lock (rich's ``Live._lock``), so holding that lock during the fork
+    means no write is under way."""
+    if not hasattr(os, "register_at_fork") or getattr(display, "_lock", None) is None:
+        return
+    live = weakref.ref(display)  # the hook stays registered; the display may go
+    held: list = []
+
+    def before() -> None:
+        current = live()
+        if current is not None:
+            current._lock.acquire()
+            held.append(current._lock)
+
+    def after() -> None:
+        while held:
+            held.pop().release()
+
+    os.register_at_fork(before=before, after_in_parent=after, after_in_child=after)

@@ -51,6 +51,11 @@ def listening(listener: Listener) -> Iterator[None]:
         _listeners.remove(listener)
 
 
+def forget_listeners() -> None:
+    """A forked process reports to its own listeners only, not to those of the parent it copied."""
+    _listeners.clear()
+
+
 def report(
     log: Callable[[str], object] | None,
     stage: str,

@@ -156,8 +156,16 @@ class _Kept(OrderedDict):
     """One thread's kept connections, by key (a class of its own, so that it can be held weakly)."""
 
 
+# A forked child's copies of its parent's kept connections: never used, and never closed or left to
+# the collector either (a driver's close or finalizer would end the parent's session on the shared
+# socket, or drop a SQLite file's locks); the child ends with ``os._exit``.
+_inherited: list[Any] = []
+
+
 def _kept_connections() -> OrderedDict[str, Any]:
     if getattr(_kept, "pid", None) != os.getpid():  # a forked child never uses its parent's
+        if getattr(_kept, "connections", None) is not None:
+            _inherited.append(_kept.connections)
         _kept.pid = os.getpid()
         _kept.connections = _Kept()
         with _every_thread_lock:

@@ -84,6 +84,22 @@ def get_engine(url: str) -> Engine:
         return _engines[key]
 
 
+# A forked child's copies of its parent's connection pools (:func:`forget_inherited_engines`).
+_inherited_pools: list[object] = []
+
+
+def forget_inherited_engines() -> None:
+    """In a process just forked (a ``publicdata run`` worker): every engine gets a fresh pool, so
+    that this process opens its own connections and never uses its parent's. The parent's pools are
+    kept, untouched, for the life of the process — closing or even collecting them would close the
+    parent's connections on the shared sockets (PostgreSQL) or drop this process's SQLite locks on
+    the same files (https://sqlite.org/howtocorrupt.html, 2.6)."""
+    with _lock:
+        for engine in _engines.values():
+            _inherited_pools.append(engine.pool)
+            engine.dispose(close=False)
+
+
 def dispose_engines() -> None:
     """Close every pooled connection (tests call it before dropping a database)."""
     with _lock:

@@ -1,0 +1,189 @@
+"""Workers forked from ``publicdata run`` (orchestration/parallel.py): a forked worker opens its own
+database connections and leaves its parent's alone (used, closed or collected, they would break
+the parent's session or SQLite's locks), runs only the exit handlers it registered itself, reports
+its progress only over its pipe, and a fork never copies a half-written progress line. Spawned
+workers (the start method off Linux) still work."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from assets.common.progress import listening, report
+from assets.storage.engine import get_engine
+from orchestration.parallel import START_METHOD, WorkerPool, governance_runs
+from orchestration.progress_line import still_while_forking
+from orchestration.runner import dagster_instance
+from orchestration.runs import RunOutcome
+from tests.helpers import settings_for
+
+pytestmark = pytest.mark.slow
+
+_BACKEND = {
+    "sqlite": "SELECT 1",
+    "postgresql": "SELECT pg_backend_pid()",
+}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def zone_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'zone.sqlite'}"
+    return request.getfixturevalue("pg_url")
+
+
+@dataclass(frozen=True)
+class _LookAround:
+    """Reports, from inside the worker, what it inherited: whether its engine for ``url`` still has
+    the parent's pool, the backend its own query ran on, and a stage report it made."""
+
+    url: str
+    parent_pool: int
+    lane: str = "look"
+    label: str = "look"
+    run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def execute(self, defs, instance) -> RunOutcome:
+        engine = get_engine(self.url)
+        same_pool = id(engine.pool) == self.parent_pool
+        with engine.connect() as connection:
+            backend = connection.exec_driver_sql(_BACKEND[engine.dialect.name]).scalar_one()
+        report(None, "ingest", "look", "看一看", rows=7)
+        return RunOutcome(self.run_id, True, f"{same_pool} {backend}")
+
+
+@pytest.mark.skipif(START_METHOD != "fork", reason="workers are forked on Linux only")
+def test_a_forked_worker_leaves_its_parents_connections_handlers_and_listeners_alone(
+    tmp_path, zone_url
+):
+    engine = get_engine(zone_url)
+    dialect = engine.dialect.name
+    parent = engine.connect()  # held open across the fork, as the CLI's pool holds its own
+    before = parent.exec_driver_sql(_BACKEND[dialect]).scalar_one()
+    marker = tmp_path / "handler-ran.txt"
+    pid = os.getpid()
+
+    def handler() -> None:  # the parent's: must not run when a worker ends
+        if os.getpid() != pid:
+            marker.write_text(str(os.getpid()))
+
+    heard_here: list[str] = []
+    relayed: list[int] = []
+    atexit.register(handler)
+    settings = settings_for(tmp_path / "data")
+    try:
+        with listening(lambda event: heard_here.append(event.dataset_id)):
+            pool = WorkerPool(
+                settings,
+                dagster_instance(settings),
+                1,
+                on_progress=lambda event: relayed.append(event.rows),
+            )
+            with pool:
+                process = pool._workers[0].process
+                outcomes = pool.run([_LookAround(zone_url, id(engine.pool))])
+    finally:
+        atexit.unregister(handler)
+    assert outcomes[0].success, outcomes
+    same_pool, backend = outcomes[0].error.split()
+    assert same_pool == "False"  # its own pool, not the parent's
+    if dialect == "postgresql":
+        assert int(backend) != before  # its own server session
+    assert process.exitcode == 0
+    assert not marker.exists()  # the parent's exit handler stayed the parent's
+    assert relayed == [7]  # its report came back over the pipe ...
+    assert heard_here == []  # ... and reached no listener it copied from the parent
+    # the parent's connection survived the worker: same session, still answering
+    assert parent.exec_driver_sql(_BACKEND[dialect]).scalar_one() == before
+    parent.close()
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_spawned_and_forked_workers_run_alike(tmp_path, method):
+    if method == "fork" and START_METHOD != "fork":
+        pytest.skip("workers are forked on Linux only")
+    settings = settings_for(tmp_path / "data")
+    url = f"sqlite:///{tmp_path / 'zone.sqlite'}"
+    pool = WorkerPool(settings, dagster_instance(settings), 2, start_method=method)
+    with pool:
+        outcomes = pool.run([_LookAround(url, 0), _LookAround(url, 0, lane="other")])
+    assert [o.success for o in outcomes] == [True, True], outcomes
+    assert {o.error for o in outcomes} == {"False 1"}
+
+
+def test_a_fork_waits_for_the_progress_line_to_finish_its_redraw():
+    """The display's lock is held across the fork: a fork started while the refresh thread redraws
+    (holds the lock) happens only after it let go."""
+
+    class Display:
+        def __init__(self) -> None:
+            self._lock = threading.RLock()
+
+    display = Display()
+    still_while_forking(display)
+    drawing = threading.Event()
+    released: list[float] = []
+
+    def redraw() -> None:
+        with display._lock:
+            drawing.set()
+            time.sleep(0.5)
+            released.append(time.monotonic())
+
+    thread = threading.Thread(target=redraw)
+    thread.start()
+    drawing.wait()
+    child = os.fork()
+    if child == 0:
+        os._exit(0)
+    forked = time.monotonic()
+    thread.join()
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert forked >= released[0]
+    assert display._lock.acquire(blocking=False)  # released again in the parent
+    display._lock.release()
+
+
+def test_governance_groups_leave_room_for_the_jobs_that_go_along(catalog):
+    weights = dict.fromkeys(catalog, 100)
+    runs = governance_runs("govern_and_publish", sorted(catalog), catalog, weights, 2, 300)
+    groups = [{key.path[-1] for key in run.selection} for run in runs]
+    # seven equal datasets: the first group, whose worker takes the jobs alongside, gets two
+    assert [len(group) for group in groups] == [2, 5]
+    assert groups[0] | groups[1] == set(catalog)
+    even = governance_runs("govern_and_publish", sorted(catalog), catalog, weights, 2)
+    assert sorted(len({key.path[-1] for key in run.selection}) for run in even) == [3, 4]
+
+
+_GE_IMPORT = """
+import sys
+import assets.quality.validation  # imports Great Expectations
+deferred = sorted(m for m in ("scipy.spatial", "scipy.stats._stats_py", "altair.vegalite")
+                  if m in sys.modules)
+from scipy import stats
+import altair
+print(deferred, stats.norm.cdf(0.0), callable(altair.Chart), "scipy.stats._stats_py" in sys.modules)
+"""
+
+
+def test_great_expectations_import_defers_what_no_suite_uses():
+    done = subprocess.run(
+        [sys.executable, "-c", _GE_IMPORT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    # not loaded by the import; loaded whole at first use
+    assert done.stdout.split() == ["[]", "0.5", "True", "True"]
