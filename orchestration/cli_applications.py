@@ -341,7 +341,3 @@ def deem(data_dir, as_json) -> None:
             )
 
     emit(record, as_json, show)
-
-
-def register(main: click.Group) -> None:
-    main.add_command(applications_group)

@@ -480,8 +480,3 @@ def agreements_sign(data_dir, version_id, merchant_id, acting_as, as_json) -> No
         as_json,
         lambda: out.print(f"数据商 {merchant_id} 已签署格式协议第 {version.version} 版"),
     )
-
-
-def register(main: click.Group) -> None:
-    for group in (operator_group, merchants_group, agreements_group):
-        main.add_command(group)

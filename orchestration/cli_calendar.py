@@ -121,7 +121,3 @@ def calendar_due(data_dir, start, days, as_json) -> None:
             + ("（临时日历：该年放假安排尚未加载）" if result.provisional else "")
         ),
     )
-
-
-def register(main: click.Group) -> None:
-    main.add_command(calendar_group)
