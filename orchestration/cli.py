@@ -473,8 +473,6 @@ def ui(data_dir: Path | None, port: int) -> None:
     os.execve(str(dagster), args, env)
 
 
-
-
 def entry() -> None:
     """The ``publicdata`` command: :func:`main`, then the process ends without the interpreter's
     teardown (``orchestration/exiting.py``; the exit handlers still run)."""

@@ -426,11 +426,14 @@ def dataset_weights(files: Sequence[LandingPath]) -> dict[str, int]:
 
 def worker_count(settings: Settings, to_run: Sequence[LandingPath], datasets: int) -> int:
     """Workers for this run: ``--parallel`` (at most one per dataset); unset, one per CPU when
-    there is enough to ingest in more than one lane, else none (the runs in the CLI's process: the
-    runs of one dataset never run at once, so a second worker would only pay its start)."""
+    there is enough to ingest, else none (the runs in the CLI's process). With spawned workers also
+    none for one dataset's deliveries: its runs never run at once, so a second worker would only
+    pay its start. A forked worker starts at no cost, and the quality follow-up and the catalog then
+    run beside the dataset's governance (one changed county at 1M rows: about 2 s less)."""
     workers = min(settings.parallel_workers(), max(1, datasets))
     if settings.parallel is None and (
-        sum(_size(f) for f in to_run) < AUTO_MIN_BYTES or len({f.dataset_id for f in to_run}) <= 1
+        sum(_size(f) for f in to_run) < AUTO_MIN_BYTES
+        or (START_METHOD != "fork" and len({f.dataset_id for f in to_run}) <= 1)
     ):
         return 1
     return workers

@@ -19,8 +19,15 @@ from pathlib import Path
 import pytest
 
 from assets.common.progress import listening, report
+from assets.landing.paths import LandingPath
 from assets.storage.engine import get_engine
-from orchestration.parallel import START_METHOD, WorkerPool, governance_runs
+from orchestration.parallel import (
+    AUTO_MIN_BYTES,
+    START_METHOD,
+    WorkerPool,
+    governance_runs,
+    worker_count,
+)
 from orchestration.progress_line import still_while_forking
 from orchestration.runner import dagster_instance
 from orchestration.runs import RunOutcome
@@ -187,3 +194,25 @@ def test_great_expectations_import_defers_what_no_suite_uses():
     assert done.returncode == 0, done.stderr[-2000:]
     # not loaded by the import; loaded whole at first use
     assert done.stdout.split() == ["[]", "0.5", "True", "True"]
+
+
+def _delivery(tmp_path: Path, county: str, dataset: str, size: int) -> LandingPath:
+    relative = f"landing/{county}/{dataset}/2026-10.csv"
+    path = tmp_path / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x" * size)
+    return LandingPath(county, dataset, "2026-10", path, relative)
+
+
+def test_one_datasets_large_delivery_gets_workers_when_they_are_forked(tmp_path):
+    settings = settings_for(tmp_path / "data", parallel=None)
+    large = [_delivery(tmp_path, "640502", "household_registration", AUTO_MIN_BYTES)]
+    small = [_delivery(tmp_path, "640521", "household_registration", 1000)]
+    two = [*small, _delivery(tmp_path, "640521", "market_entities", AUTO_MIN_BYTES)]
+    cpus = settings.parallel_workers()
+    forked = START_METHOD == "fork"
+    # one changed county of one dataset: its follow-up jobs run beside its governance
+    assert worker_count(settings, large, 7) == (cpus if forked else 1)
+    assert worker_count(settings, small, 7) == 1  # too little to pay for even a fork
+    assert worker_count(settings, two, 7) == cpus
+    assert worker_count(settings_for(tmp_path / "data", parallel=1), two, 7) == 1
