@@ -90,7 +90,8 @@ def _prepare_fork() -> None:
     left for a child's collector to find (an unreachable engine's connections would be closed
     there); a process that freezes between runs freezes now, so the children share those pages."""
     for name in WORKER_MODULES:
-        importlib.import_module(name)
+        with suppress(ImportError):  # only saves the workers an import; Dagster may move its own
+            importlib.import_module(name)
     gc.collect()
     freeze_survivors()
 
