@@ -59,13 +59,14 @@ def freeze_between_runs(*, now: bool = False) -> None:
         freeze_survivors()
 
 
-def freeze_survivors() -> None:
+def freeze_survivors() -> bool:
     """In a process that freezes between runs, collect and freeze now: before its first run, the
     imports and Definitions leave the collector's sight before the run's allocations (and Great
-    Expectations' import) set off full collections. Elsewhere nothing."""
+    Expectations' import) set off full collections. Elsewhere nothing. Whether it froze."""
     if _freezing:
         gc.collect()
         gc.freeze()
+    return _freezing
 
 
 def release_memory() -> None:

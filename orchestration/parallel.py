@@ -92,8 +92,8 @@ def _prepare_fork() -> None:
     for name in WORKER_MODULES:
         with suppress(ImportError):  # only saves the workers an import; Dagster may move its own
             importlib.import_module(name)
-    gc.collect()
-    freeze_survivors()
+    if not freeze_survivors():  # which collects first
+        gc.collect()
 
 
 def _after_fork() -> None:

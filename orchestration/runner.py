@@ -289,7 +289,7 @@ def _run_stages(
     weights = dataset_weights(files)
     local = InProcessRuns(defs, instance)
     with run_executor(settings, instance, local, workers) as executor:
-        freeze_survivors()  # before this process's first run (workers start meanwhile)
+        freeze_survivors()  # before this process's first run (a fork pool froze before forking)
         ingest = [PartitionRun(f, county_tags(city, f.county_code)) for f in plan.to_run]
         ticker = FileTicker(progress, len(plan.skipped), len(files))
         if workers > 1:  # the largest datasets first; one dataset's runs in their order
