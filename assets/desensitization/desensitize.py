@@ -248,12 +248,19 @@ class DesensitizedBatches:
     the whole dataset's once every chunk has been taken. Only ``desensitize_batches`` builds one."""
 
     def __init__(
-        self, plan: DesensitizationPlan, chunks: Iterable[pd.DataFrame], token: object
+        self,
+        plan: DesensitizationPlan,
+        chunks: Iterable[pd.DataFrame] | Iterable[tuple[int, pd.DataFrame]],
+        token: object,
+        positioned: bool = False,
     ) -> None:
         if token is not _CONSTRUCTION_TOKEN:
             raise TypeError("DesensitizedBatches 只能由 desensitize_batches() 生成")
         self.plan = plan
         self._chunks = chunks
+        self._positioned = positioned
+        # what was done to each column in each county's rows (a chunk's counties all get its)
+        self.by_county: dict[str, dict[str, Transformation]] = {}
         self._report: DesensitizationReport | None = None
         self._started = False
 
@@ -282,11 +289,19 @@ class DesensitizedBatches:
         plan, start, rows_out = self.plan, 0, 0
         transformations: dict[str, Transformation] = {}
         dropped: list[str] = []
-        for chunk in self._chunks:
+        for item in self._chunks:
+            if self._positioned:  # (first row, rows): only some of the rows, in order
+                at, chunk = item
+                if at < start:
+                    raise ValueError(f"{self.dataset_id}: 脱敏分块的行位置不是递增的")
+                start = at
+            else:
+                chunk = item
             out, done = apply_plan(plan, chunk, start)
-            for col, what in done.items():  # a column is masked if any chunk's is
-                if transformations.get(col) != "masked":
-                    transformations[col] = what
+            merge_transformations(transformations, done)
+            if "county_code" in chunk.columns:
+                for county in chunk["county_code"].dropna().unique():
+                    merge_transformations(self.by_county.setdefault(str(county), {}), done)
             dropped = [c for c in ROW_IDENTIFYING_PROVENANCE if c in chunk.columns]
             kept = int(plan.kept[start : start + len(chunk)].sum())
             report = plan_report(
@@ -300,7 +315,9 @@ class DesensitizedBatches:
             start += len(chunk)
             rows_out += len(out)
             yield DesensitizedFrame(frame=out, report=report, _token=_CONSTRUCTION_TOKEN)
-        if start != plan.rows_in:
+        if self._positioned:  # the rows not given are the caller's to account for
+            rows_out = int(plan.kept.sum())
+        elif start != plan.rows_in:
             raise ValueError(
                 f"{self.dataset_id}: 脱敏计划有 {plan.rows_in} 行，分块共 {start} 行：治理后数据已变化"
             )
@@ -314,11 +331,28 @@ class DesensitizedBatches:
         )
 
 
+def merge_transformations(
+    into: dict[str, Transformation], done: Mapping[str, Transformation]
+) -> dict[str, Transformation]:
+    """What was done to each column over rows of which ``into`` and ``done`` each say it for some:
+    a column is masked if it is in any of them."""
+    for col, what in done.items():
+        if into.get(col) != "masked":
+            into[col] = what
+    return into
+
+
 def desensitize_batches(
-    plan: DesensitizationPlan, chunks: Iterable[pd.DataFrame]
+    plan: DesensitizationPlan,
+    chunks: Iterable[pd.DataFrame] | Iterable[tuple[int, pd.DataFrame]],
+    *,
+    positioned: bool = False,
 ) -> DesensitizedBatches:
-    """The governed rows, given in order as ``chunks``, desensitized by ``plan`` chunk by chunk."""
-    return DesensitizedBatches(plan, chunks, _CONSTRUCTION_TOKEN)
+    """The governed rows, given in order as ``chunks``, desensitized by ``plan`` chunk by chunk.
+    ``positioned``: the chunks are (first row, rows) pairs of some of the rows only, in order (the
+    operation publish carries the others over from the published table: ``operation.carry``); the
+    report's ``rows_out`` is still the whole dataset's."""
+    return DesensitizedBatches(plan, chunks, _CONSTRUCTION_TOKEN, positioned)
 
 
 __all__ = [

@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -77,6 +79,57 @@ def iter_governed(path: Path, columns: Sequence[str] | None = None) -> Iterator[
         for group in range(parquet.num_row_groups):
             table = parquet.read_row_group(group, columns=columns, use_pandas_metadata=True)
             yield table.to_pandas()
+
+
+# the governed file's footer (``slices.GovernedWriter``): per slice its county, period, first row,
+# rows and a key naming its governed rows, for the operation publish to carry unchanged counties
+SLICES_METADATA = b"publicdata.slices"
+
+
+@dataclass(frozen=True)
+class GovernedSlice:
+    county_code: str
+    period: str
+    start: int  # its first row in the governed file (a row group starts there)
+    rows: int
+    key: str | None  # names its governed rows; None: unknown
+
+
+def governed_slices(path: Path) -> list[GovernedSlice] | None:
+    """The slices of the governed file in file order, from its footer; None when it does not say
+    (a file written before the footer held them, or by ``write_governed``)."""
+    try:
+        metadata = pq.read_metadata(path).metadata or {}
+        listed = json.loads(metadata[SLICES_METADATA])
+        return [
+            GovernedSlice(
+                str(s["county"]),
+                str(s["period"]),
+                int(s["start"]),
+                int(s["rows"]),
+                None if s["key"] is None else str(s["key"]),
+            )
+            for s in listed
+        ]
+    except (KeyError, TypeError, ValueError, OSError, pa.ArrowException):
+        return None
+
+
+def iter_governed_ranges(
+    path: Path, ranges: Sequence[tuple[int, int]]
+) -> Iterator[tuple[int, pd.DataFrame]]:
+    """The governed rows in ``ranges`` (first row, end row; each on row-group boundaries), a row
+    group at a time, each with its first row's position in the file."""
+    with pq.ParquetFile(path) as parquet:
+        start = 0
+        for group in range(parquet.num_row_groups):
+            rows = parquet.metadata.row_group(group).num_rows
+            if any(first <= start and start + rows <= end for first, end in ranges):
+                table = parquet.read_row_group(group, use_pandas_metadata=True)
+                yield start, table.to_pandas()
+            elif any(first < start + rows and start < end for first, end in ranges):
+                raise ValueError(f"{path.name}: 行范围不在行组边界上")
+            start += rows
 
 
 def read_exchange(engine: Engine, entry: CatalogEntry) -> pd.DataFrame:

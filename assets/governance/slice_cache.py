@@ -115,6 +115,7 @@ class CachedSlice:
     key: SliceKey
     governed: Path
     result: GovernanceResult  # ``governed`` empty (the columns only)
+    governed_on: date  # the day its rows were governed on
 
     def batches(self, rows: int) -> Iterator[pa.Table]:
         """The governed rows, ``rows`` at a time (the row groups they were written in)."""
@@ -177,7 +178,7 @@ class SliceCache:
             )
         except (OSError, ValueError, KeyError, TypeError, pa.ArrowException):
             return None  # no entry, or not whole: govern the slice
-        return CachedSlice(key, governed, result)
+        return CachedSlice(key, governed, result, governed_on)
 
     def keep(self, key: SliceKey, stamp: str, result: GovernanceResult, rows: pa.Table) -> None:
         """Keep a slice just governed: its governed rows ``rows`` and ``result``'s records."""

@@ -14,6 +14,8 @@ of a slice in table order, so the governed file lists the rows as the whole-tabl
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,8 +33,8 @@ from assets.common.city import City
 from assets.common.files import create_private_file, private_dir
 from assets.exchange.stamps import slice_stamps, staged_slice
 from assets.governance.govern import GovernanceResult, combine, govern
-from assets.governance.records import read_exchange
-from assets.governance.slice_cache import SliceCache
+from assets.governance.records import SLICES_METADATA, read_exchange
+from assets.governance.slice_cache import SliceCache, slice_key
 from assets.storage.arrow_read import read_arrow
 from assets.storage.tables import exchange_table
 
@@ -98,6 +100,15 @@ class GovernedWriter:
         self.rows = 0
         self._writer: pq.ParquetWriter | None = None
         self._empty: pd.DataFrame | None = None
+        self._slices: list[dict[str, object]] = []
+
+    def begin_slice(self, key: SliceKey, content: str | None) -> None:
+        """The rows written from now on, until the next slice, are the slice ``key``'s; ``content``
+        names them (None: unknown, the slice is never taken as unchanged). A slice starts a row
+        group: each ``write_table`` does."""
+        self._slices.append(
+            {"county": key[0], "period": key[1], "start": self.rows, "key": content}
+        )
 
     def write(self, frame: pd.DataFrame) -> pa.Table | None:
         """Append a slice's governed rows; returns them as written (None when there are none)."""
@@ -123,6 +134,10 @@ class GovernedWriter:
                 self.partial, index=False
             )
         else:
+            ends = [int(s["start"]) for s in self._slices[1:]] + [self.rows]
+            for entry, end in zip(self._slices, ends, strict=True):
+                entry["rows"] = end - int(entry["start"])
+            self._writer.add_key_value_metadata({SLICES_METADATA: json.dumps(self._slices)})
             self._writer.close()
         os.replace(self.partial, self.path)
 
@@ -178,6 +193,10 @@ def govern_dataset(
         for key in slices:
             stamp = stamps.get(key)
             cached = kept.reusable(key, stamp) if kept is not None and stamp else None
+            governed_on = cached.governed_on if cached is not None else as_of
+            writer.begin_slice(
+                key, content_key(slice_key(entry, city, key, stamp), governed_on) if stamp else None
+            )
             if cached is not None:
                 for table in cached.batches(ROW_GROUP_ROWS):
                     writer.write_table(table)
@@ -210,6 +229,14 @@ def govern_dataset(
         writer.abort()
         raise
     return combined
+
+
+def content_key(governance_key: str, governed_on: date) -> str:
+    """What names a slice's governed rows: the key of its governance inputs (rows, catalog entry,
+    city, code: ``slice_cache.slice_key``) and the day it was governed on, the one other input (a
+    slice kept from an earlier day is reused only when that day decides as today would)."""
+    text = f"{governance_key}\0{governed_on.isoformat()}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _empty_table(frame: pd.DataFrame) -> pa.Table:

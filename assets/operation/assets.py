@@ -184,6 +184,10 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
             city=platform.city,
         )
         progress.report(context.log.info, "operation", dataset_id, entry.title, rows=outcome.rows)
+        if published.carried:
+            context.log.info(
+                f"{dataset_id}: 县区 {'、'.join(published.carried)} 未变化，沿用已发布的行"
+            )
         now = datetime.now(UTC)
         with platform_engine.begin() as connection:
             record_publication(
@@ -238,7 +242,11 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
                 "column_lineage_table": lineage_table(
                     entry, columns, dict(report.transformations), register
                 ),
-                "emptied_columns": published.emptied,
+                # counties whose rows were copied over unchanged (only the others desensitized)
+                "carried_counties": list(published.carried),
+                "emptied_columns": published.measure_emptied(
+                    platform.operation_engine(), dataset_id
+                ),
                 "preview": _preview(published.head, entry),
             }
         )

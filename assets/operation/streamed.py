@@ -10,9 +10,11 @@ memory at a time.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 
 import pandas as pd
 import sqlalchemy as sa
@@ -21,18 +23,29 @@ from sqlalchemy.engine import Engine
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.desensitization.desensitize import (
+    ROW_IDENTIFYING_PROVENANCE,
     DesensitizationReport,
     desensitize_batches,
+    merge_transformations,
     plan_desensitization,
 )
-from assets.desensitization.plan import plan_columns, plan_inputs
+from assets.desensitization.plan import DesensitizationPlan, plan_columns, plan_inputs
 from assets.desensitization.policy import DesensitizationPolicy
-from assets.governance.records import governed_columns, iter_governed, read_governed
+from assets.governance.records import (
+    governed_columns,
+    governed_slices,
+    iter_governed,
+    iter_governed_ranges,
+    read_governed,
+)
+from assets.operation.carry import Carry, CarryMismatch, plan_carry
 from assets.operation.guards import emptied_columns, scan_counted
 from assets.operation.writer import (
     PublishOutcome,
+    emptied_published_columns,
     operation_table_name,
     publish_batches,
+    published_columns,
     published_value_counts,
     read_published,
 )
@@ -48,6 +61,9 @@ class PublishedRows:
     columns: list[str] = field(default_factory=list)
     head: pd.DataFrame | None = None
     rows: int = 0
+    # counties carried over from the published table (``operation.carry``): not seen here, so the
+    # emptied columns are measured in the zone
+    carried: tuple[str, ...] = ()
     _blank: set[str] | None = None
 
     def __call__(self, frame: pd.DataFrame) -> None:
@@ -66,6 +82,14 @@ class PublishedRows:
     def emptied(self) -> list[str]:
         blank = self._blank or set()
         return [c for c in self.columns if c in blank]
+
+    def measure_emptied(self, engine: Engine, dataset_id: str) -> list[str]:
+        """The emptied columns of the whole published table: from the chunks seen, unless rows
+        were carried over (then measured in the zone)."""
+        if not self.carried:
+            return self.emptied
+        measured = emptied_published_columns(engine, dataset_id)
+        return measured[0] if measured is not None else []
 
 
 def publish_governed(
@@ -93,10 +117,41 @@ def publish_governed(
         detected=detected,
         city=city,
     )
-    batches = desensitize_batches(plan, iter_governed(path))
-    seen = PublishedRows()
-    outcome = publish_batches(engine, entry, batches, observe=seen)
-    return outcome, batches.report, seen
+    carried = plan_carry(
+        engine,
+        entry.dataset_id,
+        plan,
+        path,
+        governed_slices(path),
+        published_columns(engine, entry.dataset_id),
+        [c for c in columns if c not in ROW_IDENTIFYING_PROVENANCE],
+    )
+    if carried.counties:
+        try:
+            return _publish(engine, entry, plan, path, carried)
+        except CarryMismatch:  # the published table is not what the keys say: all again
+            carried = replace(carried, counties=(), ranges=((0, plan.rows_in),))
+    return _publish(engine, entry, plan, path, carried)
+
+
+def _publish(
+    engine: Engine, entry: CatalogEntry, plan: DesensitizationPlan, path: Path, carried: Carry
+) -> tuple[PublishOutcome, DesensitizationReport, PublishedRows]:
+    if carried.counties:  # only the rows of the counties not carried over
+        batches = desensitize_batches(
+            plan, iter_governed_ranges(path, carried.ranges), positioned=True
+        )
+    else:
+        batches = desensitize_batches(plan, iter_governed(path))
+    seen = PublishedRows(carried=carried.counties)
+    outcome = publish_batches(engine, entry, batches, observe=seen, carried=carried)
+    report = batches.report
+    if carried.counties:  # the carried counties' columns got what they got when published
+        done = dict(report.transformations)
+        for county in carried.counties:
+            merge_transformations(done, carried.transformations.get(county, {}))
+        report = dataclasses.replace(report, transformations=MappingProxyType(done))
+    return outcome, report, seen
 
 
 @dataclass(frozen=True)

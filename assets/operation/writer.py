@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +23,7 @@ from assets.common.catalog import CatalogEntry
 from assets.common.text import as_text
 from assets.desensitization.desensitize import DesensitizedBatches, DesensitizedFrame
 from assets.desensitization.kanonymity import ClassCounts, class_sizes
+from assets.operation import carry
 from assets.operation.guards import (
     KAnonymityViolation,
     all_blank,
@@ -112,12 +113,18 @@ def _drop_if_exists(engine: Engine, name: str, *, cascade: bool = False) -> None
         connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"{also}')
 
 
-def _swap_in(engine: Engine, staging: str, name: str) -> list[str]:
+def _swap_in(
+    engine: Engine, staging: str, name: str, keys: Sequence[tuple[str, dict]] | None = None
+) -> list[str]:
     """Drop ``name`` and rename ``staging`` to it, in one transaction. On PostgreSQL the views
     built on the table (merchants' workspace views) are created again in the same transaction with
-    the same definition and privileges; returns those that no longer fit the new table."""
+    the same definition and privileges; returns those that no longer fit the new table. ``keys``:
+    the statements that keep the new table's carry keys (``carry.keep_keys_sql``); without, the
+    dataset's kept keys are forgotten (the new table is not what they name)."""
     drop = f'DROP TABLE IF EXISTS "{name}"'
     rename = f'ALTER TABLE "{staging}" RENAME TO "{name}"'
+    create_keys = carry.create_keys_sql()
+    statements = keys if keys is not None else carry.forget_keys_sql(_dataset_of(name))
     if is_postgres(engine):
         with engine.begin() as connection:  # DDL is transactional in PostgreSQL
             lock_views(connection)
@@ -125,6 +132,9 @@ def _swap_in(engine: Engine, staging: str, name: str) -> list[str]:
             connection.exec_driver_sql(drop + (" CASCADE" if views else ""))
             connection.exec_driver_sql(rename)
             lost = restore_views(connection, views)
+            connection.execute(sa.text(create_keys))
+            for sql, params in statements:
+                connection.execute(sa.text(sql), params)
         return [f"{view.schema}.{view.name}" for view in lost]
     # SQLite's DDL is transactional too, but the sqlite3 module runs DDL outside the transactions it
     # opens implicitly: take the connection into explicit-transaction mode for the swap.
@@ -139,6 +149,9 @@ def _swap_in(engine: Engine, staging: str, name: str) -> list[str]:
             try:
                 cursor.execute(drop)
                 cursor.execute(rename)
+                cursor.execute(create_keys)
+                for sql, params in statements:
+                    cursor.execute(sql, params)
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")
@@ -148,6 +161,10 @@ def _swap_in(engine: Engine, staging: str, name: str) -> list[str]:
     finally:
         raw.close()
     return []  # SQLite views bind by name at use: nothing depends on the dropped table
+
+
+def _dataset_of(table_name: str) -> str:
+    return table_name.removeprefix(operation_table_name(""))
 
 
 def _replace_table(
@@ -193,10 +210,17 @@ def _publish_chunks(
     quasi_identifiers: Sequence[str],
     threshold: int,
     observe: Callable[[pd.DataFrame], None] | None,
+    carried: carry.Carry | None = None,
+    transformations: Callable[[], Mapping[str, Mapping[str, str]]] | None = None,
 ) -> tuple[int, int | None, list[str]]:
     """Load the chunks into the staging table — each leak-scanned before it is written, the classes
     over the quasi-identifiers counted — then, when k holds over all of them, swap it in. Returns
-    the rows written, k and the views dropped."""
+    the rows written, k and the views dropped.
+
+    ``carried``: the counties copied over from the published table after the chunks (k is then
+    measured in the zone over the whole staging table) and the carry keys the zone keeps with the
+    new table; ``transformations`` gives, once the chunks are all taken, what was done to each
+    county's columns (kept with the keys)."""
     dataset_id = entry.dataset_id
     name = operation_table_name(dataset_id)
     staging = f"{name}{STAGING_SUFFIX}"
@@ -229,17 +253,28 @@ def _publish_chunks(
                 observe(frame)
         if table is None:
             raise ValueError(f"{dataset_id}: 没有可发布的数据块")
-        k = classes.k()
+        rows, k = classes.rows, None
+        if carried is not None and carried.counties:
+            carry.copy_counties(engine, name, staging, carried.counties, SLICE_COLUMN)
+            rows, k = carry.measure_in_zone(engine, staging, quasi_identifiers)
+        else:
+            k = classes.k()
         if k is not None and k < threshold:
             raise KAnonymityViolation(
                 f"{dataset_id}: k-匿名度 {k} 低于阈值 {threshold}"
                 f"（准标识符 {', '.join(quasi_identifiers)}）"
             )
-        dropped = _swap_in(engine, staging, name)
+        keys = None
+        if carried is not None:
+            done = dict(transformations() if transformations else {})
+            keys = carry.keep_keys_sql(
+                dataset_id, carried.keys, {**carried.transformations, **done}
+            )
+        dropped = _swap_in(engine, staging, name, keys)
     except BaseException:
         _drop_if_exists(engine, staging)
         raise
-    return classes.rows, k, dropped
+    return rows, k, dropped
 
 
 def publish(engine: Engine, entry: CatalogEntry, published: DesensitizedFrame) -> PublishOutcome:
@@ -271,11 +306,14 @@ def publish_batches(
     batches: DesensitizedBatches,
     *,
     observe: Callable[[pd.DataFrame], None] | None = None,
+    carried: carry.Carry | None = None,
 ) -> PublishOutcome:
     """``publish`` a chunk at a time: the dataset's rows desensitized chunk by chunk are leak-scanned
     and loaded into the staging table one chunk at a time, k is measured over all of them, and the
     table is swapped in only then (readers see the old version or the new one, never a part).
-    ``observe`` sees each chunk once it is written."""
+    ``observe`` sees each chunk once it is written. ``carried``: the unchanged counties copied over
+    from the published table (the batches hold the other counties' rows) and the keys to keep
+    (``operation.carry``)."""
     if not isinstance(batches, DesensitizedBatches):
         raise TypeError(
             "运营平台只接受经过脱敏（desensitize）的数据，拒绝写入未脱敏的 "
@@ -287,7 +325,14 @@ def publish_batches(
     name = operation_table_name(entry.dataset_id)
     replaced = _count(engine, name)
     rows, k, dropped = _publish_chunks(
-        engine, entry, batches, batches.quasi_identifiers, batches.k_threshold, observe
+        engine,
+        entry,
+        batches,
+        batches.quasi_identifiers,
+        batches.k_threshold,
+        observe,
+        carried,
+        lambda: batches.by_county,
     )
     return PublishOutcome(
         dataset_id=entry.dataset_id,
@@ -304,6 +349,14 @@ def _reflect(engine: Engine, name: str) -> sa.Table | None:
     if not _table_exists(engine, name):
         return None
     return sa.Table(name, sa.MetaData(), autoload_with=engine)
+
+
+def published_columns(engine: Engine, dataset_id: str) -> list[str] | None:
+    """The published table's columns, in order, or None when nothing is published."""
+    name = operation_table_name(dataset_id)
+    if not _table_exists(engine, name):
+        return None
+    return [c["name"] for c in sa.inspect(engine).get_columns(name)]
 
 
 def read_published(
@@ -386,6 +439,10 @@ def withdraw(
     if county_code is None:
         removed = _count(engine, name)
         _drop_if_exists(engine, name, cascade=True)  # merchants' views on it go too
+        with engine.begin() as connection:
+            connection.execute(sa.text(carry.create_keys_sql()))
+            for sql, params in carry.forget_keys_sql(dataset_id):
+                connection.execute(sa.text(sql), params)
         return WithdrawOutcome(dataset_id, name, None, removed, 0, 0)
 
     with engine.connect() as connection:
