@@ -211,11 +211,15 @@ def _run(
 
     with exclusive_data_dir(settings.data_dir):
         _check_key(settings)
-        if force:  # every slice governed again, none taken as kept (governance/slice_cache.py)
+        if force:  # every slice governed again, none taken as kept (governance/slice_cache.py),
+            # every county published again (operation/carry.py)
             from assets.governance.records import governed_path
             from assets.governance.slice_cache import drop_slice_caches
+            from assets.operation.carry import forget_all_keys
+            from assets.storage.engine import get_engine
 
             drop_slice_caches(governed_path(settings.data_dir, "-").parent)
+            forget_all_keys(get_engine(settings.operation_url))
         with _progress() as progress:
             task = progress.add_task("pipeline", total=None, item="")
 

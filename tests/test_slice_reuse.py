@@ -27,6 +27,7 @@ from assets.governance.slice_cache import cache_dir
 from assets.governance.slices import SliceCount, govern_dataset
 from assets.landing.generator import generate
 from assets.landing.paths import scan_landing
+from assets.operation.assets import operation_key
 from assets.storage.engine import dispose_engines, get_engine
 from assets.storage.tables import (
     classification_register,
@@ -217,6 +218,11 @@ def _governance_metadata(instance, dataset_id: str) -> dict[str, int]:
     return {k: metadata[k].value for k in ("slices_governed", "slices_reused")}
 
 
+def _carried(instance, dataset_id: str) -> list[str]:
+    event = instance.get_latest_materialization_event(operation_key(dataset_id))
+    return list(event.asset_materialization.metadata["carried_counties"].value)
+
+
 @pytest.mark.slow
 def test_incremental_run_equals_forced_recompute(tmp_path, catalog, city, db_url):
     generate(tmp_path, rows=600, seed=3, city=city, catalog=catalog, as_of=AS_OF)
@@ -243,6 +249,8 @@ def test_incremental_run_equals_forced_recompute(tmp_path, catalog, city, db_url
             "slices_governed": 1,
             "slices_reused": slices - 1,
         }
+        # and only its county was desensitized again: the others' rows were carried over
+        assert _carried(instance, DATASET) == sorted(set(city.county_codes) - {changed.county_code})
         incremental = _published(settings, catalog)
         records = _records(settings)
 
@@ -255,6 +263,7 @@ def test_incremental_run_equals_forced_recompute(tmp_path, catalog, city, db_url
             "slices_governed": slices,
             "slices_reused": 0,
         }
+        assert _carried(instance, DATASET) == []  # --force publishes every county again
         full = _published(settings, catalog)
         assert full.keys() == incremental.keys()
         for name, frame in full.items():

@@ -151,7 +151,7 @@ def plan_carry(
 ) -> Carry:
     """Which counties can be carried over (none when anything is unknown)."""
     everything = ((0, plan.rows_in),)
-    if not slices:
+    if not slices or sum(s.rows for s in slices) != plan.rows_in:  # unknown, or not this file's
         return Carry((), {}, everything)
     keys = county_keys(plan, slices, plan_fingerprint(plan, governed))
     known = {c: k for c, k in keys.items() if k is not None}
@@ -187,6 +187,14 @@ def forget_keys_sql(dataset_id: str) -> list[tuple[str, dict[str, str]]]:
     return [
         (f"DELETE FROM {KEYS_TABLE} WHERE dataset_id = :dataset_id", {"dataset_id": dataset_id})
     ]
+
+
+def forget_all_keys(engine: Engine) -> None:
+    """Forget every dataset's kept keys (``publicdata run --force``: every county published again)."""
+    if not sa.inspect(engine).has_table(KEYS_TABLE):
+        return
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"DELETE FROM {KEYS_TABLE}"))
 
 
 def keep_keys_sql(
