@@ -217,6 +217,29 @@ def test_duplicates_flag_every_copy(validator: QualityValidator) -> None:
     assert {e.value for e in unique.examples} == {mask_id_number(pd.Series([person_id(1)]))[0]}
 
 
+def test_in_set_and_unique_leave_empty_values_to_the_required_rule(
+    validator: QualityValidator,
+) -> None:
+    """The in-set and unique metrics keep the empty values in the batch (no copy of it) and pass
+    them: two empty ID numbers are no duplicate, an empty gender no value outside the code list."""
+    frame = clean_frame("household_registration")
+    frame.loc[[1, 2], "id_number"] = [None, None]
+    frame.loc[[3, 4], "gender"] = [None, "未知"]
+    failed = failing(run(validator, frame, "household_registration"))
+    assert "household_registration.unique.id_number" not in failed
+    assert failed["household_registration.required.id_number"].failed_count == 2
+    assert failed["household_registration.required.gender"].failed_count == 1
+    enum = failed["household_registration.enum.gender"]
+    assert enum.failed_count == 1
+    assert [e.source_row for e in enum.examples] == [6]
+    # and a repeated value next to the empties is still every copy's failure
+    frame.loc[5, "id_number"] = frame.loc[6, "id_number"]
+    unique = failing(run(validator, frame, "household_registration"))[
+        "household_registration.unique.id_number"
+    ]
+    assert (unique.failed_count, [e.source_row for e in unique.examples]) == (2, [7, 8])
+
+
 def test_business_key_duplicates(validator: QualityValidator) -> None:
     frame = clean_frame("agricultural_subsidies")
     columns = CATALOG["agricultural_subsidies"].columns
