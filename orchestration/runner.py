@@ -129,6 +129,9 @@ class PipelineReport:
     datasets_unchanged: list[str] = field(default_factory=list)
     post_ingest_skipped: list[str] = field(default_factory=list)
     nothing_changed: bool = False  # no Dagster run was started at all
+    # the run's Dagster instance, for the summary (opening it again checked its three storages'
+    # migrations again: about 0.6 s, a sixth of an unchanged rerun)
+    instance: dg.DagsterInstance | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> dict:
         """The run's summary. A section that cannot be built (its database vanished mid-run) is
@@ -147,7 +150,7 @@ class PipelineReport:
             lambda: self._file_records(get_engine(self.settings.platform_url)),
             empty=pd.DataFrame(columns=[c.name for c in ingest_files.columns]),
         )
-        instance = section("dagster", lambda: dagster_instance(self.settings))
+        instance = self.instance or section("dagster", lambda: dagster_instance(self.settings))
         summary = {
             "data_dir": str(self.settings.data_dir),
             "files": file_records(records),
@@ -239,6 +242,7 @@ def _run_pipeline(settings: Settings, progress: Progress | None, force: bool) ->
         settings=settings,
         unrecognized_files=[{"path": path, "reason": reason} for path, reason in invalid],
         force=force,
+        instance=instance,
     )
     platform_engine = get_engine(settings.platform_url)
     exchange_engine = get_engine(settings.exchange_url)
