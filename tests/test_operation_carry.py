@@ -263,3 +263,22 @@ def test_the_governed_file_names_each_slice_and_a_rerun_keeps_the_names(governed
     govern()  # every slice reused: the same rows, the same names
     assert governed_slices(path) == before
     assert np.sum([s.rows for s in before]) == len(read_governed(path))
+
+
+def test_a_county_left_without_rows_is_published_whole(db_url, county_frames, governed):
+    """The changed county's delivery is all quarantined (no ID number in any row): its slice is
+    there with no governed row, nothing is left to desensitize, so nothing is carried either (the
+    table is written whole), and the county's rows are gone from it."""
+    exchange, path, govern = governed
+    engine = get_engine(db_url)
+    _publish(engine, path)
+    gone = county_frames[0]["county_code"].iloc[0]
+    _load(exchange, _changed(county_frames[0]).assign(id_number=None))
+    govern()
+    listed = governed_slices(path)
+    assert listed is not None and [s.rows for s in listed if s.county_code == gone] == [0]
+    _, _, seen = _publish(engine, path)
+    assert seen.carried == ()
+    published = _published(engine)
+    assert gone not in set(published["county_code"]) and len(published)
+    pd.testing.assert_frame_equal(published, _whole(engine, path)[0])

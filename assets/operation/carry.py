@@ -159,13 +159,14 @@ def plan_carry(
         return Carry((), known, everything)  # no table yet, or one of other columns
     kept = kept_counties(engine, dataset_id)
     carried = sorted(c for c, k in known.items() if c in kept and kept[c].key == k)
-    if not carried or len(carried) == len(keys):
-        # nothing to carry, or nothing changed at all: the table is written whole (a publish with
-        # no new row would have nothing to measure its columns by)
-        return Carry((), known, everything)
     ranges = tuple(
         (s.start, s.start + s.rows) for s in slices if s.county_code not in set(carried) and s.rows
     )
+    if not carried or not ranges:
+        # nothing to carry, or no row to desensitize (nothing changed, or the changed counties
+        # have no governed row left): the table is written whole — a publish with no new row
+        # would have nothing to take its columns' types from
+        return Carry((), known, everything)
     return Carry(tuple(carried), known, ranges, {c: kept[c].transformations for c in carried})
 
 

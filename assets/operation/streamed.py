@@ -10,7 +10,6 @@ memory at a time.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -150,7 +149,7 @@ def _publish(
         done = dict(report.transformations)
         for county in carried.counties:
             merge_transformations(done, carried.transformations.get(county, {}))
-        report = dataclasses.replace(report, transformations=MappingProxyType(done))
+        report = replace(report, transformations=MappingProxyType(done))
     return outcome, report, seen
 
 
