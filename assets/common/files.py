@@ -11,6 +11,7 @@ are made readable by everyone with :func:`make_public`.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -134,3 +135,14 @@ def _chmod(path: Path, mode: int) -> None:
             path.chmod(mode)
     except PermissionError:
         pass  # not ours (a shared directory): leave it
+
+
+def sources_digest(header: str, base: Path, names: tuple[str, ...]) -> str:
+    """SHA-256 of ``header`` and each named source file under ``base`` (name and bytes; ``-`` for
+    one that is missing): the code version a kept result is valid for."""
+    digest = hashlib.sha256(f"{header}\n".encode())
+    for name in names:
+        path = base / name
+        digest.update(name.encode())
+        digest.update(path.read_bytes() if path.exists() else b"-")
+    return digest.hexdigest()

@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
-from assets.common.files import create_private_file, private_dir
+from assets.common.files import create_private_file, private_dir, sources_digest
 from assets.governance.govern import GovernanceResult, Reconciliation
 from assets.governance.rules import rule_registry
 
@@ -73,12 +73,7 @@ SliceKey = tuple[str, str]  # county_code, period
 
 @cache
 def code_version() -> str:
-    digest = hashlib.sha256(f"format {CACHE_FORMAT}\n".encode())
-    for name in CODE_MODULES:
-        path = _ASSETS / name
-        digest.update(name.encode())
-        digest.update(path.read_bytes() if path.exists() else b"-")
-    return digest.hexdigest()
+    return sources_digest(f"format {CACHE_FORMAT}", _ASSETS, CODE_MODULES)
 
 
 def cache_dir(governed: Path) -> Path:

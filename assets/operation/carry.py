@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from assets.common.files import sources_digest
 from assets.desensitization.plan import DesensitizationPlan
 from assets.governance.records import GovernedSlice
 
@@ -62,12 +63,7 @@ _ASSETS = Path(__file__).resolve().parents[1]
 
 @cache
 def code_version() -> str:
-    digest = hashlib.sha256(f"carry format {CARRY_FORMAT}\n".encode())
-    for name in CODE_MODULES:
-        path = _ASSETS / name
-        digest.update(name.encode())
-        digest.update(path.read_bytes() if path.exists() else b"-")
-    return digest.hexdigest()
+    return sources_digest(f"carry format {CARRY_FORMAT}", _ASSETS, CODE_MODULES)
 
 
 def plan_fingerprint(plan: DesensitizationPlan, governed: Path) -> str:
