@@ -17,17 +17,15 @@ import sqlalchemy as sa
 from assets.aggregation.ingest import ingest_landing_file, read_stage
 from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.common.city import load_city
-from assets.desensitization.desensitize import plan_desensitization
-from assets.desensitization.plan import plan_columns, plan_inputs
 from assets.desensitization.policy import load_policy
 from assets.exchange.load import load_exchange_slice
 from assets.governance import slices
-from assets.governance.records import governed_columns, governed_slices, read_governed
+from assets.governance.records import governed_slices, read_governed
 from assets.governance.slices import govern_dataset
 from assets.landing.generator import generate
 from assets.landing.paths import scan_landing
 from assets.operation import carry
-from assets.operation.streamed import publish_governed
+from assets.operation.streamed import plan_governed, publish_governed
 from assets.operation.writer import operation_table_name, withdraw
 from assets.storage.engine import get_engine
 
@@ -175,17 +173,8 @@ def test_a_county_whose_kept_rows_change_gets_another_key(governed):
     """k-anonymity is decided over the whole dataset: a row of another county kept or suppressed
     by a change elsewhere changes that county's key, and only its."""
     _, path, _ = governed
-    columns = governed_columns(path)
-    policy = load_policy()
-    plans = plan_columns(ENTRY, columns, levels=None, policy=policy)
-    plan = plan_desensitization(
-        read_governed(path, plan_inputs(plans, columns), arrow_strings=True),
-        ENTRY,
-        columns=columns,
-        levels=None,
-        policy=policy,
-        key=KEY,
-        city=CITY,
+    plan = plan_governed(
+        ENTRY, path, levels=None, detected=None, policy=load_policy(), key=KEY, city=CITY
     )
     listed = governed_slices(path)
     assert listed is not None and sum(s.rows for s in listed) == plan.rows_in

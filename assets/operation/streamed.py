@@ -91,6 +91,32 @@ class PublishedRows:
         return measured[0] if measured is not None else []
 
 
+def plan_governed(
+    entry: CatalogEntry,
+    path: Path,
+    *,
+    levels: Mapping[str, str] | None,
+    detected: Mapping[str, str] | None,
+    policy: DesensitizationPolicy,
+    key: bytes,
+    city: City,
+) -> DesensitizationPlan:
+    """The desensitization plan of the governed file at ``path``, from the whole dataset's
+    quasi-identifiers read as Arrow text (the one part read whole)."""
+    columns = governed_columns(path)
+    plans = plan_columns(entry, columns, levels=levels, policy=policy, detected=detected)
+    return plan_desensitization(
+        read_governed(path, plan_inputs(plans, columns), arrow_strings=True),
+        entry,
+        columns=columns,
+        levels=levels,
+        policy=policy,
+        key=key,
+        detected=detected,
+        city=city,
+    )
+
+
 def publish_governed(
     engine: Engine,
     entry: CatalogEntry,
@@ -104,17 +130,8 @@ def publish_governed(
 ) -> tuple[PublishOutcome, DesensitizationReport, PublishedRows]:
     """Desensitize the governed file at ``path`` and replace the dataset's operation table with it."""
     columns = governed_columns(path)
-    plans = plan_columns(entry, columns, levels=levels, policy=policy, detected=detected)
-    plan = plan_desensitization(
-        # the whole dataset's quasi-identifiers, as Arrow text: the one part read whole
-        read_governed(path, plan_inputs(plans, columns), arrow_strings=True),
-        entry,
-        columns=columns,
-        levels=levels,
-        policy=policy,
-        key=key,
-        detected=detected,
-        city=city,
+    plan = plan_governed(
+        entry, path, levels=levels, detected=detected, policy=policy, key=key, city=city
     )
     carried = plan_carry(
         engine,
