@@ -22,6 +22,7 @@ from assets.common.identifiers import (
     luhn_valid,
     mobile_valid,
 )
+from assets.common.masking import mask_series
 from assets.desensitization import pseudonymize as pseudonymize_module
 from assets.desensitization.desensitize import (
     DesensitizedFrame,
@@ -448,3 +449,28 @@ def test_digests_encoded_in_one_pass_are_encoded_as_one_by_one():
     encoded = encode_digests(digests)
     assert str(encoded.dtype) == "string"
     assert list(encoded) == [encode_digest(d) for d in digests]
+
+
+def test_masks_keep_characters_not_bytes_and_leave_missing_values_missing() -> None:
+    """Display masks count characters (Han characters are three UTF-8 bytes): the kept ends are
+    whole characters, the stars stand for the hidden ones, a value too short for both ends is all
+    stars, and a missing value stays missing, whatever the column's dtype."""
+    values = ["欧阳娜娜", "宁夏中卫市沙坡头区文昌镇", "13812345678", "张", "", None]
+    for dtype in (object, "string", "string[pyarrow]"):
+        s = pd.Series(values, dtype=dtype, index=[7, 3, 9, 1, 4, 2])
+        assert mask_series(s, "person_name").tolist()[:5] == [
+            "欧***",
+            "宁" + "*" * 11,
+            "1**********",
+            "*",
+            "",
+        ]
+        address = mask_series(s, "address")
+        assert address.loc[3] == "宁夏中卫市沙******"
+        assert address.loc[7] == "****"  # four characters: too short to keep six
+        assert mask_series(s, "cn_mobile_phone").loc[9] == "138****5678"
+        assert list(mask_series(s, "cn_mobile_phone").index) == [7, 3, 9, 1, 4, 2]
+        assert pd.isna(mask_series(s, "cn_id_number").loc[2])
+    assert mask_series(pd.Series([12345678901, None], dtype=object), "cn_mobile_phone").iloc[0] == (
+        "123****8901"
+    )

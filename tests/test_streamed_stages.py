@@ -160,7 +160,12 @@ def test_streamed_publish_equals_one_shot(db_url, slice_frames, tmp_path, monkey
         assert pq.ParquetFile(path).num_row_groups > 2
 
         one_shot = desensitize(
-            read_governed(path), entry, levels=None, policy=policy, key=KEY, city=CITY
+            read_governed(path, arrow_strings=True),
+            entry,
+            levels=None,
+            policy=policy,
+            key=KEY,
+            city=CITY,
         )
         first = publish(engine, entry, one_shot)
         expected = _published(engine, dataset_id)

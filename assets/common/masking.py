@@ -1,29 +1,35 @@
 """Display masking of personal data (GB/T 35273 展示脱敏).
 
 Used wherever a value must be shown to a person without disclosing it: quality-ticket examples, reports,
-previews in Dagster metadata, and the masking policies of desensitization. Vectorized over pandas Series.
+previews in Dagster metadata, and the masking policies of desensitization. Vectorized over pandas Series
+with Arrow's string kernels (lengths and slices in characters, not bytes); the result is Arrow-backed
+text (``string[pyarrow]``), <NA> where the value is missing.
 """
 
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from assets.common.text import arrow_text, as_text, from_arrow_text
 
 MASK = "*"
+_MASK = pa.scalar(MASK, pa.large_string())
 
 
 def _keep_ends(s: pd.Series, head: int, tail: int) -> pd.Series:
-    s = s.astype("string")
-    n = s.str.len()
-    stars = (n - head - tail).clip(lower=0)
-    tail_part = s.str.slice(-tail) if tail else ""
-    masked = s.str.slice(0, head) + stars.map(_stars, na_action="ignore") + tail_part
+    text = arrow_text(s).cast(pa.large_string())
+    n = pc.utf8_length(text)
+    kept = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(text, 0, head),
+        pc.binary_repeat(_MASK, pc.max_element_wise(pc.subtract(n, head + tail), 0)),
+        pc.utf8_slice_codeunits(text, -tail) if tail else pa.scalar("", pa.large_string()),
+        pa.scalar("", pa.large_string()),
+    )
     # too short to keep both ends: hide everything
-    short = n <= head + tail
-    return masked.where(~short, n.map(_stars, na_action="ignore"))
-
-
-def _stars(k: int) -> str:
-    return MASK * int(k)
+    masked = pc.if_else(pc.less_equal(n, head + tail), pc.binary_repeat(_MASK, n), kept)
+    return from_arrow_text(masked, s.index)
 
 
 def mask_id_number(s: pd.Series) -> pd.Series:
@@ -69,7 +75,7 @@ MASKERS = {
 def mask_series(s: pd.Series, pii_type: str | None) -> pd.Series:
     """Mask a column by its personal-data type; values of columns without one are returned as text."""
     masker = MASKERS.get(pii_type or "")
-    return masker(s) if masker else s.astype("string")
+    return masker(s) if masker else as_text(s)
 
 
 def mask_value(value: object, pii_type: str | None) -> str | None:

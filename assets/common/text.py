@@ -41,12 +41,14 @@ def as_text(values: pd.Series) -> pd.Series:
 # Arrow strings; these helpers call Arrow's (RE2) kernels directly.
 
 
-def _arrow(values: pd.Series) -> pa.Array:
+def arrow_text(values: pd.Series) -> pa.Array:
+    """A column as one Arrow string array (``as_text``'s values), for Arrow's kernels."""
     array = pa.array(as_text(values).array)
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
-def _from_arrow(array: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
+def from_arrow_text(array: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    """An Arrow string array back as ``string[pyarrow]`` on ``index``."""
     if array.type not in (pa.string(), pa.large_string()):
         array = array.cast(pa.large_string())
     return pd.Series(pd.arrays.ArrowStringArray(array), index=index)
@@ -56,25 +58,27 @@ def digit_numbers(values: pd.Series) -> pd.Series:
     """Text of ASCII digits (what an Arrow regex's ``\\d`` captured, short enough for int64) or <NA>
     as nullable Int64: ``pd.to_numeric`` of the same values, cast by Arrow instead of through Python
     objects."""
-    numbers = pc.cast(_arrow(values), pa.int64())
+    numbers = pc.cast(arrow_text(values), pa.int64())
     as_int64 = numbers.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
     return pd.Series(as_int64.array, index=values.index)
 
 
 def regex_replace(values: pd.Series, pattern: str, replacement: str) -> pd.Series:
     """Arrow regex replacement; ``replacement`` may use ``\\1``-style group references."""
-    result = pc.replace_substring_regex(_arrow(values), pattern=pattern, replacement=replacement)
-    return _from_arrow(result, values.index)
+    result = pc.replace_substring_regex(
+        arrow_text(values), pattern=pattern, replacement=replacement
+    )
+    return from_arrow_text(result, values.index)
 
 
 def regex_extract(values: pd.Series, pattern: str) -> pd.DataFrame:
     """Arrow regex extraction: one text column per named group, <NA> where the pattern does not
     match."""
-    extracted = pc.extract_regex(_arrow(values), pattern=pattern)
+    extracted = pc.extract_regex(arrow_text(values), pattern=pattern)
     matched = pc.is_valid(extracted)
     return pd.DataFrame(
         {
-            field.name: _from_arrow(
+            field.name: from_arrow_text(
                 pc.if_else(matched, extracted.field(i), pa.scalar(None, field.type)), values.index
             )
             for i, field in enumerate(extracted.type)
@@ -87,7 +91,7 @@ def format_dates(values: pd.Series, fmt: str) -> pd.Series:
     """datetime64 values as text (Arrow strftime); NaT → <NA>."""
     naive = values.dt.tz_localize(None) if getattr(values.dt, "tz", None) else values
     array = pa.array(naive.astype("datetime64[ns]"), from_pandas=True)
-    return _from_arrow(pc.strftime(array, format=fmt), values.index)
+    return from_arrow_text(pc.strftime(array, format=fmt), values.index)
 
 
 def trim(values: pd.Series) -> pd.Series:

@@ -58,9 +58,18 @@ def read_governed(
     selected = None if columns is None else list(columns)
     if not arrow_strings:
         return pd.read_parquet(path, columns=selected)
-    text = pd.StringDtype("pyarrow")
-    table = pq.read_table(path, columns=selected, use_pandas_metadata=True)
-    return table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
+    return _arrow_text_frame(pq.read_table(path, columns=selected, use_pandas_metadata=True))
+
+
+_ARROW_TEXT = pd.StringDtype("pyarrow")
+
+
+def _arrow_text_frame(table: pa.Table) -> pd.DataFrame:
+    """A governed table as pandas with its text as ``string[pyarrow]``: the file's pandas metadata
+    says ``string``, which pandas would rebuild as one Python ``str`` per value."""
+    return table.to_pandas(
+        types_mapper={pa.string(): _ARROW_TEXT, pa.large_string(): _ARROW_TEXT}.get
+    )
 
 
 def governed_columns(path: Path) -> list[str]:
@@ -74,11 +83,12 @@ def governed_rows(path: Path) -> int:
 
 
 def iter_governed(path: Path, columns: Sequence[str] | None = None) -> Iterator[pd.DataFrame]:
-    """The governed file a row group at a time, in order (each as ``read_governed`` types it)."""
+    """The governed file a row group at a time, in order, its text as ``string[pyarrow]`` (as
+    ``read_governed(arrow_strings=True)`` types it)."""
     with pq.ParquetFile(path) as parquet:
         for group in range(parquet.num_row_groups):
             table = parquet.read_row_group(group, columns=columns, use_pandas_metadata=True)
-            yield table.to_pandas()
+            yield _arrow_text_frame(table)
 
 
 # the governed file's footer (``slices.GovernedWriter``): per slice its county, period, first row,
@@ -119,14 +129,15 @@ def iter_governed_ranges(
     path: Path, ranges: Sequence[tuple[int, int]]
 ) -> Iterator[tuple[int, pd.DataFrame]]:
     """The governed rows in ``ranges`` (first row, end row; each on row-group boundaries), a row
-    group at a time, each with its first row's position in the file."""
+    group at a time as ``iter_governed`` reads them, each with its first row's position in the
+    file."""
     with pq.ParquetFile(path) as parquet:
         start = 0
         for group in range(parquet.num_row_groups):
             rows = parquet.metadata.row_group(group).num_rows
             if any(first <= start and start + rows <= end for first, end in ranges):
                 table = parquet.read_row_group(group, use_pandas_metadata=True)
-                yield start, table.to_pandas()
+                yield start, _arrow_text_frame(table)
             elif any(first < start + rows and start < end for first, end in ranges):
                 raise ValueError(f"{path.name}: 行范围不在行组边界上")
             start += rows
