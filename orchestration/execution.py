@@ -16,7 +16,7 @@ from typing import Any
 
 import dagster as dg
 
-from orchestration.definitions import build_definitions
+from orchestration.assembly import build_definitions
 from orchestration.settings import Settings
 
 

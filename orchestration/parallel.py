@@ -123,7 +123,7 @@ def _worker_main(
     broken = ""
     defs = instance = None
     try:
-        from orchestration.definitions import build_definitions
+        from orchestration.assembly import build_definitions
         from orchestration.runner import dagster_instance
 
         defs = inherited or build_definitions(settings)
@@ -233,7 +233,7 @@ class WorkerPool:
 
     def _start(self) -> _Worker:
         if self._fork and self._defs is None:
-            from orchestration.definitions import build_definitions
+            from orchestration.assembly import build_definitions
 
             self._defs = build_definitions(self._settings)
         return _Worker(self._context, self._settings, self._defs)

@@ -278,7 +278,7 @@ def _run_stages(
     """The ingest runs of the deliveries to run, then the post-ingest jobs that have work; on
     ``worker_count`` processes (``--parallel``), the post-ingest jobs other than governance and
     publish in this one, in order."""
-    from orchestration.definitions import build_definitions, build_stages, post_ingest_jobs
+    from orchestration.assembly import build_definitions, build_stages, post_ingest_jobs
     from orchestration.stages.operation import OPERATION_JOB
 
     stages = build_stages(settings)

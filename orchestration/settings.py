@@ -58,7 +58,7 @@ ENV_PARALLEL = "PUBLICDATA_PARALLEL"
 # its own copy of the largest dataset in memory), and only for a run worth the workers' start
 MAX_AUTO_PARALLEL = 4
 
-# how a run's steps execute (orchestration/definitions.py): one process; a process per step on this
+# how a run's steps execute (orchestration/assembly.py): one process; a process per step on this
 # machine; or tasks on Celery workers anywhere (the broker below, a PostgreSQL Dagster instance)
 EXECUTORS = ("in_process", "multiprocess", "celery")
 DEFAULT_CELERY_BROKER = "redis://127.0.0.1:6379/0"

@@ -86,3 +86,24 @@ def test_building_the_definitions_warns_of_nothing(tmp_path):
         warnings.simplefilter("always")
         build_definitions(settings_for(tmp_path))
     assert [str(w.message) for w in caught if issubclass(w.category, dg.PreviewWarning)] == []
+
+
+def test_a_cli_run_builds_the_definitions_once(tmp_path):
+    """``publicdata run`` builds the Definitions with its own settings, in ``orchestration.assembly``;
+    it never imports ``orchestration.definitions``, whose import builds the whole graph once more
+    for Dagster's tools (about half a second of every run's start)."""
+    probe = (
+        "import sys, warnings; warnings.simplefilter('ignore');"
+        "from pathlib import Path;"
+        "import orchestration.assembly as assembly;"
+        "from orchestration.runner import run_pipeline;"
+        "from tests.helpers import settings_for;"
+        "built = [];"
+        "original = assembly.build_stages;"
+        "assembly.build_stages = lambda *a, **k: built.append(1) or original(*a, **k);"
+        f"report = run_pipeline(settings_for(Path({str(tmp_path)!r})), force=True);"
+        "print(len(built), 'orchestration.definitions' in sys.modules, bool(report.post_ingest_runs))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["1", "False", "True"], out.stdout
