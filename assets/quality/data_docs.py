@@ -25,6 +25,7 @@ from great_expectations.data_context.types.resource_identifiers import (
 from assets.common.documents import escape_html, script_injections
 from assets.common.files import make_private, private_dir
 from assets.quality.docs_offline import SITE_VENDOR, VENDORED, external_references, make_offline
+from assets.quality.docs_views import SITE_INDEX_BUILDER, SITE_SECTION_BUILDERS
 from assets.quality.suites import SUITES_DIR, load_suite
 from assets.quality.validation import (
     DOCS_SITE,
@@ -154,7 +155,9 @@ def build_data_docs(
                 "class_name": "TupleFilesystemStoreBackend",
                 "base_directory": str(building),
             },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            # GE's views, each template compiled once per process (docs_views)
+            "site_index_builder": SITE_INDEX_BUILDER,
+            "site_section_builders": SITE_SECTION_BUILDERS,
         },
     )
     try:
