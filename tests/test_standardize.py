@@ -7,7 +7,7 @@ import pytest
 
 from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.common.identifiers import id_check_char
-from assets.common.text import digit_numbers, to_halfwidth, trim
+from assets.common.text import digit_numbers, format_dates, to_halfwidth, trim
 from assets.governance.standardize import (
     excel_damaged,
     standardize,
@@ -250,3 +250,15 @@ def test_digit_numbers_are_to_numeric_of_the_digits() -> None:
 )
 def test_excel_serials_at_the_edges(delivered: str, expected: str) -> None:
     assert standardize_dates(pd.Series([delivered])).iloc[0] == expected
+
+
+@pytest.mark.parametrize("fmt", ["%Y-%m-%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M"])
+def test_format_dates_formats_each_value_as_strftime_does(fmt):
+    """Repeated dates (formatted once each), times of day, NaT and a non-default index: every value
+    is what ``strftime`` gives for it, in place."""
+    stamps = ["1990-01-01", "2026-11-29 08:30:05", None, "1990-01-01", "1951-06-30", None]
+    values = pd.Series(pd.to_datetime(stamps, format="ISO8601"), index=[10, 3, 7, 1, 8, 0])
+    formatted = format_dates(values, fmt)
+    assert list(formatted.index) == [10, 3, 7, 1, 8, 0]
+    expected = [None if pd.isna(v) else v.strftime(fmt) for v in values]
+    assert [None if pd.isna(v) else v for v in formatted] == expected
