@@ -7,7 +7,14 @@ import pytest
 
 from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.common.identifiers import id_check_char
-from assets.common.text import digit_numbers, format_dates, to_halfwidth, trim
+from assets.common.text import (
+    SPACE_CHARACTERS,
+    SPACE_CLASS,
+    digit_numbers,
+    format_dates,
+    to_halfwidth,
+    trim,
+)
 from assets.governance.standardize import (
     excel_damaged,
     standardize,
@@ -262,3 +269,15 @@ def test_format_dates_formats_each_value_as_strftime_does(fmt):
     assert list(formatted.index) == [10, 3, 7, 1, 8, 0]
     expected = [None if pd.isna(v) else v.strftime(fmt) for v in values]
     assert [None if pd.isna(v) else v for v in formatted] == expected
+
+
+def test_trim_strips_every_space_the_space_class_names_and_nothing_else():
+    """``trim`` strips the characters of ``SPACE_CHARACTERS`` (Arrow's utf8_trim), the spaces the
+    regexes' ``SPACE_CLASS`` names: the two lists are the same set."""
+    import re
+
+    named = {chr(c) for c in range(0x110000) if re.fullmatch(SPACE_CLASS, chr(c))}
+    assert set(SPACE_CHARACTERS) == named
+    edges = "".join(sorted(named))
+    values = pd.Series([f"{edges}中 卫{edges}", edges, "-x-", None], dtype="string[pyarrow]")
+    assert [None if pd.isna(v) else v for v in trim(values)] == ["中 卫", None, "-x-", None]

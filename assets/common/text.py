@@ -26,7 +26,12 @@ _FULLWIDTH_ALNUM = {
 # Written as literal characters: Arrow's RE2 knows no \u escapes, and its \s is ASCII only.
 SPACES = "\t\n\v\f\r \u00a0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
 SPACE_CLASS = f"[{SPACES}]"
-_EDGE_SPACE = f"^{SPACE_CLASS}+|{SPACE_CLASS}+$"
+# the same spaces one by one (the range spelled out), for Arrow's utf8_trim
+SPACE_CHARACTERS = (
+    "\t\n\v\f\r \u00a0\u1680"
+    + "".join(chr(c) for c in range(0x2000, 0x200C))
+    + "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 _FULLWIDTH_CLASS = "[\uff01-\uff5e\u3000]"
 
 
@@ -99,8 +104,11 @@ def format_dates(values: pd.Series, fmt: str) -> pd.Series:
 
 def trim(values: pd.Series) -> pd.Series:
     """Strip leading/trailing whitespace (incl. 全角空格, NBSP, zero-width); empty → <NA>."""
-    s = as_text(values).str.replace(_EDGE_SPACE, "", regex=True)
-    return s.mask(s == "")
+    trimmed = pc.utf8_trim(arrow_text(values), characters=SPACE_CHARACTERS)
+    emptied = pc.equal(trimmed, pa.scalar("", trimmed.type))
+    return from_arrow_text(
+        pc.if_else(emptied, pa.scalar(None, trimmed.type), trimmed), values.index
+    )
 
 
 def to_halfwidth(values: pd.Series, *, punctuation: bool = False) -> pd.Series:
