@@ -425,3 +425,16 @@ def test_classify_file_uses_the_catalog_entry_its_headers_match(tmp_path, catalo
     assert result["公民身份号码"]["category"] == "公共管理/人口与户籍管理/个人身份信息"
     assert result["性别"]["level"] == "L2"
     assert result["户籍地址"]["pii_type"] == "address"
+
+
+@pytest.mark.parametrize("dtype", [object, "string", "string[pyarrow]"])
+def test_classification_is_the_same_on_arrow_backed_text(catalog, dtype):
+    """The classification stage reads the governed columns as ``string[pyarrow]``; the detectors
+    give every column the verdict they give it on Python strings, mixed shapes and gaps included."""
+    entry = catalog["household_registration"]
+    frame = household_frame(n=300, seed=7)
+    frame.loc[::17, "phone"] = "0955-7023542"  # landlines among the mobiles
+    frame.loc[::23, "id_number"] = " " + frame.loc[::23, "id_number"] + "\u3000"
+    reference = classify_frame(frame.astype(object), dataset_id=None, entry=entry, scheme=None)
+    typed = frame.astype({c: dtype for c in frame.columns})
+    assert classify_frame(typed, dataset_id=None, entry=entry, scheme=None) == reference

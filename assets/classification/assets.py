@@ -54,10 +54,12 @@ def classification_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition
         present = set(governed_columns(path))
         columns = [item.column for item in entry.items if item.column in present]
         rows = governed_rows(path)
-        # one column of the governed file in memory at a time
+        # one column of the governed file in memory at a time, as Arrow-backed text
         classifications = classify_columns(
             columns,
-            lambda i: governed_text_column(read_governed(path, [columns[i]])[columns[i]]),
+            lambda i: governed_text_column(
+                read_governed(path, [columns[i]], arrow_strings=True)[columns[i]]
+            ),
             rows,
             dataset_id=dataset_id,
             entry=entry,

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from assets.common.catalog import CatalogEntry
 from assets.common.files import create_private_file, private_dir
+from assets.common.text import as_text, format_dates
 from assets.governance.govern import GovernanceResult
 from assets.storage.tables import (
     exchange_table,
@@ -289,7 +290,7 @@ def governed_text(frame: pd.DataFrame, entry: CatalogEntry) -> pd.DataFrame:
 
 
 def governed_text_column(values: pd.Series) -> pd.Series:
-    """One governed column as text (dates as ISO days), for the detectors."""
+    """One governed column as Arrow-backed text (dates as ISO days), for the detectors."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return values.dt.strftime("%Y-%m-%d").astype("string")
-    return values.astype("string")
+        return format_dates(values, "%Y-%m-%d")
+    return as_text(values)
