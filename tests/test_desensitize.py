@@ -21,6 +21,8 @@ from assets.common.identifiers import (
     luhn_check_digit,
     luhn_valid,
     mobile_valid,
+    uscc_check_char,
+    uscc_valid,
 )
 from assets.common.masking import mask_series
 from assets.desensitization import pseudonymize as pseudonymize_module
@@ -474,3 +476,34 @@ def test_masks_keep_characters_not_bytes_and_leave_missing_values_missing() -> N
     assert mask_series(pd.Series([12345678901, None], dtype=object), "cn_mobile_phone").iloc[0] == (
         "123****8901"
     )
+
+
+@pytest.mark.parametrize("dtype", [object, "string", "string[pyarrow]"])
+def test_validators_agree_with_the_check_characters_on_any_text(dtype) -> None:
+    """The vectorized validators read the characters off Arrow's buffers: their verdicts are the
+    scalar check characters', on a slice of a column (an Arrow array at an offset), beside values
+    of other widths, full-width digits, a trailing newline and gaps."""
+    body = "64050219900101001"
+    uscc_body = "91640502MA7B2C3D4"
+    card_body = "622202123456789012"
+    values = [
+        "noise",
+        body + id_check_char(body),
+        body + ("0" if id_check_char(body) != "0" else "1"),
+        "64050219900230001" + id_check_char("64050219900230001"),  # 30 February
+        "６４０５０２１９９００１０１００１" + id_check_char(body),
+        body + id_check_char(body) + "\n",
+        None,
+        uscc_body + uscc_check_char(uscc_body),
+        uscc_body + ("0" if uscc_check_char(uscc_body) != "0" else "1"),
+        card_body + luhn_check_digit(card_body),
+        card_body + str((int(luhn_check_digit(card_body)) + 1) % 10),
+        "13812345678",
+    ]
+    column = pd.Series(values, dtype=dtype)
+    part = column.iloc[1:]  # at an offset into the column's buffers
+    assert id_number_valid(part).tolist() == [True, False, False, False, False] + [False] * 6
+    assert uscc_valid(part).tolist()[6:8] == [True, False]
+    assert luhn_valid(part).tolist()[8:10] == [True, False]
+    assert mobile_valid(part).tolist()[-1]
+    assert list(id_number_valid(part).index) == list(range(1, len(values)))

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+
+from assets.common.text import arrow_text, as_text
 
 _ID_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)
 _ID_CHECK = np.array(list("10X98765432"))
@@ -54,13 +57,25 @@ def luhn_check_digit(partial: str) -> str:
 
 
 def _as_str(values: pd.Series) -> pd.Series:
-    return values.astype("string")
+    """The values as Arrow-backed text: the patterns run as Arrow (RE2) kernels, never a Python
+    string per value."""
+    return as_text(values)
 
 
 def _char_matrix(strings: pd.Series, width: int) -> np.ndarray:
-    """Rows of equal-width ASCII strings as a (n, width) uint8 matrix."""
-    joined = "".join(strings.tolist()).encode("ascii")
-    return np.frombuffer(joined, dtype=np.uint8).reshape(-1, width)
+    """Rows of equal-width ASCII strings as a (n, width) uint8 matrix, read off the Arrow array's
+    character buffer (no Python string per value)."""
+    array = arrow_text(strings)
+    data = array.buffers()[2]
+    if data is None or not len(array):
+        return np.zeros((0, width), dtype=np.uint8)
+    offsets = array.buffers()[1]
+    kind = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    bounds = np.frombuffer(offsets, dtype=kind)[array.offset : array.offset + len(array) + 1]
+    if not np.all(np.diff(bounds) == width):
+        raise ValueError(f"values of {width} ASCII characters expected")
+    octets = np.frombuffer(data, dtype=np.uint8)[int(bounds[0]) : int(bounds[-1])]
+    return octets.reshape(-1, width)
 
 
 def id_number_valid(values: pd.Series, *, check_birth_date: bool = True) -> pd.Series:
