@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from assets.common.catalog import CatalogEntry, CatalogItem
 from assets.common.city import City
 from assets.common.reference import ETHNICITIES
-from assets.common.text import STRING, as_text, format_dates, regex_extract
+from assets.common.text import STRING, as_text, format_dates, from_arrow_text, regex_extract
 
 SUPPRESSED = "*"
 MAJORITY_ETHNICITY = "汉族"
@@ -43,16 +45,23 @@ def to_month(values: pd.Series) -> pd.Series:
     return format_dates(to_dates(values), "%Y-%m")
 
 
+def _digits(numbers: pd.Series) -> pa.Array:
+    """Whole numbers (nullable) as decimal text, cast by Arrow (no Python string per value)."""
+    return pc.cast(pa.array(numbers.astype("Int64").array), pa.large_string())
+
+
 def to_year(values: pd.Series) -> pd.Series:
     """1990-03-14 → 1990."""
-    return _text(to_dates(values).dt.year.astype("Int64").astype(STRING))
+    return from_arrow_text(_digits(to_dates(values).dt.year), values.index)
 
 
 def to_year_band(values: pd.Series, width: int) -> pd.Series:
     """1992-03-14 with width 5 → 1990-1994 (bands aligned to multiples of ``width``)."""
     year = to_dates(values).dt.year.astype("Int64")
     start = (year // width) * width
-    return _text(start.astype(STRING) + "-" + (start + width - 1).astype(STRING))
+    dash = pa.scalar("-", pa.large_string())
+    band = pc.binary_join_element_wise(_digits(start), _digits(start + width - 1), dash)
+    return from_arrow_text(band, values.index)
 
 
 def _edge(value: float) -> str:
