@@ -17,7 +17,7 @@ import pyarrow as pa
 from assets.common.text import arrow_text, as_text
 
 _ID_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)
-_ID_CHECK = np.array(list("10X98765432"))
+_ID_CHECK_BYTES = np.frombuffer(b"10X98765432", dtype=np.uint8)
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = np.array([pow(3, i, 31) for i in range(17)], dtype=np.int64)
@@ -34,7 +34,7 @@ LANDLINE_PATTERN = r"^0[0-9]{2,3}-?[0-9]{7,8}$"
 def id_check_char(first17: str) -> str:
     """The GB 11643 check character for the first 17 digits."""
     total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
-    return str(_ID_CHECK[total % 11])
+    return chr(_ID_CHECK_BYTES[total % 11])
 
 
 def uscc_check_char(first17: str) -> str:
@@ -62,10 +62,23 @@ def _as_str(values: pd.Series) -> pd.Series:
     return as_text(values)
 
 
+def id_check_bytes(matrix: np.ndarray) -> np.ndarray:
+    """The GB 11643 check character (as a byte) of each row of ID-number characters (a
+    :func:`ascii_matrix` of width 18, or 17)."""
+    digits = (matrix[:, :17] - ord("0")).astype(np.int64)
+    return _ID_CHECK_BYTES[(digits @ _ID_WEIGHTS) % 11]
+
+
 def _char_matrix(strings: pd.Series, width: int) -> np.ndarray:
-    """Rows of equal-width ASCII strings as a (n, width) uint8 matrix, read off the Arrow array's
+    """Rows of equal-width ASCII strings as a (n, width) uint8 matrix (:func:`ascii_matrix`)."""
+    return ascii_matrix(arrow_text(strings), width)
+
+
+def ascii_matrix(array: pa.Array | pa.ChunkedArray, width: int) -> np.ndarray:
+    """An Arrow array of equal-width ASCII strings as a (n, width) uint8 matrix, read off its
     character buffer (no Python string per value)."""
-    array = arrow_text(strings)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
     data = array.buffers()[2]
     if data is None or not len(array):
         return np.zeros((0, width), dtype=np.uint8)
@@ -84,10 +97,7 @@ def id_number_valid(values: pd.Series, *, check_birth_date: bool = True) -> pd.S
     ok = s.str.fullmatch(ID_NUMBER_PATTERN).fillna(False).astype(bool)
     if ok.any():
         m = _char_matrix(s[ok], 18)
-        digits = (m[:, :17] - ord("0")).astype(np.int64)
-        expected = _ID_CHECK[(digits @ _ID_WEIGHTS) % 11]
-        actual = m[:, 17].view("S1").astype(str)
-        good = expected == actual
+        good = id_check_bytes(m) == m[:, 17]
         if check_birth_date:
             born = pd.to_datetime(s[ok].str.slice(6, 14), format="%Y%m%d", errors="coerce")
             good &= born.notna().to_numpy()

@@ -31,7 +31,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from assets.common.catalog import CatalogEntry, CatalogItem
-from assets.common.identifiers import id_check_char, id_number_valid
+from assets.common.identifiers import (
+    ascii_matrix,
+    id_check_bytes,
+    id_check_char,
+    id_number_valid,
+)
 from assets.landing.rejections import EXCEL_NUMERIC, RowRejection
 
 EXCEL_NUMERIC_REASON = "Excel 数值化导致精度丢失"
@@ -120,19 +125,10 @@ def _flags(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _check_digit_wrong(eighteen: pa.Array) -> np.ndarray:
+def _check_digit_wrong(eighteen: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """For 18 ASCII digits each: the GB 11643 check digit does not match (as ``id_number_valid``)."""
-    eighteen = eighteen.combine_chunks() if isinstance(eighteen, pa.ChunkedArray) else eighteen
-    offsets = np.frombuffer(eighteen.buffers()[1], dtype=np.int32)
-    offsets = offsets[eighteen.offset : eighteen.offset + len(eighteen) + 1]
-    data = np.frombuffer(eighteen.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    matrix = data.reshape(-1, 18)
-    expected = _ID_CHECK_BYTES[((matrix[:, :17] - ord("0")).astype(np.int64) @ _ID_WEIGHTS) % 11]
-    return expected != matrix[:, 17]
-
-
-_ID_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)
-_ID_CHECK_BYTES = np.frombuffer(b"10X98765432", dtype=np.uint8)
+    matrix = ascii_matrix(eighteen, 18)
+    return id_check_bytes(matrix) != matrix[:, 17]
 
 
 def _screen(array: pa.Array | pa.ChunkedArray, id_number: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -32,7 +32,7 @@ from assets.classification.normalize import shared_normalization
 from assets.common.catalog import CatalogEntry
 from assets.common.identifiers import uscc_valid
 from assets.common.pii import LEAK_TYPES
-from assets.common.text import STRING
+from assets.common.text import STRING, arrow_text
 from assets.desensitization.desensitize import ProhibitedDatasetError
 from assets.desensitization.kanonymity import measure_k
 
@@ -100,10 +100,7 @@ def _as_detected(distinct: pd.Series) -> pa.Array:
     """The values as the matchers read them: NFKC, trimmed (empty → null). ASCII text normalizes to
     itself (trimmed: only spaces go, which no screen below counts), so only values holding other
     characters (full-width digits …) go through NFKC."""
-    array = pa.array(distinct.array)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    array = array.cast(pa.large_string())
+    array = arrow_text(distinct).cast(pa.large_string())
     other = pc.invert(pc.fill_null(pc.string_is_ascii(array), True))
     if pc.any(other).as_py():
         normalized = normalize_text(distinct[other.to_numpy(zero_copy_only=False)])

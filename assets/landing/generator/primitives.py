@@ -13,16 +13,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from assets.common.identifiers import (
-    _ID_CHECK,
-    _ID_WEIGHTS,
     _USCC_VALUE,
     _USCC_WEIGHTS,
     USCC_ALPHABET,
+    id_check_bytes,
 )
 
 Strings = np.ndarray  # 1-D numpy unicode array
 
-_ID_CHECK_CODES = np.array([ord(c) for c in _ID_CHECK], dtype=np.uint8)
 _USCC_CODES = np.frombuffer(USCC_ALPHABET.encode("ascii"), dtype=np.uint8)
 _ORG_CODE_WEIGHTS = np.array([3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)  # GB 11714
 _ZERO = ord("0")
@@ -146,7 +144,7 @@ def id_numbers(
     digits = digits_of(first17, 17)
     codes = np.empty((n, 18), dtype=np.uint8)
     codes[:, :17] = digits + _ZERO
-    codes[:, 17] = _ID_CHECK_CODES[(digits @ _ID_WEIGHTS) % 11]
+    codes[:, 17] = id_check_bytes(codes)
     return ascii_strings(codes)
 
 
