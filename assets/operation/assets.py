@@ -21,13 +21,14 @@ from assets.governance.assets import governance_key
 from assets.governance.records import governed_path, governed_rows
 from assets.operation.keyfile import resolve_pseudonym_key
 from assets.operation.records import publications, record_publication
-from assets.operation.streamed import publish_governed, scan_published
+from assets.operation.streamed import publish_governed
 from assets.operation.suspension import active_suspensions
 from assets.operation.writer import (
     emptied_published_columns,
     operation_table_name,
     read_published,
 )
+from assets.operation.zone_scan import scan_published
 from assets.storage.engine import safe_url
 from assets.storage.platform import PlatformResource
 

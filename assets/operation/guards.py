@@ -145,14 +145,20 @@ def _column_hits(values: pd.Series) -> dict[str, int]:
     return _counted_hits(pd.Series(occurrences.index, dtype=STRING), occurrences.to_numpy())
 
 
-def scan_counted(distinct: pd.Series, occurrences: Sequence[int] | np.ndarray) -> dict[str, int]:
+def scan_counted(
+    distinct: pd.Series, occurrences: Sequence[int] | np.ndarray, *, total: int | None = None
+) -> dict[str, int]:
     """Leak-type counts of a column given as its distinct non-null values and how often each occurs
     (a ``GROUP BY`` in the zone): the same counts ``scan_for_leaks`` finds in the column itself,
-    which the scan measures on distinct values anyway. Empty for a column it does not scan."""
+    which the scan measures on distinct values anyway. Empty for a column it does not scan.
+
+    ``total``: the column's non-null values when ``distinct`` leaves out values that cannot hold an
+    identifier (fewer than ``MIN_IDENTIFIER_DIGITS`` digits once normalized); the share of credit
+    codes is taken over all of them."""
     if distinct.empty or not _scannable(distinct):
         return {}
     weight = np.asarray(occurrences, dtype=np.int64)
-    return _counted_hits(distinct.astype(STRING).reset_index(drop=True), weight)
+    return _counted_hits(distinct.astype(STRING).reset_index(drop=True), weight, total)
 
 
 # Which values can be or hold an identifier at all, beyond their digit count. Every matcher reads the
@@ -233,8 +239,11 @@ def _part_hits(distinct: pd.Series, weight: np.ndarray) -> _Part:
     return part
 
 
-def _counted_hits(distinct: pd.Series, weight: np.ndarray) -> dict[str, int]:
-    """Leak-type counts over distinct text values, each counted ``weight`` times."""
+def _counted_hits(
+    distinct: pd.Series, weight: np.ndarray, total: int | None = None
+) -> dict[str, int]:
+    """Leak-type counts over distinct text values, each counted ``weight`` times (``total``: the
+    column's values, when more than ``weight`` sums to)."""
     parts = []
     for start in range(0, len(distinct), SCAN_CHUNK):
         chunk = distinct.iloc[start : start + SCAN_CHUNK].reset_index(drop=True)
@@ -252,7 +261,8 @@ def _counted_hits(distinct: pd.Series, weight: np.ndarray) -> dict[str, int]:
             )
             for start, p in parts
         )
-        if float(codes) / float(weight.sum()) >= USCC_COLUMN_SHARE:
+        values = weight.sum() if total is None else total
+        if float(codes) / float(values) >= USCC_COLUMN_SHARE:
             counts["bank_card"] -= sum(p.bank_codes for _, p in parts)
     return {t: n for t, n in counts.items() if n}
 

@@ -16,7 +16,6 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pandas as pd
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assets.common.catalog import CatalogEntry
@@ -38,15 +37,12 @@ from assets.governance.records import (
     read_governed,
 )
 from assets.operation.carry import Carry, CarryMismatch, plan_carry
-from assets.operation.guards import emptied_columns, scan_counted
+from assets.operation.guards import emptied_columns
 from assets.operation.writer import (
     PublishOutcome,
     emptied_published_columns,
-    operation_table_name,
     publish_batches,
     published_columns,
-    published_value_counts,
-    read_published,
 )
 
 PREVIEW_ROWS = 5
@@ -168,27 +164,3 @@ def _publish(
             merge_transformations(done, carried.transformations.get(county, {}))
         report = replace(report, transformations=MappingProxyType(done))
     return outcome, report, seen
-
-
-@dataclass(frozen=True)
-class PublishedScan:
-    rows: int
-    columns: int
-    found: dict[str, dict[str, int]]
-
-
-def scan_published(engine: Engine, dataset_id: str) -> PublishedScan | None:
-    """``guards.scan_for_leaks`` of the published table, one column at a time as its distinct values
-    and their counts (``GROUP BY`` in the zone; the scan is per distinct value anyway): the same
-    findings without the table, or even one whole column, in memory. None when nothing is
-    published."""
-    counted = read_published(engine, dataset_id, [])
-    if counted is None:
-        return None
-    names = [c["name"] for c in sa.inspect(engine).get_columns(operation_table_name(dataset_id))]
-    found: dict[str, dict[str, int]] = {}
-    for name in names:
-        column = published_value_counts(engine, dataset_id, name)
-        if column is not None and (hits := scan_counted(*column)):
-            found[name] = hits
-    return PublishedScan(rows=len(counted), columns=len(names), found=found)

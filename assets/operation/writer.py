@@ -345,7 +345,8 @@ def publish_batches(
     )
 
 
-def _reflect(engine: Engine, name: str) -> sa.Table | None:
+def published_table(engine: Engine, name: str) -> sa.Table | None:
+    """The zone's table ``name`` as it is (reflected), or None when there is none."""
     if not _table_exists(engine, name):
         return None
     return sa.Table(name, sa.MetaData(), autoload_with=engine)
@@ -369,29 +370,13 @@ def read_published(
     """The dataset's table as the operation platform holds it (only ``columns`` of it, those it
     has, when given), or None when nothing is published. Read columnar (``read_frame``): text as
     ``str``/``None``, or Arrow-backed ``string[pyarrow]`` with ``strings="arrow"``."""
-    table = _reflect(engine, operation_table_name(dataset_id))
+    table = published_table(engine, operation_table_name(dataset_id))
     if table is None:
         return None
     selected = list(table.c) if columns is None else [table.c[c] for c in columns if c in table.c]
     if not selected:  # none of the columns: the table's row count, no column
         return pd.DataFrame(index=pd.RangeIndex(_count(engine, table.name)))
     return read_frame(engine, sa.select(*selected), strings=strings)
-
-
-def published_value_counts(
-    engine: Engine, dataset_id: str, column: str
-) -> tuple[pd.Series, np.ndarray] | None:
-    """One published column's distinct non-null values and how often each occurs, counted in the
-    zone (``GROUP BY``): a masked or generalized column comes back as a handful of rows, and no
-    column is ever held whole. None when nothing is published or the table has no such column."""
-    table = _reflect(engine, operation_table_name(dataset_id))
-    if table is None or column not in table.c:
-        return None
-    values = table.c[column]
-    occurs = sa.func.count().label("occurrences")
-    statement = sa.select(values, occurs).where(values.is_not(None)).group_by(values)
-    counted = read_frame(engine, statement, strings="arrow")
-    return counted[column], counted["occurrences"].to_numpy(dtype=np.int64)
 
 
 # rows read at once to find an informative value in (almost) every column
@@ -404,7 +389,7 @@ def emptied_published_columns(engine: Engine, dataset_id: str) -> tuple[list[str
     rows. Measured without reading the table: its first rows settle every column holding an
     informative value among them, the others are judged on their DISTINCT non-null values (the
     verdict on a value does not depend on the other values)."""
-    table = _reflect(engine, operation_table_name(dataset_id))
+    table = published_table(engine, operation_table_name(dataset_id))
     if table is None:
         return None
     rows = _count(engine, table.name)
@@ -433,7 +418,7 @@ def withdraw(
     classes that fell below ``k_threshold``). Nothing new is written: the remainder is a subset of what
     was published."""
     name = operation_table_name(dataset_id)
-    table = _reflect(engine, name)
+    table = published_table(engine, name)
     if table is None:
         return WithdrawOutcome(dataset_id, name, county_code, 0, 0, 0)
     if county_code is None:

@@ -1,0 +1,100 @@
+"""The leak check's scan of a published table in the zone (``zone_scan.scan_published``) reads only
+text values of at least ``MIN_SCANNED_BYTES`` UTF-8 bytes, and finds exactly what scanning the whole
+table in memory finds — on SQLite and on PostgreSQL, for identifiers written in full-width or circled
+digits, at the byte threshold, in a non-text column, and in a column of credit codes whose share
+counts the short values the zone never hands over."""
+
+from __future__ import annotations
+
+import random
+import sys
+import unicodedata
+
+import pandas as pd
+import sqlalchemy as sa
+
+from assets.operation.guards import MIN_IDENTIFIER_DIGITS, scan_for_leaks
+from assets.operation.writer import operation_table_name, read_published
+from assets.operation.zone_scan import MIN_SCANNED_BYTES, counted_column, scan_published
+from assets.storage.engine import get_engine
+from tests.pii_samples import make_id, make_phone, uscc_check_char
+from tests.test_operation_guard_prefilter import _values
+
+DATASET = "scan_probe"
+ASCII_DIGITS = frozenset("0123456789")
+
+
+def test_no_character_normalizes_to_more_ascii_digits_than_its_utf8_bytes():
+    # the ground of the byte filter, on every code point of the running Python's Unicode
+    worst = 0.0
+    for code in range(0x80, sys.maxunicode + 1):
+        if 0xD800 <= code <= 0xDFFF:
+            continue
+        character = chr(code)
+        digits = sum(c in ASCII_DIGITS for c in unicodedata.normalize("NFKC", character))
+        if digits:
+            worst = max(worst, digits / len(character.encode("utf-8")))
+    assert 0 < worst <= 1
+    assert MIN_SCANNED_BYTES <= MIN_IDENTIFIER_DIGITS
+
+
+def _digit_codes(rng: random.Random, n: int) -> list[str]:
+    """All-digit credit codes that, alone among short values, the scan counts as bank cards."""
+    codes: list[str] = []
+    while len(codes) < n:
+        first = "51640500" + "".join(str(rng.randint(0, 9)) for _ in range(9))
+        code = first + uscc_check_char(first)
+        if code.isdigit() and scan_for_leaks(pd.DataFrame({"c": [code, "短", "短"]})):
+            codes.append(code)
+    return codes
+
+
+def _write(url: str, columns: dict[str, list]) -> sa.Engine:
+    engine = get_engine(url)
+    rows = max(len(v) for v in columns.values())
+    frame = pd.DataFrame({k: v + [None] * (rows - len(v)) for k, v in columns.items()})
+    types = {k: sa.BigInteger if k == "number" else sa.Text for k in columns}
+    frame.to_sql(operation_table_name(DATASET), engine, index=False, dtype=types)
+    return engine
+
+
+def test_the_zone_scan_finds_what_the_whole_table_scan_finds(db_url):
+    rng = random.Random(8)
+    phone, id_number = make_phone(rng), make_id(rng)
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) for c in phone)  # 33 bytes, 11 digits once NFKC
+    circled = {str(d): chr(0x2460 + d - 1) for d in range(1, 10)} | {"0": "\u24ea"}
+    short = ["短", "12", "abc", "１２３", "⑩⑪", "⅒⅒⅒", "1234567890", "", "  "]
+    mixed = [*_values(1_500, seed=4), *short * 40, phone, fullwidth]
+    mixed += ["".join(circled[c] for c in id_number), f"电话{phone}", phone[:10]]
+    codes = _digit_codes(rng, 3)
+    engine = _write(
+        db_url,
+        {
+            "mixed": mixed,
+            "codes": codes + ["短"] * 30 + ["ok"] * 10,  # 3 of 43: the codes count as cards
+            "number": [int(phone), 42, 7],  # not text: read whole
+            "empty": [],
+        },
+    )
+    whole = read_published(engine, DATASET, strings="arrow")
+    expected = scan_for_leaks(whole)
+    assert expected["codes"] == {"bank_card": 3}
+    assert expected["number"] == {"cn_mobile_phone": 1}
+    assert expected["mixed"]["cn_mobile_phone"] >= 3 and expected["mixed"]["cn_id_number"] >= 1
+    scan = scan_published(engine, DATASET)
+    assert scan is not None
+    assert scan.found == expected
+    assert (scan.rows, scan.columns) == whole.shape
+
+    table = sa.Table(operation_table_name(DATASET), sa.MetaData(), autoload_with=engine)
+    text = counted_column(engine, table.c.mixed, int(whole["mixed"].notna().sum()))
+    assert text.filtered
+    read = set(text.values)
+    assert read.isdisjoint(short) and phone[:10] not in read  # under 11 bytes: never read
+    assert {phone, fullwidth} <= read  # 11 bytes and more: read
+    assert text.total == int(whole["mixed"].notna().sum()) > int(text.occurrences.sum())
+    assert not counted_column(engine, table.c.number, 3).filtered
+
+
+def test_a_dataset_never_published_has_no_scan(tmp_path):
+    assert scan_published(get_engine(f"sqlite:///{tmp_path / 'zone.sqlite'}"), DATASET) is None
