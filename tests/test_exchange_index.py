@@ -1,5 +1,6 @@
-"""The exchange tables' slice index covers every query of slices: they read the index, not the rows;
-a table created before the index gains it on the next load, beside its old one."""
+"""The exchange tables' one slice index covers every query of slices: they read the index, not the
+rows, and a slice's rows come through it in table order without a sort; a table created before it
+gains it on the next load, and loses the (county_code, period) index it made redundant."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sqlalchemy as sa
 from assets.aggregation.incremental import exchange_slices, exchange_slices_query
 from assets.exchange.load import load_exchange_slice
 from assets.exchange.stamps import slice_stamps, slice_stamps_query
+from assets.governance.slices import read_exchange_slice
 from assets.storage.engine import get_engine
 from assets.storage.tables import exchange_table
 from tests.helpers import slice_frame
@@ -36,7 +38,7 @@ def test_a_table_made_before_the_covering_index_gains_it_and_keeps_its_rows(db_u
         county_code="640502",
         period="2026-10",
     )
-    assert _indexes(engine, old.name) == {("county_code", "period"), COLUMNS}
+    assert _indexes(engine, old.name) == {COLUMNS}  # the old prefix index is gone
     load_exchange_slice(
         engine,
         entry,
@@ -44,7 +46,7 @@ def test_a_table_made_before_the_covering_index_gains_it_and_keeps_its_rows(db_u
         county_code="640521",
         period="2026-10",
     )
-    assert _indexes(engine, old.name) == {("county_code", "period"), COLUMNS}  # added once
+    assert _indexes(engine, old.name) == {COLUMNS}  # added once
     assert {k: s.rows for k, s in exchange_slices(engine, entry).items()} == {
         ("640502", "2026-10"): 3,
         ("640521", "2026-10"): 2,
@@ -54,11 +56,12 @@ def test_a_table_made_before_the_covering_index_gains_it_and_keeps_its_rows(db_u
 def test_slice_queries_read_the_covering_index_on_sqlite(tmp_path, catalog):
     entry = catalog["medical_institutions"]
     engine = get_engine(f"sqlite:///{tmp_path / 'exchange.sqlite'}")
-    for county, n in (("640502", 4), ("640521", 3)):
+    for county, n in (("640502", 40), ("640521", 3)):
         frame = slice_frame(entry, county, "2026-10", n)
+        frame = frame.sample(frac=1, random_state=3).reset_index(drop=True)  # not source order
         load_exchange_slice(engine, entry, frame, county_code=county, period="2026-10")
     table = exchange_table(entry)
-    assert _indexes(engine, table.name) == {("county_code", "period"), COLUMNS}
+    assert _indexes(engine, table.name) == {COLUMNS}
     queries = {
         "exchange_slices": exchange_slices_query(table),
         "slice_stamps": slice_stamps_query(table),
@@ -70,16 +73,24 @@ def test_slice_queries_read_the_covering_index_on_sqlite(tmp_path, catalog):
                 str(r[-1]) for r in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)
             )
             assert "COVERING INDEX" in plan, (name, plan)
-    # a slice's rows in table order come through the (county, period) index, without a sort
+    # a slice's rows in table order come through the slice index, without a sort
     read = sa.select(table).where(table.c.county_code == "640502", table.c.period == "2026-10")
-    sql = str(
-        read.order_by(sa.literal_column("rowid")).compile(
-            engine, compile_kwargs={"literal_binds": True}
-        )
+    ordered = read.order_by(
+        table.c.file_checksum, table.c.batch_id, table.c.ingested_at, sa.literal_column("rowid")
     )
+    sql = str(ordered.compile(engine, compile_kwargs={"literal_binds": True}))
     with engine.connect() as connection:
         plan = " ".join(str(r[-1]) for r in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
-    assert f"ix_{table.name}_slice " in plan and "TEMP B-TREE" not in plan, plan
+    assert f"ix_{table.name}_slice_loads " in plan and "TEMP B-TREE" not in plan, plan
+    frame = read_exchange_slice(engine, entry, "640502", "2026-10")
+    with engine.connect() as connection:
+        stored = connection.execute(
+            sa.select(table.c.source_row)
+            .where(table.c.county_code == "640502")
+            .order_by(sa.literal_column("rowid"))
+        ).scalars()
+        order = frame["source_row"].tolist()
+        assert order == list(stored) and len(order) == 40 and order != sorted(order)
     # the functions themselves answer from it
     assert len(slice_stamps(engine, entry)) == 2
-    assert sum(s.rows for s in exchange_slices(engine, entry).values()) == 7
+    assert sum(s.rows for s in exchange_slices(engine, entry).values()) == 43

@@ -83,12 +83,12 @@ def exchange_table(entry: CatalogEntry, metadata: sa.MetaData | None = None) -> 
         metadata or sa.MetaData(),
         *provenance_columns(),
         *(sa.Column(item.column, sa.Text, comment=item.name) for item in entry.items),
-        # a slice's rows in table order (governance reads them so, slices.read_exchange_slice)
-        sa.Index(f"ix_{name}_slice", "county_code", "period"),
-        # covers the grouped slice queries (governance's slice stamps and staleness, the catalog's
-        # mounting, the load's fingerprint): they read this index, never the rows (a grouped scan of
-        # a 300k-row table 0.22 -> 0.02 s); a table created before it gains it on its next load
-        # (bulk.ensure_table)
+        # The one index. It covers the grouped slice queries (governance's slice stamps and
+        # staleness, the catalog's mounting, the load's fingerprint): they read it, never the rows
+        # (a grouped scan of a 300k-row table 0.22 -> 0.02 s). A slice's rows come through it in
+        # table order (one load per slice: slices.read_exchange_slice), and a load deletes the old
+        # slice through it. The (county_code, period) index tables had beside it, a prefix of this
+        # one, cost a sixth of every load and is dropped on a table's next load (bulk.ensure_table).
         sa.Index(
             f"ix_{name}_slice_loads",
             "county_code",
