@@ -91,6 +91,32 @@ def ascii_matrix(array: pa.Array | pa.ChunkedArray, width: int) -> np.ndarray:
     return octets.reshape(-1, width)
 
 
+# The days a pandas timestamp (nanoseconds) holds, as YYYYMMDD: ``pd.to_datetime(...,
+# errors="coerce")`` gives NaT outside them, and the validators have always judged so.
+FIRST_DAY, LAST_DAY = 1677_09_22, 2262_04_11
+_MONTH_DAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
+def days_valid(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Which (year, month, day) name a real day of the Gregorian calendar between ``FIRST_DAY``
+    and ``LAST_DAY``: what ``pd.to_datetime`` of their digits accepts, without parsing a string."""
+    year, month, day = (np.asarray(a, dtype=np.int64) for a in (year, month, day))
+    months = (month >= 1) & (month <= 12)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    last = _MONTH_DAYS[np.where(months, month, 0)] - ((month == 2) & ~leap)
+    ymd = year * 10_000 + month * 100 + day
+    return months & (day >= 1) & (day <= last) & (ymd >= FIRST_DAY) & (ymd <= LAST_DAY)
+
+
+def digits_value(matrix: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """The number the ASCII digits in columns ``start:stop`` of a uint8 matrix write (every one of
+    them must be a digit)."""
+    value = np.zeros(len(matrix), dtype=np.int64)
+    for column in range(start, stop):
+        value = value * 10 + (matrix[:, column].astype(np.int64) - 0x30)
+    return value
+
+
 def id_number_valid(values: pd.Series, *, check_birth_date: bool = True) -> pd.Series:
     """GB 11643: shape, check character, and (optionally) a real calendar date in digits 7–14."""
     s = _as_str(values)
@@ -98,9 +124,10 @@ def id_number_valid(values: pd.Series, *, check_birth_date: bool = True) -> pd.S
     if ok.any():
         m = _char_matrix(s[ok], 18)
         good = id_check_bytes(m) == m[:, 17]
-        if check_birth_date:
-            born = pd.to_datetime(s[ok].str.slice(6, 14), format="%Y%m%d", errors="coerce")
-            good &= born.notna().to_numpy()
+        if check_birth_date:  # digits 7-14, YYYYMMDD
+            good &= days_valid(
+                digits_value(m, 6, 10), digits_value(m, 10, 12), digits_value(m, 12, 14)
+            )
         ok.loc[ok] = good
     return ok
 

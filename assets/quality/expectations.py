@@ -37,13 +37,16 @@ from great_expectations.expectations.metrics.map_metric_provider.multicolumn_con
 
 from assets.common.identifiers import (
     ID_NUMBER_PATTERN,
+    ascii_matrix,
+    days_valid,
+    digits_value,
     id_number_valid,
     luhn_valid,
     mobile_valid,
     phone_valid,
     uscc_valid,
 )
-from assets.common.text import STRING
+from assets.common.text import STRING, arrow_text
 from assets.quality.lean_metrics import LeanDependencies
 
 ISO_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
@@ -71,10 +74,12 @@ def _matches(values: pd.Series, pattern: str) -> pd.Series:
 
 def iso_date_valid(values: pd.Series) -> pd.Series:
     """``YYYY-MM-DD`` and a real calendar date; every other spelling is a format failure."""
-    ok = _matches(values, ISO_DATE_PATTERN)
+    ok = _matches(values, ISO_DATE_PATTERN)  # Arrow's \d: ASCII digits only
     if ok.any():
-        parsed = pd.to_datetime(_text(values[ok]), format="%Y-%m-%d", errors="coerce")
-        ok.loc[ok] = parsed.notna().to_numpy()
+        m = ascii_matrix(arrow_text(_text(values[ok])), 10)
+        ok.loc[ok] = days_valid(
+            digits_value(m, 0, 4), digits_value(m, 5, 7), digits_value(m, 8, 10)
+        )
     return ok
 
 
