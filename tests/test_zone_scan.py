@@ -15,7 +15,12 @@ import sqlalchemy as sa
 
 from assets.operation.guards import MIN_IDENTIFIER_DIGITS, scan_for_leaks
 from assets.operation.writer import operation_table_name, read_published
-from assets.operation.zone_scan import MIN_SCANNED_BYTES, counted_column, scan_published
+from assets.operation.zone_scan import (
+    MIN_SCANNED_BYTES,
+    byte_length,
+    counted_column,
+    scan_published,
+)
 from assets.storage.engine import get_engine
 from tests.pii_samples import make_id, make_phone, uscc_check_char
 from tests.test_operation_guard_prefilter import _values
@@ -87,13 +92,15 @@ def test_the_zone_scan_finds_what_the_whole_table_scan_finds(db_url):
     assert (scan.rows, scan.columns) == whole.shape
 
     table = sa.Table(operation_table_name(DATASET), sa.MetaData(), autoload_with=engine)
-    text = counted_column(engine, table.c.mixed, int(whole["mixed"].notna().sum()))
-    assert text.filtered
+    length = byte_length(engine)
+    assert length is not None  # both zones say a text's UTF-8 bytes
+    text = counted_column(engine, table.c.mixed, int(whole["mixed"].notna().sum()), length)
     read = set(text.values)
     assert read.isdisjoint(short) and phone[:10] not in read  # under 11 bytes: never read
     assert {phone, fullwidth} <= read  # 11 bytes and more: read
     assert text.total == int(whole["mixed"].notna().sum()) > int(text.occurrences.sum())
-    assert not counted_column(engine, table.c.number, 3).filtered
+    number = counted_column(engine, table.c.number, 3, length)  # not text: read whole
+    assert sorted(int(v) for v in number.values) == sorted([int(phone), 42, 7])
 
 
 def test_a_dataset_never_published_has_no_scan(tmp_path):

@@ -113,7 +113,7 @@ def digits_value(matrix: np.ndarray, start: int, stop: int) -> np.ndarray:
     them must be a digit)."""
     value = np.zeros(len(matrix), dtype=np.int64)
     for column in range(start, stop):
-        value = value * 10 + (matrix[:, column].astype(np.int64) - 0x30)
+        value = value * 10 + (matrix[:, column].astype(np.int64) - ord("0"))
     return value
 
 

@@ -16,6 +16,7 @@ A column whose type is not text, or a zone whose text is not stored as UTF-8, is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,44 +43,43 @@ class PublishedScan:
 @dataclass(frozen=True)
 class CountedColumn:
     """A published column as the scan reads it: distinct non-null values (those of at least
-    ``MIN_SCANNED_BYTES`` bytes when ``filtered``) with their occurrences, and ``total``, the
-    column's non-null values, all of them."""
+    ``MIN_SCANNED_BYTES`` bytes, for text) with their occurrences, and ``total``, the column's
+    non-null values, all of them."""
 
     values: pd.Series
     occurrences: np.ndarray
     total: int
-    filtered: bool
 
 
-def _utf8_bytes(engine: Engine, column: sa.Column) -> sa.ColumnElement | None:
-    """The SQL for a text value's length in UTF-8 bytes, or None where the zone cannot say it."""
-    if not isinstance(column.type, sa.String):
-        return None
+ByteLength = Callable[[sa.Column], sa.ColumnElement]
+
+
+def byte_length(engine: Engine) -> ByteLength | None:
+    """The SQL for a text value's length in UTF-8 bytes in this zone, or None where it cannot say."""
     if is_postgres(engine):  # in UTF-8 whatever the server's encoding
-        return sa.func.octet_length(sa.func.convert_to(column, "UTF8"))
-    if engine.dialect.name == "sqlite" and _sqlite_utf8(engine):
-        return sa.func.length(sa.cast(column, sa.LargeBinary))  # a text's bytes as stored
+        return lambda column: sa.func.octet_length(sa.func.convert_to(column, "UTF8"))
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            encoding = connection.exec_driver_sql("PRAGMA encoding").scalar_one()
+        if encoding == "UTF-8":  # a text's bytes as stored
+            return lambda column: sa.func.length(sa.cast(column, sa.LargeBinary))
     return None
 
 
-def _sqlite_utf8(engine: Engine) -> bool:
-    with engine.connect() as connection:
-        return connection.exec_driver_sql("PRAGMA encoding").scalar_one() == "UTF-8"
-
-
-def counted_column(engine: Engine, column: sa.Column, total: int) -> CountedColumn:
-    """One column's values as the scan needs them (``total``: its non-null values, counted)."""
+def counted_column(
+    engine: Engine, column: sa.Column, total: int, length: ByteLength | None
+) -> CountedColumn:
+    """One column's values as the scan needs them (``total``: its non-null values, counted;
+    ``length``: :func:`byte_length` of the zone, which leaves out short text values)."""
     occurs = sa.func.count().label("occurrences")
     statement = sa.select(column, occurs).where(column.is_not(None)).group_by(column)
-    length = _utf8_bytes(engine, column)
-    if length is not None:
-        statement = statement.where(length >= MIN_SCANNED_BYTES)
+    if length is not None and isinstance(column.type, sa.String):
+        statement = statement.where(length(column) >= MIN_SCANNED_BYTES)
     counted = read_frame(engine, statement, strings="arrow")
     return CountedColumn(
         values=counted[column.name],
         occurrences=counted["occurrences"].to_numpy(dtype=np.int64),
         total=total,
-        filtered=length is not None,
     )
 
 
@@ -95,11 +95,12 @@ def scan_published(engine: Engine, dataset_id: str) -> PublishedScan | None:
         counts = connection.execute(
             sa.select(sa.func.count(), *(sa.func.count(c) for c in columns))
         ).one()
+    length = byte_length(engine)
     found: dict[str, dict[str, int]] = {}
     for column, total in zip(columns, counts[1:], strict=True):
         if not total:
             continue
-        counted = counted_column(engine, column, int(total))
+        counted = counted_column(engine, column, int(total), length)
         hits = scan_counted(counted.values, counted.occurrences, total=counted.total)
         if hits:
             found[column.name] = hits
