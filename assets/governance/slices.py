@@ -78,14 +78,10 @@ def read_exchange_slice(
     if data is None:
         query = sa.select(table).where(table.c.county_code == county, table.c.period == period)
         if engine.dialect.name == "sqlite":
-            # table order, through the slice index without a sort: a slice is one load (one
-            # checksum, batch and load time), and the index orders its entries by rowid last
-            query = query.order_by(
-                table.c.file_checksum,
-                table.c.batch_id,
-                table.c.ingested_at,
-                sa.literal_column("rowid"),
-            )
+            # table order. Found through the slice index, then sorted: a slice's rows need not share
+            # one load's checksum, batch and time (the index's order after county and period). Only
+            # a slice whose staged file is gone is read so.
+            query = query.order_by(sa.literal_column("rowid"))
         data = read_arrow(engine, query)
     delivered = set(entry.columns)
     provenance = data.drop_columns([c for c in data.column_names if c in delivered])

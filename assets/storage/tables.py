@@ -85,10 +85,11 @@ def exchange_table(entry: CatalogEntry, metadata: sa.MetaData | None = None) -> 
         *(sa.Column(item.column, sa.Text, comment=item.name) for item in entry.items),
         # The one index. It covers the grouped slice queries (governance's slice stamps and
         # staleness, the catalog's mounting, the load's fingerprint): they read it, never the rows
-        # (a grouped scan of a 300k-row table 0.22 -> 0.02 s). A slice's rows come through it in
-        # table order (one load per slice: slices.read_exchange_slice), and a load deletes the old
-        # slice through it. The (county_code, period) index tables had beside it, a prefix of this
-        # one, cost a sixth of every load and is dropped on a table's next load (bulk.ensure_table).
+        # (a grouped scan of a 300k-row table 0.22 -> 0.02 s). A load deletes the old slice through
+        # it, and a slice read from the table finds its rows through it (then sorts them into table
+        # order: slices.read_exchange_slice). The (county_code, period) index tables had beside it,
+        # a prefix of this one, cost a sixth of every load and is dropped on a table's next load
+        # (bulk.ensure_table).
         sa.Index(
             f"ix_{name}_slice_loads",
             "county_code",
