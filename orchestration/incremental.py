@@ -16,7 +16,6 @@ import dagster as dg
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from assets.aggregation.assets import landing_key
 from assets.aggregation.incremental import (
     UNCHANGED,
     UNCHANGED_LABEL,
@@ -29,12 +28,13 @@ from assets.aggregation.incremental import (
     latest_ingests,
     unchanged_delivery,
 )
+from assets.aggregation.keys import landing_key
 from assets.aggregation.partitions import partition_key
-from assets.classification.assets import classification_key
+from assets.classification.keys import classification_key
 from assets.common.catalog import CatalogEntry
-from assets.governance.assets import governance_key
+from assets.governance.keys import governance_key
 from assets.landing.paths import LandingPath, file_checksum
-from assets.operation.assets import operation_key
+from assets.operation.keys import operation_key
 from assets.storage.engine import one_line_error
 
 DATA_VERSION_TAG = "dagster/data_version"  # where Dagster keeps a materialization's data version

@@ -26,8 +26,8 @@ from assets.aggregation.summary import (
     records_by_id,
     totals,
 )
+from assets.catalog_sync.keys import CATALOG_JOB_NAME
 from assets.catalog_sync.registry import registry_fingerprint
-from assets.catalog_sync.sensors import CATALOG_JOB_NAME
 from assets.catalog_sync.versions import latest_version, registry_already_processed
 from assets.common.catalog import load_catalog
 from assets.common.city import City, load_city
@@ -36,6 +36,7 @@ from assets.landing.paths import LandingPath, scan_landing
 from assets.storage.engine import get_engine, one_line_error, safe_url
 from assets.storage.migrate import ensure_platform_schema
 from assets.storage.tables import ingest_files
+from assets.workspace.keys import WORKSPACE_JOB
 from orchestration.incremental import (
     DeliveryPlan,
     SkippedDelivery,
@@ -419,8 +420,6 @@ def _post_ingest_needed(
     """Whether a post-ingest job has anything to do. With no delivery run, the quality follow-up and
     the freshness checks wait for their daily schedules, the catalog is published only when its
     registry changed (or it never was), the workspace only after a publish."""
-    from assets.workspace.assets import WORKSPACE_JOB
-
     if force or ingested:
         return True
     if job_name == WORKSPACE_JOB:  # it reconciles grants on the tables a publish replaced

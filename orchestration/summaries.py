@@ -12,8 +12,7 @@ from collections.abc import Iterable, Mapping
 
 import dagster as dg
 
-from assets.catalog_sync.assets import CITY_CATALOG_KEY
-from assets.catalog_sync.checks import FRESHNESS_CHECK_NAME
+from assets.catalog_sync.keys import CITY_CATALOG_KEY, FRESHNESS_CHECK_NAME
 from assets.catalog_sync.versions import latest_version
 from assets.common.catalog import load_catalog
 from assets.operation.summary import operation_summary

@@ -6,10 +6,11 @@ import json
 
 import dagster as dg
 
-from assets.catalog_sync.assets import CITY_CATALOG_KEY, city_catalog
+from assets.catalog_sync.assets import city_catalog
+from assets.catalog_sync.keys import CATALOG_JOB_NAME, CITY_CATALOG_KEY
 from assets.catalog_sync.publish import JSON_NAME, public_dir
 from assets.catalog_sync.registry import seed_registry
-from assets.catalog_sync.sensors import CATALOG_JOB_NAME, catalog_job, catalog_registry_sensor
+from assets.catalog_sync.sensors import catalog_job, catalog_registry_sensor
 from assets.storage.platform import PlatformResource
 from tests.helpers import settings_for
 from tests.test_catalog_validation import register, shipped

@@ -21,16 +21,15 @@ from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster_graphql.test.utils import execute_dagster_graphql
 
-from assets.catalog_sync.assets import CITY_CATALOG_KEY
 from assets.catalog_sync.checks import (
     FRESHNESS_JOB_NAME,
     FRESHNESS_SCHEDULE_NAME,
     freshness_check_key,
 )
 from assets.catalog_sync.freshness import china_today, freshness_rule_id
+from assets.catalog_sync.keys import CATALOG_JOB_NAME, CITY_CATALOG_KEY
 from assets.catalog_sync.publish import JSON_NAME, catalog_events_of, public_dir
 from assets.catalog_sync.registry import registry_dir, scan_registry
-from assets.catalog_sync.sensors import CATALOG_JOB_NAME
 from assets.catalog_sync.versions import get_version, list_versions
 from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.common.quality import Dimension

@@ -15,12 +15,12 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from assets.aggregation.assets import landing_key
-from assets.classification.assets import classification_key
-from assets.governance.assets import governance_key
+from assets.aggregation.keys import landing_key
+from assets.classification.keys import classification_key
+from assets.governance.keys import governance_key
 from assets.governance.records import governed_path, read_governed
 from assets.landing.generator import generate
-from assets.operation.assets import operation_key
+from assets.operation.keys import operation_key
 from assets.storage.engine import dispose_engines, get_engine
 from orchestration.cli import main
 from orchestration.runner import dagster_instance, run_pipeline

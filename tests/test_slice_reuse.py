@@ -20,14 +20,14 @@ from click.testing import CliRunner
 from assets.aggregation.ingest import ingest_landing_file, read_stage
 from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.common.city import load_city
-from assets.governance.assets import governance_key
+from assets.governance.keys import governance_key
 from assets.governance.records import read_governed
 from assets.governance.rules import rule_registry
 from assets.governance.slice_cache import cache_dir
 from assets.governance.slices import SliceCount, govern_dataset
 from assets.landing.generator import generate
 from assets.landing.paths import scan_landing
-from assets.operation.assets import operation_key
+from assets.operation.keys import operation_key
 from assets.storage.engine import dispose_engines, get_engine
 from assets.storage.tables import (
     classification_register,

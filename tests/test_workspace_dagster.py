@@ -20,8 +20,8 @@ from assets.authorization.grants import create_grant
 from assets.authorization.records import Actor, utc_now
 from assets.operation.suspension import resume_supply, suspend_supply
 from assets.storage.engine import get_engine, is_postgres
-from assets.workspace.assets import WORKSPACE_JOB, WORKSPACE_KEY
 from assets.workspace.checks import PRIVILEGES_CHECK, PRIVILEGES_JOB
+from assets.workspace.keys import WORKSPACE_JOB, WORKSPACE_KEY
 from assets.workspace.naming import role_name, role_prefix
 from assets.workspace.postgres import database_name
 from orchestration.cli import main

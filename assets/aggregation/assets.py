@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets.aggregation.holds import DEFAULT_SHRINK_RATIO, confirmed_checksums
 from assets.aggregation.ingest import ingest_landing_file, record_ingest
+from assets.aggregation.keys import aggregation_key, landing_key
 from assets.aggregation.partitions import (
     COUNTY_NAME_TAG,
     county_tags,
@@ -20,14 +21,6 @@ from assets.landing.limits import ReadLimits
 from assets.landing.locate import locate_landing_file
 from assets.landing.rejections import describe_counts
 from assets.storage.platform import PlatformResource
-
-
-def landing_key(dataset_id: str) -> dg.AssetKey:
-    return dg.AssetKey(["landing", dataset_id])
-
-
-def aggregation_key(dataset_id: str) -> dg.AssetKey:
-    return dg.AssetKey(["aggregation", dataset_id])
 
 
 def landing_spec(entry: CatalogEntry, city: City) -> dg.AssetSpec:

@@ -11,10 +11,9 @@ import pandas as pd
 from assets.catalog_sync.aggregate import prohibited_datasets
 from assets.catalog_sync.cycle import CatalogCycle, run_catalog_cycle, seed_new_platform
 from assets.catalog_sync.freshness import china_today
+from assets.catalog_sync.keys import CITY_CATALOG_KEY
 from assets.catalog_sync.mounting import mounting_markdown, mounting_status, mounting_summary
 from assets.storage.platform import PlatformResource
-
-CITY_CATALOG_KEY = dg.AssetKey(["catalog", "city_catalog"])
 
 
 def _metadata(cycle: CatalogCycle) -> dict[str, object]:

@@ -30,6 +30,7 @@ from assets.catalog_sync.freshness import (
     expected_counties,
     sync_freshness_tickets,
 )
+from assets.catalog_sync.keys import FRESHNESS_CHECK_NAME
 from assets.catalog_sync.mounting import GRACE_DAYS
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
@@ -41,7 +42,6 @@ if TYPE_CHECKING:  # what define_asset_job returns; not exported at the top of d
         UnresolvedAssetJobDefinition,
     )
 
-FRESHNESS_CHECK_NAME = "freshness"
 FRESHNESS_JOB_NAME = "catalog_freshness"
 FRESHNESS_SCHEDULE_NAME = "catalog_freshness_daily"
 FRESHNESS_CRON = "0 9 * * *"

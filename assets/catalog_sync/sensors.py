@@ -14,12 +14,10 @@ import json
 
 import dagster as dg
 
-from assets.catalog_sync.assets import CITY_CATALOG_KEY
+from assets.catalog_sync.keys import CATALOG_JOB_NAME, CITY_CATALOG_KEY
 from assets.catalog_sync.registry import fingerprint_hash, registry_fingerprint
 from assets.catalog_sync.versions import registry_already_processed
 from assets.storage.platform import PlatformResource
-
-CATALOG_JOB_NAME = "catalog_publication"
 
 catalog_job = dg.define_asset_job(
     CATALOG_JOB_NAME,

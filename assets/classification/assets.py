@@ -8,13 +8,15 @@ import dagster as dg
 import pandas as pd
 
 from assets.classification.classify import classify_columns, dataset_grade
+from assets.classification.keys import classification_key
 from assets.classification.records import record_register
 from assets.classification.scheme import default_scheme
 from assets.common import progress
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.exchange.metadata import column_schema
-from assets.governance.assets import DATA_BUREAU, governance_key
+from assets.governance.assets import DATA_BUREAU
+from assets.governance.keys import governance_key
 from assets.governance.records import (
     governed_columns,
     governed_path,
@@ -23,10 +25,6 @@ from assets.governance.records import (
     read_governed,
 )
 from assets.storage.platform import PlatformResource
-
-
-def classification_key(dataset_id: str) -> dg.AssetKey:
-    return dg.AssetKey(["classification", dataset_id])
 
 
 def classification_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:

@@ -3,8 +3,8 @@
 import dagster as dg
 import pyarrow.compute as pc
 
-from assets.aggregation.assets import aggregation_key
 from assets.aggregation.ingest import read_stage_table, staged_path
+from assets.aggregation.keys import aggregation_key
 from assets.aggregation.partitions import dataset_partitions, split_partition_key
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City

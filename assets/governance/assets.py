@@ -14,6 +14,7 @@ from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.exchange.assets import exchange_key
 from assets.exchange.metadata import column_schema
+from assets.governance.keys import governance_key
 from assets.governance.records import (
     count_exchange_rows,
     governed_path,
@@ -26,10 +27,6 @@ from assets.storage.platform import PlatformResource
 from assets.storage.tables import exchange_table_name
 
 DATA_BUREAU = "team:data_bureau"
-
-
-def governance_key(dataset_id: str) -> dg.AssetKey:
-    return dg.AssetKey(["governance", dataset_id])
 
 
 def _markdown(frame: pd.DataFrame) -> dg.MetadataValue:

@@ -9,7 +9,7 @@ import dagster as dg
 import pandas as pd
 
 from assets.audit import log as audit
-from assets.classification.assets import classification_key
+from assets.classification.keys import classification_key
 from assets.classification.records import read_register, register_levels
 from assets.common import progress
 from assets.common.catalog import CatalogEntry
@@ -17,9 +17,10 @@ from assets.common.city import City
 from assets.desensitization.kanonymity import measure_k
 from assets.desensitization.policy import load_policy
 from assets.exchange.metadata import column_schema
-from assets.governance.assets import governance_key
+from assets.governance.keys import governance_key
 from assets.governance.records import governed_path, governed_rows
 from assets.operation.keyfile import resolve_pseudonym_key
+from assets.operation.keys import operation_key
 from assets.operation.records import publications, record_publication
 from assets.operation.streamed import publish_governed
 from assets.operation.suspension import active_suspensions
@@ -41,10 +42,6 @@ TRANSFORMATION_LABELS = {
     "kept": "保留",
     "suppressed": "置空",
 }
-
-
-def operation_key(dataset_id: str) -> dg.AssetKey:
-    return dg.AssetKey(["operation", dataset_id])
 
 
 def _schema(

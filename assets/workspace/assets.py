@@ -4,14 +4,14 @@ import dagster as dg
 
 from assets.audit import log as audit
 from assets.common.catalog import CatalogEntry
-from assets.operation.assets import OPERATOR, operation_key
+from assets.operation.assets import OPERATOR
+from assets.operation.keys import operation_key
 from assets.storage.engine import safe_url
 from assets.storage.platform import PlatformResource
+from assets.workspace.keys import WORKSPACE_JOB, WORKSPACE_KEY
 from assets.workspace.reconcile import live_state, reconcile
 
-WORKSPACE_KEY = dg.AssetKey(["workspace", "grants"])
 WORKSPACE_GROUP = "workspace"
-WORKSPACE_JOB = "workspace_reconcile"
 
 
 def workspace_grants_asset(catalog: dict[str, CatalogEntry]) -> dg.AssetsDefinition:

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets.storage.platform import PlatformResource
-from assets.workspace.assets import WORKSPACE_KEY
+from assets.workspace.keys import WORKSPACE_KEY
 from assets.workspace.reconcile import check_privileges, live_state
 
 PRIVILEGES_CHECK = "privileges_match_grants"

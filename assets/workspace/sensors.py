@@ -7,8 +7,8 @@ import hashlib
 import dagster as dg
 
 from assets.storage.platform import PlatformResource
-from assets.workspace.assets import WORKSPACE_JOB
 from assets.workspace.checks import PRIVILEGES_JOB
+from assets.workspace.keys import WORKSPACE_JOB
 from assets.workspace.reconcile import live_state
 from assets.workspace.records import applied_access
 

@@ -11,7 +11,8 @@ from assets.catalog_sync.checks import (
     freshness_job,
     freshness_schedule,
 )
-from assets.catalog_sync.sensors import CATALOG_JOB_NAME, catalog_job, catalog_registry_sensor
+from assets.catalog_sync.keys import CATALOG_JOB_NAME
+from assets.catalog_sync.sensors import catalog_job, catalog_registry_sensor
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from orchestration.stages import StageDefinitions

@@ -3,15 +3,14 @@ of assets per dataset (no operation asset for 禁止开放 datasets), and the jo
 
 import dagster as dg
 
-from assets.classification.assets import classification_asset, classification_key
+from assets.classification.assets import classification_asset
+from assets.classification.keys import classification_key
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
-from assets.governance.assets import (
-    governance_asset,
-    governance_key,
-    governance_reconciled_check,
-)
-from assets.operation.assets import operation_asset, operation_checks, operation_key
+from assets.governance.assets import governance_asset, governance_reconciled_check
+from assets.governance.keys import governance_key
+from assets.operation.assets import operation_asset, operation_checks
+from assets.operation.keys import operation_key
 from orchestration.stages import StageDefinitions
 
 OPERATION_JOB = "govern_and_publish"

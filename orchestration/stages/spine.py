@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-from assets.aggregation.assets import aggregation_key, county_ingest_asset, landing_spec
+from assets.aggregation.assets import county_ingest_asset, landing_spec
+from assets.aggregation.keys import aggregation_key
 from assets.aggregation.partitions import dataset_partitions
 from assets.aggregation.sensors import ingest_job_name, landing_sensor
 from assets.common.catalog import CatalogEntry

@@ -6,8 +6,9 @@ import dagster as dg
 
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
-from assets.workspace.assets import WORKSPACE_JOB, workspace_grants_asset, workspace_job
+from assets.workspace.assets import workspace_grants_asset, workspace_job
 from assets.workspace.checks import privileges_job, privileges_match_grants
+from assets.workspace.keys import WORKSPACE_JOB
 from assets.workspace.sensors import privileges_hourly, workspace_daily, workspace_grants_changed
 from orchestration.stages import StageDefinitions
 
