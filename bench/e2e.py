@@ -96,7 +96,7 @@ def floor(data_dir: Path, files: list, database: Path) -> tuple[float, int, floa
 
 def run_pipeline(label: str, data_dir: Path, env: dict[str, str]) -> ProcessRun:
     """``publicdata run --json`` in a child process; its wall and CPU time and peak RSS."""
-    command = [sys.executable, "-m", "orchestration.cli", "run", "--data-dir", str(data_dir)]
+    command = [sys.executable, "-m", "orchestration.console", "run", "--data-dir", str(data_dir)]
     command.append("--json")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()

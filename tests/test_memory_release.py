@@ -2,11 +2,16 @@
 did not, none (a full collection in a process holding many objects cost most of a small run)."""
 
 import gc
+import subprocess
+import sys
 import weakref
+from pathlib import Path
 
 import pytest
 
 from orchestration import memory
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _full_collections(action) -> int:
@@ -86,3 +91,48 @@ def test_survivors_are_frozen_at_once_only_in_a_process_that_freezes(freezing):
     memory._freezing = True
     memory.freeze_survivors()
     assert gc.get_freeze_count() > 0
+
+
+_STARTING = """
+import gc, sys
+from orchestration import memory
+before = gc.get_threshold()
+memory.collect_rarely_while_starting()
+memory.collect_rarely_while_starting()  # once: the second call keeps the first's thresholds
+starting = gc.get_threshold()
+import orchestration.cli, orchestration.runner  # the start: no young collection in between
+young = gc.get_count()[0]
+memory.freeze_between_runs()
+memory.freeze_survivors()  # the first run: collected, frozen, the thresholds back
+print(before == gc.get_threshold(), starting[0], starting[1:] == before[1:], young > before[0])
+"""
+
+
+def test_the_command_collects_rarely_while_it_starts_then_as_usual():
+    """``publicdata`` (``orchestration/console.py``) raises the youngest generation's threshold
+    before its imports; the first run's freeze puts it back. In a child process: the test session
+    must not freeze."""
+    done = subprocess.run(
+        [sys.executable, "-c", _STARTING],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    restored, gen0, older_kept, deferred = done.stdout.split()
+    assert restored == "True" and older_kept == "True"
+    assert int(gen0) == memory.STARTUP_GEN0_THRESHOLD
+    assert deferred == "True"  # more than 700 allocations waited: the imports were not collected
+
+
+def test_the_command_entry_point_runs_the_cli():
+    done = subprocess.run(
+        [sys.executable, "-m", "orchestration.console", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("publicdata ")
