@@ -16,14 +16,10 @@ from assets.desensitization.policy import load_policy
 from assets.governance.govern import govern
 from assets.governance.records import governed_text
 from assets.operation.guards import scan_for_leaks
-from assets.operation.writer import (
-    emptied_published_columns,
-    operation_table_name,
-    publish,
-    read_published,
-)
+from assets.operation.writer import emptied_published_columns, publish, read_published
 from assets.operation.zone_scan import scan_published
 from assets.storage.engine import get_engine
+from assets.storage.tables import operation_table_name
 
 AS_OF = date(2026, 11, 20)  # the day bench/run.py generates its data as of
 

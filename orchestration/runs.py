@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from assets.aggregation.keys import ingest_job_name
 from assets.aggregation.partitions import partition_key
-from assets.aggregation.sensors import ingest_job_name
 from assets.landing.paths import LandingPath
 
 # The CLI prints its own progress and summary (rejections, failed runs, tickets); the run events,

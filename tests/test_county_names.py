@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.aggregation.keys import ingest_job_name
 from assets.aggregation.partitions import (
     COUNTY_NAME_TAG,
     COUNTY_TAG,
@@ -13,7 +14,6 @@ from assets.aggregation.partitions import (
     partition_key,
     period_partitions_name,
 )
-from assets.aggregation.sensors import ingest_job_name
 from orchestration.definitions import build_definitions
 from tests.helpers import medical_rows, settings_for, write_delivery
 

@@ -39,8 +39,8 @@ def test_the_overview_counts_the_whole_dataset_not_only_the_latest_partition(tmp
     gives the whole table by county, so the UI's overview does not read as the dataset's size."""
     import dagster as dg
 
+    from assets.aggregation.keys import ingest_job_name
     from assets.aggregation.partitions import partition_key, period_partitions_name
-    from assets.aggregation.sensors import ingest_job_name
     from assets.exchange.assets import exchange_key
     from orchestration.definitions import build_definitions
     from tests.helpers import medical_rows, settings_for, write_delivery

@@ -26,8 +26,9 @@ from assets.landing.generator import generate
 from assets.landing.paths import scan_landing
 from assets.operation import carry
 from assets.operation.streamed import plan_governed, publish_governed
-from assets.operation.writer import operation_table_name, withdraw
+from assets.operation.writer import withdraw
 from assets.storage.engine import get_engine
+from assets.storage.tables import operation_table_name
 
 CATALOG = load_catalog(SHIPPED_CATALOG_DIR)
 CITY = load_city()

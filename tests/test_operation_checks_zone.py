@@ -13,13 +13,9 @@ import sqlalchemy as sa
 from assets.common.identifiers import id_check_char
 from assets.operation import writer
 from assets.operation.guards import emptied_columns, scan_for_leaks
-from assets.operation.writer import (
-    EMPTIED_HEAD_ROWS,
-    emptied_published_columns,
-    operation_table_name,
-    read_published,
-)
+from assets.operation.writer import EMPTIED_HEAD_ROWS, emptied_published_columns, read_published
 from assets.storage.engine import get_engine
+from assets.storage.tables import operation_table_name
 
 DATASET = "zone_checks"
 ROWS = EMPTIED_HEAD_ROWS * 3

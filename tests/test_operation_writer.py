@@ -19,8 +19,9 @@ from assets.desensitization.desensitize import ProhibitedDatasetError, desensiti
 from assets.desensitization.kanonymity import measure_k
 from assets.operation import writer
 from assets.operation.guards import LeakFound
-from assets.operation.writer import operation_table_name, publish, read_published, withdraw
+from assets.operation.writer import publish, read_published, withdraw
 from assets.storage.engine import get_engine
+from assets.storage.tables import operation_table_name
 from tests.helpers import medical_rows
 from tests.test_desensitize import CATALOG, CITY, KEY, POLICY, governed, households
 

@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from dagster._serdes import serialize_value
 
+from assets.aggregation.keys import ingest_job_name
 from assets.aggregation.partitions import partition_key
-from assets.aggregation.sensors import ingest_job_name
 from assets.common.quality import Dimension
 from assets.landing.generator import DEFECT_KINDS, Manifest, ManifestFile, generate
 from assets.landing.reader import read_landing_file

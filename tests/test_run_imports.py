@@ -20,6 +20,11 @@ STAGE_CODE = (
     "assets.catalog_sync.sensors",
     "assets.catalog_sync.checks",
     "assets.workspace.assets",
+    "assets.aggregation.sensors",
+    "assets.aggregation.ingest",  # and with it the landing file readers
+    "assets.classification.classify",
+    "assets.governance.govern",
+    "assets.operation.writer",
     "orchestration.assembly",
     "great_expectations",
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.aggregation.keys import ingest_job_name
 from assets.aggregation.partitions import partition_key, period_partitions_name
-from assets.aggregation.sensors import ingest_job_name
 from assets.landing.rejections import describe_counts
 from orchestration.definitions import build_definitions
 from tests.helpers import medical_rows, settings_for, write_delivery

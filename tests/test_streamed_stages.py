@@ -29,9 +29,10 @@ from assets.landing.generator import generate
 from assets.landing.paths import scan_landing
 from assets.operation.guards import scan_for_leaks
 from assets.operation.streamed import publish_governed
-from assets.operation.writer import operation_table_name, publish, read_published
+from assets.operation.writer import publish, read_published
 from assets.operation.zone_scan import scan_published
 from assets.storage.engine import get_engine
+from assets.storage.tables import operation_table_name
 
 CATALOG = load_catalog(SHIPPED_CATALOG_DIR)
 CITY = load_city()

@@ -14,7 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from assets.operation.guards import MIN_IDENTIFIER_DIGITS, scan_for_leaks
-from assets.operation.writer import operation_table_name, read_published
+from assets.operation.writer import read_published
 from assets.operation.zone_scan import (
     MIN_SCANNED_BYTES,
     byte_length,
@@ -22,6 +22,7 @@ from assets.operation.zone_scan import (
     scan_published,
 )
 from assets.storage.engine import get_engine
+from assets.storage.tables import operation_table_name
 from tests.pii_samples import make_id, make_phone, uscc_check_char
 from tests.test_operation_guard_prefilter import _values
 

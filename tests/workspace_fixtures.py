@@ -8,8 +8,9 @@ import pandas as pd
 import sqlalchemy as sa
 
 from assets.authorization.grants import LiveGrant
-from assets.operation.writer import operation_table_name, publish
+from assets.operation.writer import publish
 from assets.storage.migrate import ensure_platform_schema
+from assets.storage.tables import operation_table_name
 from tests.test_operation_writer import _desensitized, _medical
 
 MEDICAL = "medical_institutions"

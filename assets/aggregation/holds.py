@@ -20,10 +20,10 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from assets.aggregation.statuses import STATUS_HELD
 from assets.audit import log as audit
 from assets.storage.tables import ingest_confirmations, ingest_files
 
-STATUS_HELD = "held"
 SHRINK = "shrink"  # ingest_files.reason_code of a held delivery
 DEFAULT_SHRINK_RATIO = 0.5
 AUDIT_CONFIRM = "ingest.confirm"

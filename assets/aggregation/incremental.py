@@ -27,8 +27,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from assets.aggregation.holds import STATUS_HELD
-from assets.aggregation.ingest import STATUS_LOADED, STATUS_REJECTED
+from assets.aggregation.statuses import STATUS_HELD, STATUS_LOADED, STATUS_REJECTED
 from assets.common.catalog import CatalogEntry
 from assets.landing.paths import LandingPath
 from assets.landing.rejections import TOO_LARGE

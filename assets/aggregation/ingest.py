@@ -27,6 +27,7 @@ from assets.aggregation.holds import (
     shrink_problem,
     staged_rows,
 )
+from assets.aggregation.statuses import STATUS_LOADED, STATUS_REJECTED
 from assets.common.catalog import CatalogEntry
 from assets.common.files import create_private_file, private_dir
 from assets.landing.limits import ReadLimits
@@ -35,8 +36,6 @@ from assets.landing.reader import read_landing_file
 from assets.landing.rejections import FileRejected, RowRejection
 from assets.storage.tables import PROVENANCE_COLUMNS, ingest_files, ingest_rejections
 
-STATUS_LOADED = "loaded"
-STATUS_REJECTED = "rejected"
 # Row rejection: a cell holding a NUL character (0x00). PostgreSQL text cannot hold it and SQLite
 # would keep it, so the same delivery would differ by backend: the row is rejected on both.
 NUL_BYTE = "nul_byte"

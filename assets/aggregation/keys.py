@@ -1,5 +1,5 @@
-"""The aggregation stage's asset keys, importable without the stage's code (the incremental planner
-and the run summary name these assets without running them)."""
+"""The aggregation stage's asset keys and ingest job names, importable without the stage's code (the
+incremental planner, the run summary and the run launcher name them without running them)."""
 
 import dagster as dg
 
@@ -10,3 +10,7 @@ def landing_key(dataset_id: str) -> dg.AssetKey:
 
 def aggregation_key(dataset_id: str) -> dg.AssetKey:
     return dg.AssetKey(["aggregation", dataset_id])
+
+
+def ingest_job_name(dataset_id: str) -> str:
+    return f"ingest_{dataset_id}"

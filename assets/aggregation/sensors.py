@@ -5,16 +5,13 @@ from collections import defaultdict
 import dagster as dg
 
 from assets.aggregation.ingest import last_ingested_checksums
+from assets.aggregation.keys import ingest_job_name
 from assets.aggregation.partitions import county_tags, partition_key, period_partitions_name
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.landing.changes import detect_changes, dump_cursor, load_cursor
 from assets.landing.paths import scan_landing
 from assets.storage.platform import PlatformResource
-
-
-def ingest_job_name(dataset_id: str) -> str:
-    return f"ingest_{dataset_id}"
 
 
 def landing_sensor(catalog: dict[str, CatalogEntry], city: City, jobs: list) -> dg.SensorDefinition:

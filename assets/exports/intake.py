@@ -37,9 +37,8 @@ from assets.exports.sources import (
     run_query,
 )
 from assets.operation.records import publications
-from assets.operation.writer import operation_table_name
 from assets.products.register import get_product
-from assets.storage.tables import export_requests
+from assets.storage.tables import export_requests, operation_table_name
 
 REQUEST = "export_request"
 STAGING_DIR = Path("exports") / "staging"

@@ -24,11 +24,10 @@ from assets.common.city import City
 from assets.common.documents import neutralize_frame
 from assets.exports.intake import sm3_file
 from assets.exports.sources import outbox_dir
-from assets.operation.writer import operation_table_name
 from assets.products.fees import FeeConfig, yuan
 from assets.products.ledger import LedgerLine, record_income
 from assets.products.register import Product
-from assets.storage.tables import release_register
+from assets.storage.tables import operation_table_name, release_register
 
 
 def neutralize(frame: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pyarrow as pa
@@ -26,13 +27,15 @@ from sqlalchemy.engine import Engine
 from assets.common.catalog import CatalogEntry
 from assets.common.files import create_private_file, private_dir
 from assets.common.text import as_text, format_dates
-from assets.governance.govern import GovernanceResult
 from assets.storage.tables import (
     exchange_table,
     governance_duplicates,
     governance_quarantine,
     governance_reconciliation,
 )
+
+if TYPE_CHECKING:  # the records are read where governance itself is not (the run's summary)
+    from assets.governance.govern import GovernanceResult
 
 # --- governed data ------------------------------------------------------------------------------
 

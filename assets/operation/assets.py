@@ -24,14 +24,11 @@ from assets.operation.keys import operation_key
 from assets.operation.records import publications, record_publication
 from assets.operation.streamed import publish_governed
 from assets.operation.suspension import active_suspensions
-from assets.operation.writer import (
-    emptied_published_columns,
-    operation_table_name,
-    read_published,
-)
+from assets.operation.writer import emptied_published_columns, read_published
 from assets.operation.zone_scan import scan_published
 from assets.storage.engine import safe_url
 from assets.storage.platform import PlatformResource
+from assets.storage.tables import operation_table_name
 
 OPERATOR = "team:operating_institution"
 

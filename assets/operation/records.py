@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from assets.desensitization.desensitize import DesensitizationReport
 from assets.storage.tables import operation_publications
+
+if TYPE_CHECKING:  # the records are read where nothing is desensitized (the run's summary)
+    from assets.desensitization.desensitize import DesensitizationReport
 
 
 def record_publication(

@@ -12,8 +12,8 @@ from assets.common.catalog import CatalogEntry
 from assets.governance.records import reconciliation_totals
 from assets.operation.records import publications
 from assets.operation.suspension import active_suspensions
-from assets.operation.writer import operation_table_name
 from assets.storage.engine import safe_url
+from assets.storage.tables import operation_table_name
 
 
 def operation_summary(

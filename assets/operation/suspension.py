@@ -12,17 +12,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assets.audit import log as audit
-from assets.operation.writer import WithdrawOutcome, withdraw
 from assets.storage.tables import (
     operation_publications,
     security_incidents,
     supply_suspensions,
 )
+
+if TYPE_CHECKING:
+    from assets.operation.writer import WithdrawOutcome
 
 
 class SuspensionError(ValueError):
@@ -158,6 +161,10 @@ def suspend_supply(
         )
     outcome: WithdrawOutcome | None = None
     if withdraw_published:
+        # the zone writer (Arrow, the bulk loader) only when a suspension withdraws: the run's summary
+        # reads the suspensions without loading it
+        from assets.operation.writer import withdraw
+
         outcome = withdraw(
             operation_engine,
             dataset_id,

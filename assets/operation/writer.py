@@ -34,13 +34,10 @@ from assets.storage.arrow_read import Strings, read_frame
 from assets.storage.bulk import append_rows, replace_slice
 from assets.storage.dependents import lock_views, restore_views, save_dependent_views
 from assets.storage.engine import is_postgres
+from assets.storage.tables import operation_table_name
 
 STAGING_SUFFIX = "__next"
 SLICE_COLUMN = "county_code"
-
-
-def operation_table_name(dataset_id: str) -> str:
-    return f"operation_{dataset_id}"
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assets.operation.guards import MIN_IDENTIFIER_DIGITS, scan_counted
-from assets.operation.writer import operation_table_name, published_table
+from assets.operation.writer import published_table
 from assets.storage.arrow_read import read_frame
 from assets.storage.engine import is_postgres
+from assets.storage.tables import operation_table_name
 
 # values shorter than this (UTF-8 bytes) are not read: they hold too few digits to be an identifier
 MIN_SCANNED_BYTES = MIN_IDENTIFIER_DIGITS

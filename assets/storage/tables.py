@@ -75,6 +75,11 @@ def exchange_table_name(dataset_id: str) -> str:
     return f"exchange_{dataset_id}"
 
 
+def operation_table_name(dataset_id: str) -> str:
+    """The operation platform's table of one dataset (``assets/operation/writer.py`` writes it)."""
+    return f"operation_{dataset_id}"
+
+
 def exchange_table(entry: CatalogEntry, metadata: sa.MetaData | None = None) -> sa.Table:
     """The city exchange platform table of one dataset: items as delivered text + provenance."""
     name = exchange_table_name(entry.dataset_id)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from assets.authorization.grants import LiveGrant
-from assets.operation.writer import operation_table_name
+from assets.storage.tables import operation_table_name
 from assets.workspace.naming import role_name, schema_name, view_name
 
 

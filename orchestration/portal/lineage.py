@@ -26,11 +26,11 @@ from assets.classification.records import read_register
 from assets.common.catalog import CatalogEntry
 from assets.governance.records import governed_path
 from assets.operation.records import publications
-from assets.operation.writer import operation_table_name
 from assets.storage.tables import (
     exchange_table_name,
     governance_reconciliation,
     ingest_files,
+    operation_table_name,
     quality_tickets,
 )
 from orchestration.portal import labels

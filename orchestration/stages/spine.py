@@ -3,9 +3,9 @@
 import dagster as dg
 
 from assets.aggregation.assets import county_ingest_asset, landing_spec
-from assets.aggregation.keys import aggregation_key
+from assets.aggregation.keys import aggregation_key, ingest_job_name
 from assets.aggregation.partitions import dataset_partitions
-from assets.aggregation.sensors import ingest_job_name, landing_sensor
+from assets.aggregation.sensors import landing_sensor
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.exchange.assets import exchange_asset, exchange_key
