@@ -190,7 +190,7 @@ def generate(
 
 def _check_key(settings: Settings) -> None:
     """A configured pseudonymization key that is too weak stops the run before anything is read."""
-    from assets.desensitization.pseudonymize import PseudonymKeyError
+    from assets.desensitization.pseudonym_key import PseudonymKeyError
 
     try:
         settings.pseudonym_key_bytes()

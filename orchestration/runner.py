@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import pandas as pd
 import sqlalchemy as sa
 
 from assets.aggregation.partitions import county_tags, period_partitions_name
@@ -35,7 +34,6 @@ from assets.common.files import private_umask
 from assets.landing.paths import LandingPath, scan_landing
 from assets.storage.engine import get_engine, one_line_error, safe_url
 from assets.storage.migrate import ensure_platform_schema
-from assets.storage.tables import ingest_files
 from assets.workspace.keys import WORKSPACE_JOB
 from orchestration.incremental import (
     DeliveryPlan,
@@ -152,7 +150,7 @@ class PipelineReport:
         records = section(
             "files",
             lambda: self._file_records(get_engine(self.settings.platform_url)),
-            empty=pd.DataFrame(columns=[c.name for c in ingest_files.columns]),
+            empty=[],
         )
         instance = self.instance or section("dagster", lambda: dagster_instance(self.settings))
         summary = {
@@ -204,17 +202,14 @@ class PipelineReport:
         summary["errors"] = errors
         return summary
 
-    def _file_records(self, engine: sa.Engine) -> pd.DataFrame:
+    def _file_records(self, engine: sa.Engine) -> list[dict[str, object]]:
         """This run's ingest records, and for each delivery skipped as unchanged its latest record
-        (a file rejected before is still reported as rejected), marked ``unchanged``."""
-        ran = ingest_records(engine, self.batch_ids).assign(unchanged=False)
+        (a file rejected before is still reported as rejected), marked ``unchanged``; by path."""
+        ran = ingest_records(engine, self.batch_ids)
         before = records_by_id(engine, [item.latest.record_id for item in self.skipped])
-        if before.empty:
-            return ran
-        if ran.empty:
-            return before.assign(unchanged=True).reset_index(drop=True)
-        both = pd.concat([ran, before.assign(unchanged=True)], ignore_index=True)
-        return both.sort_values("relative_path", kind="stable").reset_index(drop=True)
+        both = [{**row, "unchanged": False} for row in ran]
+        both += [{**row, "unchanged": True} for row in before]
+        return sorted(both, key=lambda row: row["relative_path"])  # stable: this run's first
 
 
 Progress = Callable[[str, int, int], None]

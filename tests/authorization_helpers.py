@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 from assets.authorization.agreements import REQUIRED_CLAUSES
-from assets.common.identifiers import uscc_check_char
+from assets.common.check_chars import uscc_check_char
 
 BUREAU = "t_bureau"
 OPERATOR = "t_review"  # the operating unit's review desk

@@ -26,8 +26,8 @@ from assets.accounts.store import create_account, get_account
 from assets.authorization.applications import submit_application
 from assets.authorization.reviews import comply, review
 from assets.common.catalog import CatalogEntry
+from assets.common.check_chars import id_check_char, luhn_check_digit
 from assets.common.city import load_city
-from assets.common.identifiers import id_check_char, luhn_check_digit
 from assets.desensitization.desensitize import desensitize
 from assets.desensitization.policy import load_policy
 from assets.exports.config import ExportsConfig

@@ -10,9 +10,9 @@ import openpyxl
 import pandas as pd
 
 from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry, Frequency, load_catalog
+from assets.common.check_chars import USCC_PATTERN
 from assets.common.city import County, load_city
 from assets.common.identifiers import (
-    USCC_PATTERN,
     id_number_valid,
     luhn_valid,
     mobile_valid,

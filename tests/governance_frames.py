@@ -7,12 +7,8 @@ from datetime import date
 import pandas as pd
 
 from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalog
+from assets.common.check_chars import id_check_char, luhn_check_digit, uscc_check_char
 from assets.common.city import load_city
-from assets.common.identifiers import (
-    id_check_char,
-    luhn_check_digit,
-    uscc_check_char,
-)
 from assets.governance.rules import (
     evaluate_rules,
 )

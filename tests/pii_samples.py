@@ -6,7 +6,7 @@ import random
 
 import pandas as pd
 
-from assets.common.identifiers import id_check_char, luhn_check_digit, uscc_check_char
+from assets.common.check_chars import id_check_char, luhn_check_digit, uscc_check_char
 
 SURNAMES = "王李张刘陈杨黄赵吴周马丁海拜纳"
 GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛"]

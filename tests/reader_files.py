@@ -11,7 +11,7 @@ import pytest
 import xlsxwriter
 
 from assets.common.catalog import CatalogEntry
-from assets.common.identifiers import id_check_char
+from assets.common.check_chars import id_check_char
 from assets.landing.reader import LandingRead, read_landing_file
 from assets.landing.rejections import (
     FileRejected,

@@ -11,7 +11,8 @@ import random
 import numpy as np
 import pandas as pd
 
-from assets.common.identifiers import days_valid, id_check_char, id_number_valid
+from assets.common.check_chars import id_check_char
+from assets.common.identifiers import days_valid, id_number_valid
 from assets.quality.expectations import iso_date_valid
 
 YEARS = (0, 1, 1582, 1600, 1676, 1677, 1678, 1700, 1900, 1999, 2000, 2004, 2100, 2261, 2262, 2263)

@@ -14,14 +14,9 @@ import pandas as pd
 import pytest
 
 from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
+from assets.common.check_chars import id_check_char, luhn_check_digit
 from assets.common.city import load_city
-from assets.common.identifiers import (
-    id_check_char,
-    id_number_valid,
-    luhn_check_digit,
-    luhn_valid,
-    mobile_valid,
-)
+from assets.common.identifiers import id_number_valid, luhn_valid, mobile_valid
 from assets.desensitization import pseudonymize as pseudonymize_module
 from assets.desensitization.desensitize import (
     DesensitizedFrame,
@@ -30,13 +25,12 @@ from assets.desensitization.desensitize import (
 )
 from assets.desensitization.kanonymity import measure_k
 from assets.desensitization.policy import DesensitizationPolicy, load_policy
+from assets.desensitization.pseudonym_key import PseudonymKeyError, load_key
 from assets.desensitization.pseudonymize import (
-    PseudonymKeyError,
     encode_digest,
     encode_digests,
     hmac_digests,
     key_id,
-    load_key,
     pseudonym,
     pseudonymize,
 )

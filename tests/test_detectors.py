@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assets.classification import detectors as d
-from assets.common.identifiers import id_check_char, luhn_check_digit
+from assets.common.check_chars import id_check_char, luhn_check_digit
 from tests.pii_samples import (
     make_card,
     make_id,

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -27,6 +31,21 @@ from orchestration.runner import dagster_instance, run_pipeline
 from tests.helpers import settings_for
 
 AS_OF = date(2026, 11, 20)
+ROOT = Path(__file__).resolve().parents[1]
+
+# ``publicdata run --json`` through the command's entry point; at exit, on stderr, which of the
+# libraries and modules only runs need were loaded
+_RERUN_PROBE = """
+import atexit, json, sys
+RUN_ONLY = (
+    "pandas", "numpy", "pyarrow", "great_expectations", "assets.aggregation.ingest",
+    "assets.governance.govern", "assets.operation.writer", "orchestration.assembly",
+)
+atexit.register(lambda: print(json.dumps([m for m in RUN_ONLY if m in sys.modules]), file=sys.stderr))
+sys.argv = ["publicdata", "run", "--data-dir", sys.argv[1], "--json"]
+from orchestration.console import entry
+entry()
+"""
 
 pytestmark = pytest.mark.slow
 
@@ -140,6 +159,25 @@ def test_unchanged_rerun_writes_nothing_and_starts_no_run(delivered, catalog):
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
     assert printed["runs"]["skipped_unchanged"] == len(manifest.files)
+    assert len(instance.get_run_records()) == runs_before
+    assert _zone_snapshot(settings) == zones
+
+    # the command itself, in a process of its own: it says the same and loads none of the stages'
+    # code, nor pandas, numpy, Arrow or Great Expectations (an unchanged rerun is mostly imports)
+    done = subprocess.run(
+        [sys.executable, "-c", _RERUN_PROBE, str(settings.data_dir)],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    alone = json.loads(done.stdout)
+    assert alone["runs"] == printed["runs"] and alone["files"] == printed["files"]
+    assert alone["totals"] == printed["totals"]
+    loaded = json.loads(done.stderr.strip().splitlines()[-1])
+    assert loaded == [], loaded
     assert len(instance.get_run_records()) == runs_before
     assert _zone_snapshot(settings) == zones
 

@@ -7,15 +7,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from assets.common.identifiers import (
-    id_check_char,
-    id_number_valid,
-    luhn_check_digit,
-    luhn_valid,
-    mobile_valid,
-    uscc_check_char,
-    uscc_valid,
-)
+from assets.common.check_chars import id_check_char, luhn_check_digit, uscc_check_char
+from assets.common.identifiers import id_number_valid, luhn_valid, mobile_valid, uscc_valid
 from assets.common.masking import mask_series
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 import pandas as pd
 import sqlalchemy as sa
 
-from assets.common.identifiers import id_check_char
+from assets.common.check_chars import id_check_char
 from assets.operation import writer
 from assets.operation.guards import emptied_columns, scan_for_leaks
 from assets.operation.writer import EMPTIED_HEAD_ROWS, emptied_published_columns, read_published

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from assets.classification.detectors import match_bank_card
-from assets.common.identifiers import uscc_check_char
+from assets.common.check_chars import uscc_check_char
 from assets.common.text import STRING
 from assets.operation import guards
 from assets.operation.guards import scan_for_leaks

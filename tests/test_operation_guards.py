@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from assets.audit import log as audit
-from assets.common.identifiers import id_check_char, luhn_check_digit
-from assets.desensitization.pseudonymize import PseudonymKeyError, pseudonymize
+from assets.common.check_chars import id_check_char, luhn_check_digit
+from assets.desensitization.pseudonym_key import PseudonymKeyError
+from assets.desensitization.pseudonymize import pseudonymize
 from assets.operation.guards import KAnonymityViolation, assert_k_anonymous, scan_for_leaks
 from assets.operation.keyfile import ensure_key_file
 from assets.operation.suspension import (

@@ -8,13 +8,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from assets.common.identifiers import (
-    id_check_char,
-    luhn_check_digit,
-    luhn_valid,
-    uscc_check_char,
-    uscc_valid,
-)
+from assets.common.check_chars import id_check_char, luhn_check_digit, uscc_check_char
+from assets.common.identifiers import luhn_valid, uscc_valid
 from assets.desensitization.desensitize import ProhibitedDatasetError, desensitize
 from assets.desensitization.kanonymity import measure_k
 from assets.operation import writer

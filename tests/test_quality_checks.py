@@ -16,8 +16,8 @@ import yaml
 from assets.aggregation.ingest import IngestOutcome, ingest_landing_file, read_stage
 from assets.aggregation.tickets import delivery_tickets
 from assets.common.catalog import SHIPPED_CATALOG_DIR
+from assets.common.check_chars import id_check_char
 from assets.common.city import DEFAULT_CITY_CONFIG
-from assets.common.identifiers import id_check_char
 from assets.common.quality import Dimension
 from assets.common.workdays import DuePolicy
 from assets.exchange.assets import exchange_key

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
-from assets.common.identifiers import id_check_char
+from assets.common.check_chars import id_check_char
 from assets.common.text import (
     SPACE_CHARACTERS,
     SPACE_CLASS,

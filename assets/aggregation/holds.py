@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -37,6 +36,10 @@ def staged_rows(path: Path) -> tuple[int, frozenset[str]] | None:
     """Rows of the partition's current staged slice and the checksums of the deliveries in it."""
     if not Path(path).exists():
         return None
+    # Arrow only here: the CLI's settings read this module's ratio, and a rerun with nothing to
+    # ingest loads no Arrow
+    import pyarrow.parquet as pq
+
     table = pq.read_table(path, columns=["file_checksum"])
     return table.num_rows, frozenset(table.column(0).unique().to_pylist())
 

@@ -20,8 +20,8 @@ from assets.authorization import agreements, merchants, operator, reviews
 from assets.authorization.agreements import REQUIRED_CLAUSES
 from assets.authorization.applications import published_columns, submit_application
 from assets.common.catalog import CatalogEntry
+from assets.common.check_chars import uscc_check_char
 from assets.common.city import City
-from assets.common.identifiers import uscc_check_char
 from assets.storage.tables import operator_authorizations
 
 DEMO_AGREEMENT_NO = "ZW-SJYY-DEMO-001"

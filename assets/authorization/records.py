@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 import assets.authorization.permissions  # noqa: F401  (registers this package's actions)
 from assets.accounts.authorize import require
 from assets.audit import log as audit
-from assets.common.identifiers import USCC_PATTERN, uscc_check_char
+from assets.common.check_chars import USCC_PATTERN, uscc_check_char
 from assets.common.workdays import CHINA_TZ, Due, WorkCalendar, default_calendar
 
 

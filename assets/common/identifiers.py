@@ -1,8 +1,6 @@
-"""Check characters of the national identifier standards, as scalar helpers and vectorized validators.
-
-- GB 11643 citizen ID number: 17 digits + ISO 7064 MOD 11-2 check character (0-9 or X).
-- GB 32100 unified social credit code: 17 characters of the code alphabet + a MOD 31 check character.
-- Bank card numbers: 16–19 digits with a Luhn check digit.
+"""The national identifier standards' vectorized validators: GB 11643 citizen ID numbers, GB 32100
+unified social credit codes, Luhn-checked bank card numbers, mobiles and landlines. The scalar check
+characters and the shapes are in ``check_chars.py``.
 
 The vectorized validators take a pandas Series of strings (None/NaN allowed: they are "not valid")
 and never loop in Python over rows.
@@ -14,46 +12,25 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from assets.common.check_chars import (
+    ID_CHECK_CHARS,
+    ID_NUMBER_PATTERN,
+    ID_WEIGHTS,
+    LANDLINE_PATTERN,
+    MOBILE_PATTERN,
+    USCC_ALPHABET,
+    USCC_PATTERN,
+    USCC_WEIGHTS,
+)
 from assets.common.text import arrow_text, as_text
 
-_ID_WEIGHTS = np.array([pow(2, 17 - i, 11) for i in range(17)], dtype=np.int64)
-_ID_CHECK_BYTES = np.frombuffer(b"10X98765432", dtype=np.uint8)
+_ID_WEIGHTS = np.array(ID_WEIGHTS, dtype=np.int64)
+_ID_CHECK_BYTES = np.frombuffer(ID_CHECK_CHARS.encode("ascii"), dtype=np.uint8)
 
-USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_WEIGHTS = np.array([pow(3, i, 31) for i in range(17)], dtype=np.int64)
+_USCC_WEIGHTS = np.array(USCC_WEIGHTS, dtype=np.int64)
 _USCC_VALUE = np.full(256, -1, dtype=np.int64)
 for _i, _ch in enumerate(USCC_ALPHABET):
     _USCC_VALUE[ord(_ch)] = _i
-
-ID_NUMBER_PATTERN = r"^[0-9]{17}[0-9X]$"
-USCC_PATTERN = r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
-MOBILE_PATTERN = r"^1[3-9][0-9]{9}$"
-LANDLINE_PATTERN = r"^0[0-9]{2,3}-?[0-9]{7,8}$"
-
-
-def id_check_char(first17: str) -> str:
-    """The GB 11643 check character for the first 17 digits."""
-    total = sum(int(d) * w for d, w in zip(first17, _ID_WEIGHTS, strict=True))
-    return chr(_ID_CHECK_BYTES[total % 11])
-
-
-def uscc_check_char(first17: str) -> str:
-    """The GB 32100 check character for the first 17 characters."""
-    total = sum(
-        USCC_ALPHABET.index(c) * int(w) for c, w in zip(first17, _USCC_WEIGHTS, strict=True)
-    )
-    return USCC_ALPHABET[(31 - total % 31) % 31]
-
-
-def luhn_check_digit(partial: str) -> str:
-    """The Luhn digit that completes ``partial`` (the card number without its last digit)."""
-    total = 0
-    for i, d in enumerate(reversed(partial)):
-        n = int(d)
-        if i % 2 == 0:
-            n = n * 2 - 9 if n > 4 else n * 2
-        total += n
-    return str((10 - total % 10) % 10)
 
 
 def _as_str(values: pd.Series) -> pd.Series:

@@ -221,7 +221,7 @@ def desensitize(
       "L4"}``); columns it does not name, or all when None, get the policy's default level;
     - ``detected``: personal-data type per column from detection, used where the catalog declares
       none (so an undeclared phone column is still masked);
-    - ``key``: the HMAC-SM3 pseudonymization key (``pseudonymize.load_key``);
+    - ``key``: the HMAC-SM3 pseudonymization key (``pseudonym_key.load_key``);
     - ``city``: for addresses → townships and townships → counties (default: config/city.yaml).
 
     The whole frame at once: ``plan_desensitization`` then ``apply_plan``; ``desensitize_batches``

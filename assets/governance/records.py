@@ -259,29 +259,6 @@ def recorded_reconciliation(engine: Engine, dataset_id: str) -> pd.DataFrame:
     return table
 
 
-def reconciliation_totals(engine: Engine) -> dict[str, dict[str, int]]:
-    """Per dataset: rows_in, governed, quarantined, duplicates as recorded by the last governance."""
-    recon = governance_reconciliation
-    query = sa.select(
-        recon.c.dataset_id,
-        sa.func.sum(recon.c.rows_in),
-        sa.func.sum(recon.c.governed),
-        sa.func.sum(recon.c.quarantined),
-        sa.func.sum(recon.c.duplicates),
-    ).group_by(recon.c.dataset_id)
-    with engine.connect() as connection:
-        rows = connection.execute(query).all()
-    return {
-        dataset: {
-            "rows_in": int(rows_in or 0),
-            "governed": int(governed or 0),
-            "quarantined": int(quarantined or 0),
-            "duplicates": int(duplicates or 0),
-        }
-        for dataset, rows_in, governed, quarantined, duplicates in rows
-    }
-
-
 def governed_text(frame: pd.DataFrame, entry: CatalogEntry) -> pd.DataFrame:
     """The catalog columns of a governed frame as text (dates as ISO days), for the detectors."""
     columns = {

@@ -31,12 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from assets.common.catalog import CatalogEntry, CatalogItem
-from assets.common.identifiers import (
-    ascii_matrix,
-    id_check_bytes,
-    id_check_char,
-    id_number_valid,
-)
+from assets.common.check_chars import id_check_char
+from assets.common.identifiers import ascii_matrix, id_check_bytes, id_number_valid
 from assets.landing.rejections import EXCEL_NUMERIC, RowRejection
 
 EXCEL_NUMERIC_REASON = "Excel 数值化导致精度丢失"

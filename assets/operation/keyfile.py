@@ -42,7 +42,7 @@ def resolve_pseudonym_key(data_dir: Path, key: str | None, key_file: str | Path 
     """The HMAC-SM3 pseudonymization key: the configured key, else the key file, else a random key
     generated once in ``<data dir>/secrets/pseudonym.key`` (mode 0600) — right for the embedded demo
     and one machine; a deployment on several machines must configure one key for all of them."""
-    from assets.desensitization.pseudonymize import load_key
+    from assets.desensitization.pseudonym_key import load_key
 
     path = Path(key_file) if key_file else None
     if not key and path is None:

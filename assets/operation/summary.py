@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from sqlalchemy.engine import Engine
 
 from assets.common.catalog import CatalogEntry
-from assets.governance.records import reconciliation_totals
+from assets.governance.reconciliation import reconciliation_totals
 from assets.operation.records import publications
 from assets.operation.suspension import active_suspensions
 from assets.storage.engine import safe_url

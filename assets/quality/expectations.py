@@ -35,8 +35,8 @@ from great_expectations.expectations.metrics.map_metric_provider.multicolumn_con
     multicolumn_condition_partial,
 )
 
+from assets.common.check_chars import ID_NUMBER_PATTERN
 from assets.common.identifiers import (
-    ID_NUMBER_PATTERN,
     ascii_matrix,
     days_valid,
     digits_value,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from assets.common.identifiers import USCC_ALPHABET
+from assets.common.check_chars import USCC_ALPHABET
 from assets.common.reference import ENUM_REFERENCES
 from assets.landing.generator import primitives as P
 from assets.landing.generator import tables as T

@@ -12,12 +12,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from assets.common.identifiers import (
-    _USCC_VALUE,
-    _USCC_WEIGHTS,
-    USCC_ALPHABET,
-    id_check_bytes,
-)
+from assets.common.check_chars import USCC_ALPHABET
+from assets.common.identifiers import _USCC_VALUE, _USCC_WEIGHTS, id_check_bytes
 
 Strings = np.ndarray  # 1-D numpy unicode array
 
