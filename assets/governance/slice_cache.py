@@ -59,6 +59,7 @@ CODE_MODULES = (
     "common/catalog.py",
     "common/city.py",
     "common/identifiers.py",
+    "common/check_chars.py",  # the identifiers' weights and shapes
     "common/quality.py",
     "common/masking.py",
     "common/text.py",
