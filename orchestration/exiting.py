@@ -7,6 +7,8 @@ freeing memory the operating system takes back at once. :func:`exit_now` keeps w
 normal exit — the non-daemon threads joined, the exit handlers run (database connections closed,
 multiprocessing's resources released, log handlers flushed), stdout and stderr flushed — then ends the
 process with ``os._exit``.
+
+And a ``--parallel`` worker ends on SIGTERM whatever dispositions it inherited (:func:`end_on_sigterm`).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import signal
 import sys
 import threading
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import NoReturn
 
 log = logging.getLogger(__name__)
@@ -49,3 +53,28 @@ def exit_now(code: int = 0) -> NoReturn:
             with suppress(Exception):
                 stream.flush()
         os._exit(code)
+
+
+def end_on_sigterm() -> None:
+    """SIGTERM ends a worker, as the pool's ``terminate`` (and multiprocessing's, for a parent that
+    exits without closing the pool) expects. A worker inherits its parent's dispositions: a process
+    started in the background ignores SIGINT, and Dagster sets SIGTERM to SIGINT's disposition around
+    each run it executes (``dagster._utils.interrupts``). A test session started so ignored SIGTERM
+    from then on, and its workers with it: a parent exiting without closing the pool waited forever.
+    A worker is started with SIGTERM at its default (:func:`sigterm_default`: an ignored signal sent
+    before the worker could reset it would be lost), and resets it after each run."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextmanager
+def sigterm_default() -> Iterator[None]:
+    """SIGTERM at its default disposition while a worker is started (forked or spawned: the child
+    starts with it), then as it was; in the main thread only, where dispositions can be set."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

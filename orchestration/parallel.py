@@ -45,6 +45,7 @@ from assets.common.catalog import CatalogEntry
 from assets.common.progress import StageProgress, listening, report
 from assets.landing.paths import LandingPath
 from assets.storage.engine import one_line_error
+from orchestration.exiting import end_on_sigterm, sigterm_default
 from orchestration.incremental import governance_selection
 from orchestration.memory import freeze_between_runs, freeze_survivors, release_memory
 from orchestration.runs import JobRun, RunOutcome, job_run
@@ -118,6 +119,7 @@ def _worker_main(
 
     if inherited is not None:
         _after_fork()
+    end_on_sigterm()
     private_umask()
     use_calendar_dir(settings.calendar_dir)  # as Settings.load does in the parent
     broken = ""
@@ -153,6 +155,7 @@ def _worker_main(
                 except Exception as exc:
                     outcome = RunOutcome(run.run_id, False, one_line_error(exc))
                 release_memory()  # the next run starts near the base, not at this one's peak
+                end_on_sigterm()  # the run's interrupt handling may have set it otherwise
             connection.send(("done", outcome))
     _leave(instance)
 
@@ -188,7 +191,8 @@ class _Worker:
             name="publicdata-worker",
             daemon=True,
         )
-        self.process.start()
+        with sigterm_default():
+            self.process.start()
         child.close()
         self.current: tuple[int, Run] | None = None
 

@@ -346,7 +346,10 @@ def test_concurrent_sqlite_writers_wait_instead_of_failing(tmp_path):
 
 
 _LEFT_OPEN = """
-import os, sys
+import os, signal, sys
+# as a process started in the background, after Dagster mapped SIGTERM to SIGINT's disposition
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
 from pathlib import Path
 from orchestration.parallel import WorkerPool
 from orchestration.runner import dagster_instance
