@@ -59,7 +59,7 @@ def end_on_sigterm() -> None:
     """SIGTERM ends a worker, as the pool's ``terminate`` (and multiprocessing's, for a parent that
     exits without closing the pool) expects. A worker inherits its parent's dispositions: a process
     started in the background ignores SIGINT, and Dagster sets SIGTERM to SIGINT's disposition around
-    each run it executes (``dagster._utils.interrupts``). A test session started so ignored SIGTERM
+    each run it executes (its interrupt handling). A test session started so ignored SIGTERM
     from then on, and its workers with it: a parent exiting without closing the pool waited forever.
     A worker is started with SIGTERM at its default (:func:`sigterm_default`: an ignored signal sent
     before the worker could reset it would be lost), and resets it after each run."""
