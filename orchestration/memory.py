@@ -48,9 +48,8 @@ _freezing = False  # freeze_between_runs() was called
 
 # while the process starts, the youngest generation is collected every this many allocations
 STARTUP_GEN0_THRESHOLD = 100_000
-_startup_thresholds: tuple[int, int, int] | None = (
-    None  # the thresholds before the start, to restore
-)
+# the thresholds before the start, to restore at the first freeze
+_startup_thresholds: tuple[int, int, int] | None = None
 
 
 def collect_rarely_while_starting() -> None:

@@ -64,7 +64,7 @@ def file_records(records: Iterable[Record]) -> list[dict]:
     return out
 
 
-def _counts(records: Iterable[Record]) -> dict[str, int]:
+def overall(records: Iterable[Record]) -> dict[str, int]:
     out = dict.fromkeys(["files", "files_rejected", *_COUNTS], 0)
     for row in records:
         out["files"] += 1
@@ -79,8 +79,4 @@ def totals(records: Iterable[Record], by: str) -> dict[str, dict[str, int]]:
     groups: dict[str, list[Record]] = {}
     for row in records:
         groups.setdefault(str(row[by]), []).append(row)
-    return {key: _counts(groups[key]) for key in sorted(groups)}
-
-
-def overall(records: Iterable[Record]) -> dict[str, int]:
-    return _counts(records)
+    return {key: overall(groups[key]) for key in sorted(groups)}
