@@ -11,9 +11,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from great_expectations.core.id_dict import IDDict
 from great_expectations.core.result_format import ResultFormat
+from great_expectations.execution_engine import PandasExecutionEngine
+from great_expectations.expectations import registry
 from great_expectations.expectations.core.expect_column_values_to_be_in_set import (
     ExpectColumnValuesToBeInSet,
 )
@@ -24,6 +27,10 @@ from great_expectations.expectations.core.expect_compound_columns_to_be_unique i
     ExpectCompoundColumnsToBeUnique,
 )
 from great_expectations.expectations.expectation import Expectation
+from great_expectations.expectations.expectation_configuration import parse_result_format
+from great_expectations.expectations.metrics.map_metric_provider.map_condition_auxilliary_methods import (  # noqa: E501
+    _pandas_map_condition_index,
+)
 from great_expectations.expectations.registry import get_expectation_impl
 from great_expectations.util import convert_to_json_serializable
 
@@ -32,7 +39,12 @@ from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.common.city import load_city
 from assets.landing.generator import generate
 from assets.landing.paths import scan_landing
-from assets.quality.lean_metrics import LEAN_BUILT_INS, LeanDependencies, json_ready
+from assets.quality.lean_metrics import (
+    LEAN_BUILT_INS,
+    LeanDependencies,
+    json_ready,
+    lean_unexpected_index_list,
+)
 from assets.quality.suites import load_suite
 from assets.quality.validation import RESULT_FORMAT, QualityValidator
 from bench.quality import plain_failures
@@ -212,3 +224,155 @@ def test_ge_counts_equal_an_independent_pandas_evaluation(partitions: list) -> N
         failing += sum(1 for count in plain.values() if count)
     assert {d for d, _, _ in partitions} == set(CATALOG)
     assert failing > compared / 3  # the defects reach most rules: the equality is not vacuous
+
+
+def _providers_of_index_lists() -> list[dict]:
+    return [
+        definition["providers"]
+        for name, definition in registry._registered_metrics.items()
+        if name.endswith(".unexpected_index_list")
+        and "PandasExecutionEngine" in definition.get("providers", {})
+    ]
+
+
+def _with_ges_index_lists(validate):
+    """``validate()`` with GE's own ``_pandas_map_condition_index`` registered again."""
+    saved = [dict(providers) for providers in _providers_of_index_lists()]
+    try:
+        for providers in _providers_of_index_lists():
+            cls, function = providers["PandasExecutionEngine"]
+            if function is lean_unexpected_index_list:
+                providers["PandasExecutionEngine"] = (cls, _pandas_map_condition_index)
+        return validate()
+    finally:
+        for providers, before in zip(_providers_of_index_lists(), saved, strict=True):
+            providers.update(before)
+
+
+def _comparable(outcome) -> tuple:
+    results = copy.deepcopy(outcome.ge_result["results"])
+    return outcome.expectations, results
+
+
+def test_the_lean_index_lists_replace_ges_for_every_map_metric() -> None:
+    QualityValidator()
+    functions = {p["PandasExecutionEngine"][1] for p in _providers_of_index_lists()}
+    assert functions == {lean_unexpected_index_list}
+    assert len(_providers_of_index_lists()) > 20
+
+
+def test_validations_with_lean_index_lists_are_ges(partitions: list) -> None:
+    """Every shipped suite on partitions with defects: the same results, examples included, with
+    GE's index lists and with the lean ones."""
+    validator = QualityValidator()
+    examples = 0
+    for dataset_id, county, frame in partitions:
+        townships = list(CITY.county(county).townships)
+
+        def validate(frame=frame, dataset_id=dataset_id, county=county, townships=townships):
+            return validator.validate(
+                frame, dataset_id, county_code=county, as_of=AS_OF, townships=townships
+            )
+
+        lean, ge = validate(), _with_ges_index_lists(validate)
+        assert _comparable(lean) == _comparable(ge), dataset_id
+        examples += sum(len(e.examples) for e in lean.expectations)
+    assert examples > 100  # failing rows were listed: the comparison is not vacuous
+
+
+def _engine_with(frame: pd.DataFrame) -> PandasExecutionEngine:
+    engine = PandasExecutionEngine()
+    engine.load_batch_data("b", frame)
+    return engine
+
+
+@pytest.mark.parametrize(
+    "result_format",
+    [
+        {**RESULT_FORMAT, "result_format": "SUMMARY"},
+        {**RESULT_FORMAT, "result_format": "COMPLETE"},
+        {**RESULT_FORMAT, "result_format": "SUMMARY", "partial_unexpected_count": 0},
+        {**RESULT_FORMAT, "exclude_unexpected_values": False},
+        {**RESULT_FORMAT, "unexpected_index_column_names": []},
+    ],
+    ids=str,
+)
+@pytest.mark.parametrize("filter_column_isnull", [False, True])
+@pytest.mark.parametrize("failing", ["some", "none", "all"])
+@pytest.mark.parametrize("index", ["range", "shuffled", "named"])
+def test_lean_index_list_equals_ges_function(
+    result_format: dict, filter_column_isnull: bool, failing: str, index: str
+) -> None:
+    """The metric function itself against GE's, on a column with gaps, an Arrow text column and
+    numbers, whatever the rows and their index."""
+    frame = pd.DataFrame(
+        {
+            "source_row": np.arange(2, 12, dtype="int64"),
+            "x": pd.array(["a", None, "b", "c", None, "d", "e", "f", "g", "h"], "string[pyarrow]"),
+            "code": ["1", "2", None, "4", "5", "6", "7", "8", "9", "10"],
+        }
+    )
+    if index == "shuffled":
+        frame.index = pd.Index([9, 3, 7, 1, 0, 8, 2, 6, 4, 5])
+    if index == "named":
+        frame.index = pd.Index(range(10), name="row")
+    engine = _engine_with(frame)
+    present = frame["x"].notna() if filter_column_isnull else pd.Series(True, index=frame.index)
+    domain = frame[present]
+    bad = {"some": [0, 2, 5], "none": [], "all": list(range(len(domain)))}[failing]
+    mask = pd.Series(False, index=domain.index)
+    mask.iloc[bad] = True
+    parsed = parse_result_format(result_format)
+    arguments = {
+        "cls": type("Metric", (), {"filter_column_isnull": filter_column_isnull}),
+        "execution_engine": engine,
+        "metric_domain_kwargs": {"column": "x", "batch_id": "b"},
+        "metric_value_kwargs": {"result_format": parsed},
+        "metrics": {
+            "unexpected_condition": (mask, {"batch_id": "b"}, {"column": "x"}),
+            "table.columns": list(frame.columns),
+        },
+    }
+    lean = _outcome(lean_unexpected_index_list, arguments)
+    ge = _outcome(_pandas_map_condition_index, arguments)
+    assert lean == ge
+    assert _value_types(lean) == _value_types(ge)
+
+
+def _outcome(function, arguments: dict) -> list:
+    """The function's value, or the error it raised as ``[(type, message)]``."""
+    try:
+        return function(**copy.deepcopy(arguments))
+    except Exception as error:
+        return [(type(error), str(error))]
+
+
+def _value_types(index_list: list) -> list[type]:
+    """The type of every value an index list holds (a list per column, one value per row, or the
+    row's index)."""
+    out: list[type] = []
+    for entry in index_list:
+        if not isinstance(entry, dict):  # a row's index, or the error raised
+            out.append(type(entry))
+            continue
+        for value in entry.values():
+            out += [type(v) for v in value] if isinstance(value, list) else [type(value)]
+    return out
+
+
+def test_lean_index_list_names_a_missing_index_column_as_ge_does() -> None:
+    frame = pd.DataFrame({"x": ["a", "b"]})
+    arguments = {
+        "cls": type("Metric", (), {}),
+        "execution_engine": _engine_with(frame),
+        "metric_domain_kwargs": {"column": "x", "batch_id": "b"},
+        "metric_value_kwargs": {"result_format": parse_result_format(RESULT_FORMAT)},
+        "metrics": {
+            "unexpected_condition": (pd.Series([True, False]), {"batch_id": "b"}, {"column": "x"}),
+            "table.columns": ["x"],
+        },
+    }
+    with pytest.raises(Exception) as ge:
+        _pandas_map_condition_index(**arguments)
+    with pytest.raises(type(ge.value), match="source_row"):
+        lean_unexpected_index_list(**arguments)

@@ -22,9 +22,17 @@ it: half the time spent planning a validation. :func:`json_ready` gives the same
 Python values at once and hands everything else to GE's function; it is what ``IDDict.to_id``
 uses here, so every id is GE's own.
 
+A map metric's ``unexpected_index_list`` (the failing rows' ``source_row``) is GE's
+``_pandas_map_condition_index``, which selects the failing rows of the whole batch — every column
+copied — and then reads the named columns a row at a time (``DataFrame.at``, a column-name check per
+value). :func:`lean_unexpected_index_list` gives the same list from the named columns alone, for the
+result format the validator uses (``exclude_unexpected_values`` with ``unexpected_index_column_names``,
+a batch without a named index); any other request goes to GE's function. :func:`use_lean_index_lists`
+registers it in place of GE's for every map metric on pandas.
+
 tests/test_quality_metric_plan.py checks the plan against GE's own for every lean expectation of
-the shipped suites, and the ids against GE's serializer, so a GE upgrade that changes its planning
-fails there, not silently.
+the shipped suites, the ids against GE's serializer and the index lists against GE's function, so a
+GE upgrade that changes any of them fails there, not silently.
 """
 
 from __future__ import annotations
@@ -36,7 +44,10 @@ import numpy as np
 import pandas as pd
 from great_expectations.core import id_dict
 from great_expectations.core.id_dict import IDDict
-from great_expectations.core.metric_function_types import SummarizationMetricNameSuffixes
+from great_expectations.core.metric_function_types import (
+    MetricFunctionTypes,
+    SummarizationMetricNameSuffixes,
+)
 from great_expectations.core.result_format import ResultFormat
 from great_expectations.execution_engine import ExecutionEngine, PandasExecutionEngine
 from great_expectations.expectations import registry
@@ -55,9 +66,17 @@ from great_expectations.expectations.metrics.map_metric_provider import (
     ColumnMapMetricProvider,
     column_condition_partial,
 )
+from great_expectations.expectations.metrics.map_metric_provider.map_condition_auxilliary_methods import (  # noqa: E501
+    _pandas_map_condition_index,
+)
+from great_expectations.expectations.metrics.util import (
+    get_dbms_compatible_column_names,
+    get_dbms_compatible_metric_domain_kwargs,
+)
 from great_expectations.util import convert_to_json_serializable
 from great_expectations.validator.metric_configuration import MetricConfiguration
 from great_expectations.validator.validator import ValidationDependencies
+from pandas.core.indexing import check_bool_indexer
 
 _S = SummarizationMetricNameSuffixes
 
@@ -220,3 +239,79 @@ def json_ready(data: object) -> object:
 
 
 id_dict.convert_to_json_serializable = json_ready  # what IDDict.to_id serializes with
+
+
+_MISSING_INDEX_COLUMN = (
+    'Error: The unexpected_index_column "{column_name:s}" does not exist in Dataframe. '
+    "Please check your configuration and try again."
+)
+
+
+def lean_unexpected_index_list(
+    cls: Any,
+    execution_engine: PandasExecutionEngine,
+    metric_domain_kwargs: dict,
+    metric_value_kwargs: dict,
+    metrics: dict[str, Any],
+    **kwargs: Any,
+) -> list:
+    """``_pandas_map_condition_index``'s value without copying the batch: with excluded values and
+    named index columns GE returns ``[{column: [value of each failing row, in batch order]}]`` (or
+    ``[]`` when no row fails), here read from those columns only; every other case is GE's."""
+    result_format = metric_value_kwargs["result_format"]
+    names = result_format.get("unexpected_index_column_names")
+    if not (names and result_format.get("exclude_unexpected_values", False)):
+        return _pandas_map_condition_index(
+            cls, execution_engine, metric_domain_kwargs, metric_value_kwargs, metrics, **kwargs
+        )
+    mask, compute_domain_kwargs, accessor_domain_kwargs = metrics["unexpected_condition"]
+    accessor_domain_kwargs = get_dbms_compatible_metric_domain_kwargs(
+        metric_domain_kwargs=accessor_domain_kwargs, batch_columns_list=metrics["table.columns"]
+    )
+    records = execution_engine.get_domain_records(
+        domain_kwargs=dict(**compute_domain_kwargs, **accessor_domain_kwargs)
+    )
+    if records.index.names[0] is not None:  # GE reads a named index its own way
+        return _pandas_map_condition_index(
+            cls, execution_engine, metric_domain_kwargs, metric_value_kwargs, metrics, **kwargs
+        )
+    positions = np.arange(len(records))
+    filter_isnull = kwargs.get("filter_column_isnull", getattr(cls, "filter_column_isnull", False))
+    if "column" in accessor_domain_kwargs and filter_isnull:  # GE: the rows with a value
+        positions = positions[records[accessor_domain_kwargs["column"]].notna().to_numpy()]
+    index = records.index[positions]
+    # GE: ``records[mask]`` — a Series aligned on the index, anything else of the same length
+    if not isinstance(mask, pd.Series) and len(mask) != len(index):
+        raise ValueError(f"Item wrong length {len(mask)} instead of {len(index)}.")
+    positions = positions[check_bool_indexer(index, mask)]
+    found: list = []
+    if len(positions):
+        values: dict[str, list] = {name: [] for name in names}
+        for name in names:
+            column = get_dbms_compatible_column_names(
+                column_names=name,
+                batch_columns_list=metrics["table.columns"],
+                error_message_template=_MISSING_INDEX_COLUMN,
+            )
+            # what ``records.at[label, column]`` gives for each row: the column's own scalar
+            values[column] = list(records[column]._values[positions])
+        found.append(values)
+    if result_format["result_format"] == "COMPLETE":
+        return found
+    return found[: result_format["partial_unexpected_count"]]
+
+
+lean_unexpected_index_list.metric_fn_type = MetricFunctionTypes.VALUE  # type: ignore[attr-defined]
+
+
+def use_lean_index_lists() -> int:
+    """Register :func:`lean_unexpected_index_list` for every pandas map metric GE gave its own
+    function (those registered so far); returns how many."""
+    replaced = 0
+    for definition in registry._registered_metrics.values():
+        providers = definition.get("providers", {})
+        for engine, (metric_class, function) in list(providers.items()):
+            if function is _pandas_map_condition_index:
+                providers[engine] = (metric_class, lean_unexpected_index_list)
+                replaced += 1
+    return replaced
