@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from assets.storage import bulk
 from assets.storage.bulk import ensure_table, replace_slice
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
@@ -143,3 +147,36 @@ def test_copy_accepts_arrow_backed_and_object_text_columns_together(db_url, cata
             .all()
         )
     assert names == ["a0", None, "a2", "a3"]
+
+
+def test_columns_of_one_value_load_as_every_other(db_url, catalog, monkeypatch):
+    """SQLite binds a column of one value as that value repeated (``bulk._constant``): the rows read
+    back are the rows given, across chunks, whatever varies where."""
+    monkeypatch.setattr(bulk, "CHUNK_ROWS", 4)
+    entry = catalog["medical_institutions"]
+    engine = get_engine(db_url)
+    table = exchange_table(entry)
+    ensure_table(engine, table)
+    frame = slice_frame(entry, "640502", "2026-Q3", 10)
+    names = [item.column for item in entry.items]
+    frame[names[0]] = "同一个值"  # one value everywhere, not ASCII
+    frame[names[1]] = ["x"] * 9 + ["y"]  # one value but the last row's
+    frame[names[2]] = ["z"] * 9 + [None]  # one value and a NULL
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    assert pa.types.is_timestamp(arrow.column("ingested_at").type)
+    replace_slice(engine, table, arrow, {"county_code": "640502", "period": "2026-Q3"})
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(
+                table.c.source_row, table.c.batch_id, *(table.c[n] for n in names[:3])
+            ).order_by(table.c.source_row)
+        ).all()
+        stamps = connection.execute(sa.select(table.c.ingested_at).distinct()).scalars().all()
+    assert [tuple(r) for r in rows] == [
+        (i + 2, "b" * 36, "同一个值", "x" if i < 9 else "y", "z" if i < 9 else None)
+        for i in range(10)
+    ]
+    assert [s.replace(tzinfo=None) for s in stamps] == [datetime(2026, 1, 1)]
+    assert bulk._constant(arrow.column("batch_id").combine_chunks()) == "b" * 36
+    assert bulk._constant(pa.array([0.0, -0.0])) is bulk._VARIES  # equal, not the same value
+    assert bulk._constant(pa.array([3, 3, None])) is bulk._VARIES

@@ -4,6 +4,7 @@ the old slice whole, because nothing commits until the last chunk is in."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable, Mapping
 
@@ -161,20 +162,47 @@ def _chunk_values(column: pa.Array | pa.ChunkedArray | pd.Series, start: int, le
     return column.slice(start, length).to_pylist()
 
 
+_VARIES = object()
+
+
+def _constant(column: pa.Array | pa.ChunkedArray | pd.Series) -> object:
+    """The one value of an Arrow column holding the same non-null value in every row (a slice's
+    provenance: its county, period, file, batch and load time), else ``_VARIES``: such a column is
+    bound as one Python object repeated, not converted value by value."""
+    if isinstance(column, pd.Series) or len(column) == 0 or column.null_count:
+        return _VARIES
+    kind = column.type  # text and integers: equal values are the same value (not so -0.0 and 0.0)
+    if not (
+        pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind)
+    ):
+        return _VARIES
+    first = column[0]
+    if not pc.all(pc.equal(column, first)).as_py():
+        return _VARIES
+    return first.as_py()
+
+
 def _insert_chunks(connection: Connection, table: sa.Table, rows: Rows, on_chunk) -> None:
     """SQLite: the driver's executemany over plain tuples, built per chunk from Arrow arrays (as the
-    read-and-write floor does; SQLAlchemy's per-row handling is the slow part at this size).
-    Timestamps go in SQLAlchemy's own SQLite text form."""
+    read-and-write floor does; SQLAlchemy's per-row handling is the slow part at this size), a
+    column of one value as that value repeated. Timestamps go in SQLAlchemy's own SQLite text form."""
     names = _column_names(rows)
     columns = ", ".join(f'"{c}"' for c in names)
     marks = ", ".join("?" for _ in names)
     sql = f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})'
     values = [_driver_column(rows, name) for name in names]
+    constants = [_constant(column) for column in values]
     cursor = connection.connection.driver_connection.cursor()
     try:
         total = _row_count(rows)
         for start in range(0, total, CHUNK_ROWS):
-            chunk = [_chunk_values(column, start, CHUNK_ROWS) for column in values]
+            length = min(CHUNK_ROWS, total - start)
+            chunk = [
+                _chunk_values(column, start, CHUNK_ROWS)
+                if constant is _VARIES
+                else itertools.repeat(constant, length)
+                for column, constant in zip(values, constants, strict=True)
+            ]
             cursor.executemany(sql, zip(*chunk, strict=True))
             on_chunk(min(start + CHUNK_ROWS, total))
     finally:
