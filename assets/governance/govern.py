@@ -30,9 +30,8 @@ from assets.common.masking import mask_series
 from assets.governance.rules import (
     PARTITION_COLUMNS,
     RuleSpec,
-    evaluate_rules,
+    evaluate_and_type,
     rule_registry,
-    type_frame,
 )
 from assets.governance.standardize import standardize
 from assets.storage.tables import PROVENANCE_COLUMNS
@@ -284,12 +283,13 @@ def govern(
     changed = standardized.changed
     del standardized, text  # only the deduplicated rows are judged and kept from here on
     registry = rule_registry(entry)
-    violations = evaluate_rules(candidates, entry, city=city, as_of=as_of)
+    violations, typed = evaluate_and_type(candidates, entry, city=city, as_of=as_of)
     failing = violations.any(axis=1)
     quarantine = _quarantine_records(
         frame.loc[failing[failing].index], violations[failing], registry
     )
-    governed = type_frame(candidates.loc[~failing], entry)
+    governed = typed.loc[~failing]
+    del typed
 
     reconciliation = reconcile(frame, governed, quarantine, duplicates)
     if not reconciliation.balanced:  # a bug here would silently lose rows: refuse to continue

@@ -391,6 +391,14 @@ def evaluate_rules(
     ``county_code`` (and ``period``) for the partition-scoped rules. ``as_of`` is the reference day of
     ``not_future``. The index of the result is the index of ``frame``.
     """
+    return evaluate_and_type(frame, entry, city=city, as_of=as_of)[0]
+
+
+def evaluate_and_type(
+    frame: pd.DataFrame, entry: CatalogEntry, *, city: City, as_of: date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``evaluate_rules`` and ``type_frame(frame, entry)``, which the rules read anyway (typing is
+    value by value: the typed rows of any subset are those rows of it)."""
     registry = rule_registry(entry)
     ev = _Evaluator(frame, entry, city, as_of)
     violations = pd.DataFrame(index=frame.index)
@@ -400,7 +408,7 @@ def evaluate_rules(
             violations[rule_id] = ev.cross(spec, cross_rules[rule_id], violations)
         else:
             violations[rule_id] = ev.item(spec)
-    return violations
+    return violations, ev.typed
 
 
 def violation_summary(violations: pd.DataFrame, registry: dict[str, RuleSpec]) -> pd.DataFrame:
