@@ -13,6 +13,7 @@ import unicodedata
 import pandas as pd
 import sqlalchemy as sa
 
+from assets.operation import zone_scan
 from assets.operation.guards import MIN_IDENTIFIER_DIGITS, scan_for_leaks
 from assets.operation.writer import read_published
 from assets.operation.zone_scan import (
@@ -106,3 +107,36 @@ def test_the_zone_scan_finds_what_the_whole_table_scan_finds(db_url):
 
 def test_a_dataset_never_published_has_no_scan(tmp_path):
     assert scan_published(get_engine(f"sqlite:///{tmp_path / 'zone.sqlite'}"), DATASET) is None
+
+
+def test_a_column_counted_by_arrow_counts_as_group_by(db_url, monkeypatch):
+    """A mostly distinct text column is read as it is and counted by Arrow: the same values with the
+    same counts as SQLite's or PostgreSQL's ``GROUP BY``, and the same findings."""
+    rng = random.Random(9)
+    phones = [make_phone(rng) for _ in range(300)]
+    repeated = [f"住址{i % 7}号楼{i % 3}单元" for i in range(600)]  # few distinct values
+    engine = _write(db_url, {"phones": phones + phones[:50] + [None] * 5, "repeated": repeated})
+    table = sa.Table(operation_table_name(DATASET), sa.MetaData(), autoload_with=engine)
+    length = byte_length(engine)
+    assert zone_scan._mostly_distinct(engine, table.c.phones, [table.c.phones.is_not(None)])
+    assert not zone_scan._mostly_distinct(engine, table.c.repeated, [table.c.repeated.is_not(None)])
+
+    def counted(share: float) -> dict[str, dict[str, int]]:
+        monkeypatch.setattr(zone_scan, "MOSTLY_DISTINCT", share)
+        out = {}
+        for column in (table.c.phones, table.c.repeated):
+            read = counted_column(engine, column, 0, length)
+            occurrences = dict(zip(read.values, read.occurrences.tolist(), strict=True))
+            assert len(occurrences) == len(read.values)
+            out[column.name] = occurrences
+        return out
+
+    by_arrow, by_group = counted(0.0), counted(2.0)
+    assert by_arrow == by_group
+    assert by_arrow["phones"] == {p: 2 if i < 50 else 1 for i, p in enumerate(phones)}
+    assert len(by_arrow["repeated"]) == 21
+    monkeypatch.setattr(zone_scan, "MOSTLY_DISTINCT", 0.0)
+    found = scan_published(engine, DATASET)
+    monkeypatch.setattr(zone_scan, "MOSTLY_DISTINCT", 2.0)
+    assert found == scan_published(engine, DATASET)
+    assert found is not None and found.found == {"phones": {"cn_mobile_phone": 350}}

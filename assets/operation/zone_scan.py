@@ -11,6 +11,10 @@ those values is about a third less work for SQLite at 1M rows (masked, generaliz
 fall out). The column's count of all non-null values still comes from the zone (one ``count`` per
 column, in one statement), for the share of credit codes the bank-card verdict depends on.
 
+A text column whose values are mostly distinct (pseudonyms, masked phone numbers: judged on its first
+``SAMPLE_ROWS`` scanned values) is read as it is and counted by Arrow instead: ``GROUP BY`` sorts every
+value first, which took twice as long for such a column at 300,000 rows. Same values, same counts.
+
 A column whose type is not text, or a zone whose text is not stored as UTF-8, is read whole.
 """
 
@@ -21,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -32,6 +38,9 @@ from assets.storage.tables import operation_table_name
 
 # values shorter than this (UTF-8 bytes) are not read: they hold too few digits to be an identifier
 MIN_SCANNED_BYTES = MIN_IDENTIFIER_DIGITS
+# a text column is counted by Arrow when more than this share of its first scanned values are distinct
+SAMPLE_ROWS = 2_000
+MOSTLY_DISTINCT = 0.5
 
 
 @dataclass(frozen=True)
@@ -72,14 +81,41 @@ def counted_column(
 ) -> CountedColumn:
     """One column's values as the scan needs them (``total``: its non-null values, counted;
     ``length``: :func:`byte_length` of the zone, which leaves out short text values)."""
-    occurs = sa.func.count().label("occurrences")
-    statement = sa.select(column, occurs).where(column.is_not(None)).group_by(column)
+    scanned = [column.is_not(None)]
     if length is not None and isinstance(column.type, sa.String):
-        statement = statement.where(length(column) >= MIN_SCANNED_BYTES)
+        scanned.append(length(column) >= MIN_SCANNED_BYTES)
+        if _mostly_distinct(engine, column, scanned):
+            return _counted_by_arrow(engine, column, scanned, total)
+    occurs = sa.func.count().label("occurrences")
+    statement = sa.select(column, occurs).where(*scanned).group_by(column)
     counted = read_frame(engine, statement, strings="arrow")
     return CountedColumn(
         values=counted[column.name],
         occurrences=counted["occurrences"].to_numpy(dtype=np.int64),
+        total=total,
+    )
+
+
+def _mostly_distinct(engine: Engine, column: sa.Column, scanned: list) -> bool:
+    """Whether most of the column's first ``SAMPLE_ROWS`` scanned values are distinct."""
+    sample = sa.select(column.label("value")).where(*scanned).limit(SAMPLE_ROWS).subquery()
+    query = sa.select(sa.func.count(), sa.func.count(sa.distinct(sample.c.value)))
+    with engine.connect() as connection:
+        rows, distinct = connection.execute(query).one()
+    return bool(rows) and distinct > MOSTLY_DISTINCT * rows
+
+
+def _counted_by_arrow(
+    engine: Engine, column: sa.Column, scanned: list, total: int
+) -> CountedColumn:
+    """The scanned values read as they are and counted by Arrow (``GROUP BY``'s values and counts,
+    in another order)."""
+    values = read_frame(engine, sa.select(column).where(*scanned), strings="arrow")[column.name]
+    counted = pc.value_counts(pa.array(values.array))  # Arrow's own chunks, not copied into one
+    del values
+    return CountedColumn(
+        values=pd.Series(pd.arrays.ArrowStringArray(counted.field("values")), name=column.name),
+        occurrences=counted.field("counts").to_numpy(zero_copy_only=False).astype(np.int64),
         total=total,
     )
 
