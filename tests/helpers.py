@@ -99,3 +99,41 @@ def add_account(platform_url: str, name: str, role: str, **scope: str | None):
         by_role=None,
         **scope,
     )
+
+
+def staged_deliveries(
+    data_dir: Path, *, rows: int, seed: int, defect_rate: float, catalog, city, as_of
+) -> list[tuple[object, pd.DataFrame]]:
+    """Generated deliveries (defects injected) ingested and staged: per loaded landing file, the file
+    and its staged rows as the exchange hands them over."""
+    import uuid
+
+    from assets.aggregation.ingest import ingest_landing_file, read_stage
+    from assets.landing.generator import generate
+    from assets.landing.paths import scan_landing
+
+    generate(
+        data_dir,
+        rows=rows,
+        seed=seed,
+        city=city,
+        catalog=catalog,
+        as_of=as_of,
+        defect_rate=defect_rate,
+    )
+    files, _ = scan_landing(data_dir, catalog, city.county_codes)
+    now = datetime.now(UTC)
+    out = []
+    for landing in files:
+        entry = catalog[landing.dataset_id]
+        outcome = ingest_landing_file(
+            landing,
+            entry,
+            department_id=entry.provider,
+            staging_dir=data_dir / "aggregation",
+            batch_id=str(uuid.uuid4()),
+            ingested_at=now,
+        )
+        if outcome.loaded:
+            out.append((landing, read_stage(outcome.staged_path)))
+    return out

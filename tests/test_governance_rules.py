@@ -28,6 +28,7 @@ from tests.governance_frames import (
     ident,
     violated,
 )
+from tests.helpers import staged_deliveries
 
 # --- the registry ---------------------------------------------------------------------------------
 
@@ -230,28 +231,13 @@ def test_the_typed_rows_the_rules_read_are_the_governed_rows(tmp_path) -> None:
     """``govern`` keeps the rows the rules typed (``evaluate_and_type``) instead of typing the kept
     rows again: typing goes value by value, so both are the same frame, on generated deliveries
     with defects of every dataset."""
-    from assets.aggregation.ingest import ingest_landing_file, read_stage
-    from assets.landing.generator import generate
-    from assets.landing.paths import scan_landing
-
-    generate(
-        tmp_path, rows=2_000, seed=11, city=CITY, catalog=CATALOG, as_of=AS_OF, defect_rate=0.3
-    )
-    files, _ = scan_landing(tmp_path, CATALOG, CITY.county_codes)
     kept = dropped = 0
-    for landing in files:
+    deliveries = staged_deliveries(
+        tmp_path, rows=2_000, seed=11, defect_rate=0.3, catalog=CATALOG, city=CITY, as_of=AS_OF
+    )
+    for landing, staged in deliveries:
         entry = CATALOG[landing.dataset_id]
-        outcome = ingest_landing_file(
-            landing,
-            entry,
-            department_id=entry.provider,
-            staging_dir=tmp_path / "aggregation",
-            batch_id="b",
-            ingested_at=pd.Timestamp("2024-06-01T08:00:00Z"),
-        )
-        if not outcome.loaded:
-            continue
-        text = standardize(read_stage(outcome.staged_path), entry).frame
+        text = standardize(staged, entry).frame
         violations, typed = evaluate_and_type(text, entry, city=CITY, as_of=AS_OF)
         assert violations.equals(evaluate_rules(text, entry, city=CITY, as_of=AS_OF))
         ok = ~violations.any(axis=1)

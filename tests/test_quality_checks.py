@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from assets.aggregation.ingest import IngestOutcome, ingest_landing_file, read_stage
+from assets.aggregation.ingest import IngestOutcome
 from assets.aggregation.tickets import delivery_tickets
 from assets.common.catalog import SHIPPED_CATALOG_DIR
 from assets.common.check_chars import id_check_char
@@ -22,8 +22,7 @@ from assets.common.quality import Dimension
 from assets.common.workdays import DuePolicy
 from assets.exchange.assets import exchange_key
 from assets.exchange.load import load_exchange_slice
-from assets.landing.generator import generate
-from assets.landing.paths import LandingPath, scan_landing
+from assets.landing.paths import LandingPath
 from assets.quality.checks import CHECK_NAME
 from assets.quality.data_docs import validation_page
 from assets.quality.findings import (
@@ -48,7 +47,7 @@ from assets.tickets.rules import Action, Finding, Status
 from bench.quality import plain_failures
 from orchestration.definitions import build_definitions
 from orchestration.stages.quality import FOLLOWUP_JOB, quality_ticket_schedule
-from tests.helpers import settings_for
+from tests.helpers import settings_for, staged_deliveries
 from tests.quality_frames import CATALOG, CITY, clean_frame
 from tests.test_notify import Receiver
 
@@ -385,21 +384,13 @@ def test_followup_job_escalates_notifies_and_reports(tmp_path, db_url, receiver)
 
 def test_plain_pandas_rules_count_what_the_suites_count(tmp_path, city, catalog):
     as_of = date(2026, 11, 20)
-    generate(tmp_path, rows=400, seed=5, city=city, catalog=catalog, as_of=as_of, defect_rate=0.3)
-    files, _ = scan_landing(tmp_path, catalog, city.county_codes)
+    deliveries = staged_deliveries(
+        tmp_path, rows=400, seed=5, defect_rate=0.3, catalog=catalog, city=city, as_of=as_of
+    )
     validator = validator_for(SHIPPED_CATALOG_DIR)
     failing = 0
-    for landing in files:
+    for landing, frame in deliveries:
         entry = catalog[landing.dataset_id]
-        outcome = ingest_landing_file(
-            landing,
-            entry,
-            department_id=entry.provider,
-            staging_dir=tmp_path / "aggregation",
-            batch_id="bench",
-            ingested_at=datetime(2026, 11, 21, tzinfo=UTC),
-        )
-        frame = read_stage(outcome.staged_path)
         townships = list(city.county(landing.county_code).townships)
         checked = validator.validate(
             frame, entry.dataset_id, county_code=landing.county_code, as_of=as_of

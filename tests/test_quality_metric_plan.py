@@ -6,8 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +33,8 @@ from great_expectations.expectations.metrics.map_metric_provider.map_condition_a
 from great_expectations.expectations.registry import get_expectation_impl
 from great_expectations.util import convert_to_json_serializable
 
-from assets.aggregation.ingest import ingest_landing_file, read_stage
 from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.common.city import load_city
-from assets.landing.generator import generate
-from assets.landing.paths import scan_landing
 from assets.quality.lean_metrics import (
     LEAN_BUILT_INS,
     LeanDependencies,
@@ -48,6 +44,7 @@ from assets.quality.lean_metrics import (
 from assets.quality.suites import load_suite
 from assets.quality.validation import RESULT_FORMAT, QualityValidator
 from bench.quality import plain_failures
+from tests.helpers import staged_deliveries
 
 CATALOG = load_catalog(SHIPPED_CATALOG_DIR)
 CITY = load_city()
@@ -182,25 +179,15 @@ def test_metric_plan_is_ges_without_the_unused_metrics(result_format: object) ->
 def partitions(tmp_path_factory: pytest.TempPathFactory) -> list:
     """Every dataset's generated partitions (defects injected), as the exchange hands them over."""
     data_dir: Path = tmp_path_factory.mktemp("landing")
-    generate(data_dir, rows=3_000, seed=7, city=CITY, catalog=CATALOG, as_of=AS_OF, defect_rate=0.2)
-    files, _ = scan_landing(data_dir, CATALOG, CITY.county_codes)
-    now = datetime.now(UTC)
+    deliveries = staged_deliveries(
+        data_dir, rows=3_000, seed=7, defect_rate=0.2, catalog=CATALOG, city=CITY, as_of=AS_OF
+    )
     out = []
-    for landing in files:
+    for landing, frame in deliveries:
         entry = CATALOG[landing.dataset_id]
-        outcome = ingest_landing_file(
-            landing,
-            entry,
-            department_id=entry.provider,
-            staging_dir=data_dir / "aggregation",
-            batch_id=str(uuid.uuid4()),
-            ingested_at=now,
-        )
-        if outcome.loaded:
-            frame = read_stage(outcome.staged_path)
-            items = frame[entry.columns].astype(object)
-            frame[entry.columns] = items.where(items.notna(), None)
-            out.append((landing.dataset_id, landing.county_code, frame))
+        items = frame[entry.columns].astype(object)
+        frame[entry.columns] = items.where(items.notna(), None)
+        out.append((landing.dataset_id, landing.county_code, frame))
     return out
 
 
