@@ -47,7 +47,7 @@ from assets.common.identifiers import (
     uscc_valid,
 )
 from assets.common.text import STRING, arrow_text
-from assets.quality.lean_metrics import LeanDependencies
+from assets.quality.lean_metrics import LeanDependencies, use_lean_index_lists
 
 ISO_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 DECIMAL_PATTERN = r"^-?\d+(?:\.\d+)?$"
@@ -386,3 +386,8 @@ class ExpectMulticolumnValuesToBeEmptyExactlyWhenInSet(LeanDependencies, Multico
     ignore_row_if: Literal["all_values_are_missing", "any_value_is_missing", "never"] = "never"
     map_metric: ClassVar[str] = "multicolumn_values.empty_exactly_when_in_set"
     success_keys: ClassVar[tuple[str, ...]] = ("mostly", "value_set")
+
+
+# every map metric is registered now (GE's on import, ours above and in lean_metrics): their failing
+# rows are listed from the named columns (lean_metrics.lean_unexpected_index_list)
+use_lean_index_lists()

@@ -28,7 +28,8 @@ copied — and then reads the named columns a row at a time (``DataFrame.at``, a
 value). :func:`lean_unexpected_index_list` gives the same list from the named columns alone, for the
 result format the validator uses (``exclude_unexpected_values`` with ``unexpected_index_column_names``,
 a batch without a named index); any other request goes to GE's function. :func:`use_lean_index_lists`
-registers it in place of GE's for every map metric on pandas.
+(called once ``expectations.py`` has registered the custom metrics) puts it in place of GE's for
+every map metric on pandas.
 
 tests/test_quality_metric_plan.py checks the plan against GE's own for every lean expectation of
 the shipped suites, the ids against GE's serializer and the index lists against GE's function, so a

@@ -32,7 +32,6 @@ from assets.common.catalog import SHIPPED_CATALOG_DIR, CatalogEntry, load_catalo
 from assets.common.city import DEFAULT_CITY_CONFIG, City, load_city
 from assets.common.masking import mask_id_number, mask_phone, mask_series
 from assets.common.text import STRING
-from assets.quality.lean_metrics import use_lean_index_lists
 from assets.quality.suite_rules import PARAM_AS_OF, PARAM_COUNTY_CODES, PARAM_TOWNSHIPS, SOURCE_ROW
 from assets.quality.suites import SUITES_DIR, suite_for
 
@@ -159,7 +158,6 @@ class QualityValidator:
         city_config: Path = DEFAULT_CITY_CONFIG,
     ) -> None:
         self._catalog: dict[str, CatalogEntry] = load_catalog(catalog_dir)
-        use_lean_index_lists()  # the custom metrics are registered by now (suites import them)
         self._city_config = city_config
         self._city: City | None = None
         self._context = _ephemeral_context()
