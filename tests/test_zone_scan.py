@@ -118,8 +118,8 @@ def test_a_column_counted_by_arrow_counts_as_group_by(db_url, monkeypatch):
     engine = _write(db_url, {"phones": phones + phones[:50] + [None] * 5, "repeated": repeated})
     table = sa.Table(operation_table_name(DATASET), sa.MetaData(), autoload_with=engine)
     length = byte_length(engine)
-    assert zone_scan._mostly_distinct(engine, table.c.phones, [table.c.phones.is_not(None)])
-    assert not zone_scan._mostly_distinct(engine, table.c.repeated, [table.c.repeated.is_not(None)])
+    assert zone_scan._mostly_distinct(engine, table.c.phones)
+    assert not zone_scan._mostly_distinct(engine, table.c.repeated)
 
     def counted(share: float) -> dict[str, dict[str, int]]:
         monkeypatch.setattr(zone_scan, "MOSTLY_DISTINCT", share)
@@ -140,3 +140,36 @@ def test_a_column_counted_by_arrow_counts_as_group_by(db_url, monkeypatch):
     monkeypatch.setattr(zone_scan, "MOSTLY_DISTINCT", 2.0)
     assert found == scan_published(engine, DATASET)
     assert found is not None and found.found == {"phones": {"cn_mobile_phone": 350}}
+
+
+def test_a_column_too_short_to_hold_an_identifier_is_read_only_by_the_counting_pass(db_url):
+    """The counting statement takes each text column's longest value in bytes; a column whose longest
+    is under ``MIN_SCANNED_BYTES`` is never read again, and the findings stay those of the whole
+    table (one value a byte longer is read, and found)."""
+    rng = random.Random(10)
+    phone = make_phone(rng)
+    short = ["短码", "1234567", "男", None, "１２"]  # at most 7 bytes: "短码" 6, "１２" 6
+    engine = _write(
+        db_url,
+        {"short": short * 20, "edge": ["1234567"] * 99 + [phone], "phones": [phone] * 100},
+    )
+    statements: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        scan = scan_published(engine, DATASET)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert scan is not None
+    expected = scan_for_leaks(read_published(engine, DATASET, strings="arrow"))
+    assert (
+        scan.found
+        == expected
+        == {"edge": {"cn_mobile_phone": 1}, "phones": {"cn_mobile_phone": 100}}
+    )
+    reading = [s for s in statements if "count(" not in s.lower() or "group by" in s.lower()]
+    assert not [s for s in reading if "short" in s]  # read by the counting pass alone
+    assert [s for s in reading if "edge" in s] and [s for s in reading if "phones" in s]
