@@ -16,7 +16,10 @@ and so does ``dagster-webserver``), but
   PostgreSQL (``dagster.yaml``), where none of this applies;
 - creates a run's file as a copy of an empty file stamped at this Dagster version's Alembic head
   (made once per event-log directory and version, by the stock code) instead of creating and checking
-  the schema every time.
+  the schema every time;
+- remembers the index tables it has found (``has_table``): the stock code opens a new engine on
+  ``index.db`` to ask, for every asset check event and every partition lookup. A table not found is
+  asked again (a migration may add it); none is ever dropped but by ``wipe``, which forgets them.
 
 It is configured by the data directory's ``dagster.yaml`` (``orchestration/runner.py``). Dagster is
 pinned (``constraints.txt``); this relies on the pinned version's ``_connect``/``_initdb`` and is
@@ -66,6 +69,7 @@ class KeptSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._template_lock = threading.Lock()
+        self._tables_found: set[str] = set()
         super().__init__(base_dir, inst_data)
 
     @classmethod
@@ -105,8 +109,17 @@ class KeptSqliteEventLogStorage(SqliteEventLogStorage):
             while self._engines:
                 self._engines.popitem()[1].dispose()
 
+    def has_table(self, table_name: str) -> bool:
+        if table_name in self._tables_found:
+            return True
+        found = super().has_table(table_name)
+        if found:
+            self._tables_found.add(table_name)
+        return found
+
     def wipe(self) -> None:
         self._close_engines()  # the run files are unlinked: no connection may stay on them
+        self._tables_found.clear()
         super().wipe()
 
     def dispose(self) -> None:

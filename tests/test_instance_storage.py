@@ -120,3 +120,23 @@ def test_the_instance_yaml_follows_the_data_directory_and_spares_an_operators_ow
     assert (settings.dagster_home / "dagster.yaml").read_text(encoding="utf-8") == own
     assert type(instance.event_log_storage) is SqliteEventLogStorage
     instance.dispose()
+
+
+def test_index_tables_found_are_remembered_and_a_missing_one_is_asked_again(tmp_path):
+    settings = _settings(tmp_path / "data")
+    instance = dagster_instance(settings)
+    _run(instance)  # its asset check event asks for the index's check table
+    storage = instance.event_log_storage
+    assert isinstance(storage, KeptSqliteEventLogStorage)
+    index = settings.dagster_home / "history" / "runs" / "index.db"
+    assert storage.has_table("asset_check_executions")
+    assert not storage.has_table("probe_table")
+    with sqlite3.connect(index) as connection:  # a migration in another process adds a table
+        connection.execute("CREATE TABLE probe_table (id INTEGER)")
+    assert storage.has_table("probe_table")  # not found before: asked again
+    with sqlite3.connect(index) as connection:
+        connection.execute("DROP TABLE probe_table")
+    assert storage.has_table("probe_table")  # found once: remembered, the index not opened again
+    storage.wipe()  # forgets what it found
+    assert not storage.has_table("probe_table")
+    instance.dispose()
