@@ -61,7 +61,7 @@ WORKER_MODULES = (
     "assets.quality.findings",
     "dagster._core.execution.execute_in_process",
     "dagster._core.executor.in_process",
-    "dagster._core.storage.local_compute_log_manager",
+    "orchestration.compute_logs",  # Dagster's local compute log manager under it
     "pyarrow.dataset",
 )
 STOP_SECONDS = 10.0  # how long stopping workers may take before they are terminated

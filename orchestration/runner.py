@@ -72,7 +72,8 @@ INSTANCE_YAML = """\
 # Dagster instance of this data directory (embedded default: SQLite storage beside this file).
 # For a PostgreSQL-backed instance see dagster.yaml at the top of the repository.
 # Written by publicdata for {home}; the event log keeps its SQLite connections open
-# (orchestration/instance_storage.py), the files are those of Dagster's own SQLite storage.
+# (orchestration/instance_storage.py), the files are those of Dagster's own SQLite storage; the
+# compute logs are Dagster's files, mirrored to the terminal by a thread (orchestration/compute_logs.py).
 run_storage:
   module: dagster._core.storage.runs
   class: SqliteRunStorage
@@ -88,6 +89,11 @@ schedule_storage:
   class: SqliteScheduleStorage
   config:
     base_dir: {schedules}
+compute_logs:
+  module: orchestration.compute_logs
+  class: MirroredComputeLogManager
+  config:
+    base_dir: {compute_logs}
 telemetry:
   enabled: false
 """
@@ -101,6 +107,7 @@ def instance_yaml(home: Path) -> str:
         history=json.dumps(str(home / "history")),
         event_logs=json.dumps(str(home / "history" / "runs")),
         schedules=json.dumps(str(home / "schedules")),
+        compute_logs=json.dumps(str(home / "storage")),  # where Dagster's own manager keeps them
     )
 
 
