@@ -10,12 +10,14 @@ from assets.common.check_chars import id_check_char
 from assets.common.text import (
     SPACE_CHARACTERS,
     SPACE_CLASS,
+    STRING,
     digit_numbers,
     format_dates,
     to_halfwidth,
     trim,
 )
 from assets.governance.standardize import (
+    changed_cells,
     excel_damaged,
     standardize,
     standardize_column,
@@ -281,3 +283,18 @@ def test_trim_strips_every_space_the_space_class_names_and_nothing_else():
     edges = "".join(sorted(named))
     values = pd.Series([f"{edges}中 卫{edges}", edges, "-x-", None], dtype="string[pyarrow]")
     assert [None if pd.isna(v) else v for v in trim(values)] == ["中 卫", None, "-x-", None]
+
+
+def test_changed_cells_counts_a_value_gone_or_come_as_a_change_and_two_missing_as_none():
+    before = pd.Series([None, "a", None, "b", "c", "同"], dtype=STRING)
+    after = pd.Series([None, None, "x", "b", "d", "同"], dtype=STRING)
+    assert changed_cells(before, after) == 3
+    assert changed_cells(before.iloc[:0], after.iloc[:0]) == 0
+    # the same count as filling both columns with a value neither holds and comparing them
+    values = pd.Series(
+        ["1990/1/1", None, "1990-01-01", "１９９０年1月2日", " "] * 1000, dtype=STRING
+    )
+    birth_date = next(item for item in HOUSEHOLD.items if item.column == "birth_date")
+    changed = standardize_column(values, birth_date)
+    filled = int((values.fillna("\x00") != changed.fillna("\x00")).sum())
+    assert filled >= 2000 and changed_cells(values, changed) == filled

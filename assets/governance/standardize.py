@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from assets.common.catalog import CatalogEntry, CatalogItem
 from assets.common.text import (
@@ -150,6 +152,14 @@ class StandardizedFrame:
     changed: dict[str, int]
 
 
+def changed_cells(before: pd.Series, after: pd.Series) -> int:
+    """Cells whose value differs, a missing value differing from any text and equal to a missing one
+    (Arrow's kernels on the two columns: filling both and comparing took ten times as long)."""
+    old, new = pa.array(before.array), pa.array(after.array)
+    same = pc.or_(pc.fill_null(pc.equal(old, new), False), pc.and_(old.is_null(), new.is_null()))
+    return len(old) - int(pc.sum(same).as_py() or 0)
+
+
 def standardize(frame: pd.DataFrame, entry: CatalogEntry) -> StandardizedFrame:
     """Standardize every catalog column of ``frame``; other columns (provenance) are left untouched.
 
@@ -162,7 +172,6 @@ def standardize(frame: pd.DataFrame, entry: CatalogEntry) -> StandardizedFrame:
             continue
         before = as_text(frame[item.column])
         after = standardize_column(before, item)
-        differs = (before.fillna("\x00") != after.fillna("\x00")).sum()
         out[item.column] = after
-        changed[item.column] = int(differs)
+        changed[item.column] = changed_cells(before, after)
     return StandardizedFrame(frame=out, changed=changed)
