@@ -1,21 +1,21 @@
-"""The embedded Dagster instance's compute logs, mirrored by a thread instead of two processes a stream.
+"""The embedded Dagster instance's compute logs, mirrored by a thread instead of two processes.
 
 Dagster's ``LocalComputeLogManager`` captures a run's stdout and stderr at the file-descriptor level
 into files the UI shows (a run's "stdout" and "stderr"), and mirrors each file back to the terminal
 with a ``tail -F`` process watched by a second Python process (``watch_orphans.py``, which kills the
 ``tail`` should the run's process die). That is four processes started and stopped for every run:
-``publicdata run`` starts about 27 runs, and a 10,000-row run spent about 2 s of its 21 s on them.
+``publicdata run`` starts about 27 runs, and a 10,000-row run spent about 2.8 s of its 22 s on them.
 
 :class:`MirroredComputeLogManager` writes the same files in the same places (a stock instance and
-``dagster-webserver`` read them as before) and mirrors them with one thread per stream: the stream's
-descriptor is pointed at a pipe, the thread copies what arrives to the log file and to the original
-descriptor, and when the capture ends the descriptor is restored and the thread drains the pipe. What
-a step writes — Python's ``print``, a C library's ``write(1, …)``, a child process's output — lands in
-both places as before. The thread dies with the process, so nothing can be orphaned.
+``dagster-webserver`` read them as before) and mirrors them with one thread per stream: the
+stream's descriptor is pointed at a pipe, the thread copies what arrives to the log file and to the
+original descriptor, and when the capture ends the descriptor is restored and the thread drains the
+pipe. What a step writes — Python's ``print``, a C library's ``write(1, …)``, a child process's
+output — lands in both places as before. The thread dies with the process: nothing is orphaned.
 
 A child process that outlives its step and keeps the pipe open would hold the capture's end: the
-thread is then given :data:`DRAIN_SECONDS` and left (a daemon thread) to go on copying into the file.
-The pipeline starts no such process. It is configured by the data directory's ``dagster.yaml``
+thread is then given :data:`DRAIN_SECONDS` and left (a daemon thread) to go on copying into the
+file. The pipeline starts no such process. It is configured by the data directory's ``dagster.yaml``
 (``orchestration/runner.py``); production (``dagster.yaml`` at the top of the repository) keeps
 Dagster's own manager.
 """

@@ -1,7 +1,7 @@
-"""The data directory's compute logs (``orchestration/compute_logs.py``): what a run's step writes to
-stdout and stderr — from Python, at the descriptor, from a child process — is in Dagster's compute log files,
-read back the way the UI reads them, and still reaches the terminal; no ``tail`` or watcher process
-is started for it."""
+"""The data directory's compute logs (``orchestration/compute_logs.py``): what a run's step writes
+to stdout and stderr — from Python, at the descriptor, from a child process — is in Dagster's
+compute log files, read back the way the UI reads them, and still reaches the terminal; no ``tail``
+or watcher process is started for it."""
 
 import io
 import logging
