@@ -17,7 +17,9 @@ A child process that outlives its step and keeps the pipe open would hold the ca
 thread is then given :data:`DRAIN_SECONDS` and left (a daemon thread) to go on copying into the
 file. The pipeline starts no such process. It is configured by the data directory's ``dagster.yaml``
 (``orchestration/runner.py``); production (``dagster.yaml`` at the top of the repository) keeps
-Dagster's own manager.
+Dagster's own manager. Dagster is pinned (``constraints.txt``): this relies on the pinned version's
+``LocalComputeLogManager`` (its paths and completion marker, ``capture_logs``' contract) and is
+covered by ``tests/test_compute_logs.py``, which also reads the files back with the stock manager.
 """
 
 from __future__ import annotations
