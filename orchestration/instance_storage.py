@@ -17,6 +17,10 @@ and so does ``dagster-webserver``), but
 - creates a run's file as a copy of an empty file stamped at this Dagster version's Alembic head
   (made once per event-log directory and version, by the stock code) instead of creating and checking
   the schema every time;
+- opens an existing file that carries an Alembic revision without the stock check: that check
+  parses the Alembic scripts from disk (about 40 ms) only to learn the head, and does nothing when
+  the file has a revision — it never migrates a run's file. ``publicdata run``'s summary reads the
+  events of some 27 runs, each file opened once: 1.1 s of the CLI's serial end at 1M rows;
 - remembers the index tables it has found (``has_table``): the stock code opens a new engine on
   ``index.db`` to ask, for every asset check event and every partition lookup. A table not found is
   asked again (a migration may add it); none is ever dropped but by ``wipe``, which forgets them.
@@ -63,6 +67,17 @@ def _tuned(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _stamped(engine: Engine) -> bool:
+    """Whether the file carries an Alembic revision: then the stock ``_initdb`` would do nothing but
+    parse the scripts (it creates and stamps only a file without one)."""
+    try:
+        with engine.connect() as connection:
+            found = connection.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+    except sa.exc.DBAPIError:  # no such table (or not a database): the stock code decides
+        return False
+    return found is not None and bool(found[0])
+
+
 class KeptSqliteEventLogStorage(SqliteEventLogStorage):
     """``SqliteEventLogStorage`` with kept connections and pre-stamped run files (module docstring)."""
 
@@ -98,7 +113,7 @@ class KeptSqliteEventLogStorage(SqliteEventLogStorage):
         with self._db_lock:
             engine = self._engine(shard)
             if shard not in self._initialized_dbs:
-                if not self._from_template(shard):
+                if not self._from_template(shard) and not _stamped(engine):
                     self._initdb(engine)
                 self._initialized_dbs.add(shard)
             with engine.connect() as connection, connection.begin():

@@ -140,3 +140,38 @@ def test_index_tables_found_are_remembered_and_a_missing_one_is_asked_again(tmp_
     storage.wipe()  # forgets what it found
     assert not storage.has_table("probe_table")
     instance.dispose()
+
+
+def test_a_stamped_run_file_opens_without_parsing_the_alembic_scripts(tmp_path, monkeypatch):
+    settings = _settings(tmp_path / "data")
+    instance = dagster_instance(settings)
+    run_id = _run(instance)
+    written = _events(instance, run_id)
+    instance.dispose()
+
+    checked: list[str] = []
+    stock_check = sqlite_event_log.check_alembic_revision
+
+    def counted(config, connection):  # Dagster's own check, counted
+        checked.append(str(connection.engine.url))
+        return stock_check(config, connection)
+
+    monkeypatch.setattr(sqlite_event_log, "check_alembic_revision", counted)
+    directory = settings.dagster_home / "history" / "runs"
+    # a run file without a revision (an older Dagster's, say): the stock code creates and stamps it
+    unstamped = "0" * 8 + "-0000-4000-8000-" + "0" * 12
+    sqlite3.connect(directory / f"{unstamped}.db").close()
+
+    instance = dagster_instance(settings)
+    assert _events(instance, run_id) == written  # read back
+    assert not [url for url in checked if run_id in url]  # ...without the scripts parsed for it
+    assert _events(instance, unstamped) == []
+    assert [url for url in checked if unstamped in url]  # this one went through the stock check
+    with sqlite3.connect(directory / f"{unstamped}.db") as connection:
+        (revision,) = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    config = get_alembic_config(sqlite_event_log.__file__)
+    engine = sa.create_engine(f"sqlite:///{directory / f'{run_id}.db'}")
+    with engine.connect() as connection:
+        assert stock_check(config, connection) == (revision, revision)
+    engine.dispose()
+    instance.dispose()
