@@ -13,6 +13,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
@@ -21,7 +22,7 @@ from assets.aggregation.ingest import ingest_landing_file, read_stage
 from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 from assets.common.city import load_city
 from assets.governance.keys import governance_key
-from assets.governance.records import read_governed
+from assets.governance.records import SLICES_METADATA, read_governed
 from assets.governance.rules import rule_registry
 from assets.governance.slice_cache import cache_dir
 from assets.governance.slices import SliceCount, govern_dataset
@@ -134,10 +135,70 @@ def test_a_changed_slice_is_governed_again_the_others_are_taken_as_kept(
     assert len(count.reused) == len(slice_parts) - 1
     kept_after = _kept_files(path)
     rewritten = {name for name, mtime in kept_after.items() if kept_before.get(name) != mtime}
-    assert len(rewritten) == 4  # the changed slice's rows, records and stamp; nothing else
+    assert len(rewritten) == 3  # the changed slice's records and stamp; nothing else
     full = govern_dataset(engine, entry, full_path, city=CITY, as_of=AS_OF, keep_slices=False)
     _assert_same(result, path, full, full_path)
     assert result.reconciliation.rows_in == sum(len(p) for p in slice_parts) - 1
+
+
+def test_kept_rows_are_read_from_the_governed_file_and_a_file_that_lacks_them_governs_again(
+    db_url, slice_parts, tmp_path
+):
+    engine = get_engine(db_url)
+    entry = CATALOG[DATASET]
+    for part in slice_parts:
+        _load(engine, part)
+    path = tmp_path / "governance" / f"{DATASET}.parquet"
+    govern_dataset(engine, entry, path, city=CITY, as_of=AS_OF)
+    # the slices' governed rows are kept once, in the governed file (an earlier format's copy beside
+    # the records is removed)
+    legacy = cache_dir(path) / f"{next(cache_dir(path).glob('*.json')).stem}.governed.parquet"
+    legacy.write_bytes(b"PAR1")
+    full_path = tmp_path / "full" / f"{DATASET}.parquet"
+    full = govern_dataset(engine, entry, full_path, city=CITY, as_of=AS_OF, keep_slices=False)
+
+    again = SliceCount()
+    result = govern_dataset(engine, entry, path, city=CITY, as_of=AS_OF, count=again)
+    assert len(again.reused) == len(slice_parts) and again.governed == []
+    _assert_same(result, path, full, full_path)
+    assert not legacy.exists()
+    assert {p.name.split(".", 1)[1] for p in cache_dir(path).iterdir()} == {
+        "json",
+        "quarantine.parquet",
+        "duplicates.parquet",
+    }
+
+    # the governed file gone, or rewritten without the footer that names each slice's rows: the
+    # kept records alone prove nothing about rows, so every slice is governed again
+    for damage in ("removed", "no footer"):
+        if damage == "removed":
+            path.unlink()
+        else:
+            pd.read_parquet(path).to_parquet(path, index=False)
+        count = SliceCount()
+        result = govern_dataset(engine, entry, path, city=CITY, as_of=AS_OF, count=count)
+        assert count.reused == [] and len(count.governed) == len(slice_parts), damage
+        _assert_same(result, path, full, full_path)
+
+    # a slice the file lists with other rows (here: another slice's) is governed again, the others
+    # are taken from the file
+    listed = json.loads(pq.read_metadata(path).metadata[SLICES_METADATA])
+    listed[0]["key"], listed[1]["key"] = listed[1]["key"], listed[0]["key"]
+    table = pq.read_table(path)
+    table = table.replace_schema_metadata(
+        {**table.schema.metadata, SLICES_METADATA: json.dumps(listed)}
+    )
+    with pq.ParquetWriter(path, table.schema) as writer:
+        for start, rows in ((s["start"], s["rows"]) for s in listed):
+            writer.write_table(table.slice(start, rows), row_group_size=100_000)
+    swapped = {
+        (listed[0]["county"], listed[0]["period"]),
+        (listed[1]["county"], listed[1]["period"]),
+    }
+    count = SliceCount()
+    result = govern_dataset(engine, entry, path, city=CITY, as_of=AS_OF, count=count)
+    assert set(count.governed) == swapped and len(count.reused) == len(slice_parts) - 2
+    _assert_same(result, path, full, full_path)
 
 
 def _not_future_dates(engine, entry, tmp_path) -> pd.Series:

@@ -14,7 +14,6 @@ of a slice in table order, so the governed file lists the rows as the whole-tabl
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -33,8 +32,8 @@ from assets.common.city import City
 from assets.common.files import create_private_file, private_dir
 from assets.exchange.stamps import slice_stamps, staged_slice
 from assets.governance.govern import GovernanceResult, combine, govern
-from assets.governance.records import SLICES_METADATA, read_exchange
-from assets.governance.slice_cache import SliceCache, slice_key
+from assets.governance.records import SLICES_METADATA, governed_slices, read_exchange
+from assets.governance.slice_cache import SliceCache, content_key, slice_key
 from assets.storage.arrow_read import read_arrow
 from assets.storage.tables import exchange_table
 
@@ -184,6 +183,9 @@ def govern_dataset(
     """
     count = count if count is not None else SliceCount()
     kept = SliceCache(path, entry, city, as_of) if keep_slices else None
+    # the slices of the governed file as it is (read before the new one replaces it): a kept slice's
+    # rows are read from there
+    listed = {(s.county_code, s.period): s for s in (governed_slices(path) or [])} if kept else {}
     writer = GovernedWriter(path)
     try:
         results: list[GovernanceResult] = []
@@ -195,13 +197,15 @@ def govern_dataset(
             writer.write(results[-1].governed)
         for key in slices:
             stamp = stamps.get(key)
-            cached = kept.reusable(key, stamp) if kept is not None and stamp else None
+            cached = (
+                kept.reusable(key, stamp, listed.get(key)) if kept is not None and stamp else None
+            )
             governed_on = cached.governed_on if cached is not None else as_of
             writer.begin_slice(
                 key, content_key(slice_key(entry, city, key, stamp), governed_on) if stamp else None
             )
             if cached is not None:
-                for table in cached.batches(ROW_GROUP_ROWS):
+                for table in cached.batches():
                     writer.write_table(table)
                 results.append(cached.result)
                 count.reused.append(key)
@@ -213,12 +217,10 @@ def govern_dataset(
                     engine, entry, *key, staging_dir=staging_dir, stamp=stamp
                 )
                 result = govern(frame, entry, city=city, as_of=as_of)
-                written = writer.write(result.governed)
+                writer.write(result.governed)
                 result = dataclasses.replace(result, governed=result.governed.iloc[:0].copy())
                 if kept is not None and stamp:
-                    rows = written if written is not None else _empty_table(result.governed)
-                    kept.keep(key, stamp, result, rows)
-                del written
+                    kept.keep(key, stamp, result)
                 results.append(result)
                 count.governed.append(key)
                 rows_in = result.reconciliation.rows_in
@@ -232,15 +234,3 @@ def govern_dataset(
         writer.abort()
         raise
     return combined
-
-
-def content_key(governance_key: str, governed_on: date) -> str:
-    """What names a slice's governed rows: the key of its governance inputs (rows, catalog entry,
-    city, code: ``slice_cache.slice_key``) and the day it was governed on, the one other input (a
-    slice kept from an earlier day is reused only when that day decides as today would)."""
-    text = f"{governance_key}\0{governed_on.isoformat()}"
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _empty_table(frame: pd.DataFrame) -> pa.Table:
-    return pa.Table.from_pandas(frame, preserve_index=False)
