@@ -96,14 +96,18 @@ def _kept_files(path) -> dict[str, int]:
     return {p.name: p.stat().st_mtime_ns for p in sorted(cache_dir(path).iterdir())}
 
 
+def _loaded(db_url, slice_parts, tmp_path):
+    """The dataset's slices loaded into the exchange table; the engine, entry and governed path."""
+    engine = get_engine(db_url)
+    for part in slice_parts:
+        _load(engine, part)
+    return engine, CATALOG[DATASET], tmp_path / "governance" / f"{DATASET}.parquet"
+
+
 def test_a_changed_slice_is_governed_again_the_others_are_taken_as_kept(
     db_url, slice_parts, tmp_path
 ):
-    engine = get_engine(db_url)
-    entry = CATALOG[DATASET]
-    for part in slice_parts:
-        _load(engine, part)
-    path = tmp_path / "governance" / f"{DATASET}.parquet"
+    engine, entry, path = _loaded(db_url, slice_parts, tmp_path)
     first = SliceCount()
     govern_dataset(engine, entry, path, city=CITY, as_of=AS_OF, count=first)
     assert len(first.governed) == len(slice_parts) >= 6 and first.reused == []
@@ -144,11 +148,7 @@ def test_a_changed_slice_is_governed_again_the_others_are_taken_as_kept(
 def test_kept_rows_are_read_from_the_governed_file_and_a_file_that_lacks_them_governs_again(
     db_url, slice_parts, tmp_path
 ):
-    engine = get_engine(db_url)
-    entry = CATALOG[DATASET]
-    for part in slice_parts:
-        _load(engine, part)
-    path = tmp_path / "governance" / f"{DATASET}.parquet"
+    engine, entry, path = _loaded(db_url, slice_parts, tmp_path)
     govern_dataset(engine, entry, path, city=CITY, as_of=AS_OF)
     # the slices' governed rows are kept once, in the governed file (an earlier format's copy beside
     # the records is removed)
