@@ -143,6 +143,8 @@ def _row_groups(parquet: pq.ParquetFile, start: int, rows: int) -> tuple[int, ..
     position = 0
     for group in range(parquet.num_row_groups):
         size = parquet.metadata.row_group(group).num_rows
+        if not size:
+            continue  # holds no row of any slice
         if start <= position and position + size <= start + rows:
             groups.append(group)
         elif position < start + rows and start < position + size:
@@ -255,7 +257,7 @@ class SliceCache:
             return
         wanted = {path.name for key in keys for path in self._paths(key)}
         for path in self.dir.iterdir():
-            if path.name not in wanted and not path.name.startswith("."):
+            if path.name not in wanted:
                 path.unlink(missing_ok=True)
 
 
