@@ -140,21 +140,18 @@ def _row_groups(parquet: pq.ParquetFile, start: int, rows: int) -> tuple[int, ..
     """The row groups that hold exactly the rows [start, start + rows), or None when those rows do
     not begin and end on row-group boundaries."""
     groups: list[int] = []
-    position = 0
+    position = covered = 0
     for group in range(parquet.num_row_groups):
         size = parquet.metadata.row_group(group).num_rows
         if not size:
             continue  # holds no row of any slice
         if start <= position and position + size <= start + rows:
             groups.append(group)
+            covered += size
         elif position < start + rows and start < position + size:
             return None
         position += size
-    return (
-        tuple(groups)
-        if sum(parquet.metadata.row_group(g).num_rows for g in groups) == rows
-        else None
-    )
+    return tuple(groups) if covered == rows else None
 
 
 class SliceCache:
