@@ -65,8 +65,7 @@ WORKER_MODULES = (
     "pyarrow.dataset",
 )
 STOP_SECONDS = 10.0  # how long stopping workers may take before they are terminated
-# with --parallel unset, a run with less to ingest than this stays in one process: starting the
-# workers (each imports the project, ~5 s CPU) would cost more than they save
+# spawned workers, --parallel unset: less to ingest than this stays in one process (worker_count)
 AUTO_MIN_BYTES = 4 * 2**20
 
 Progress = Callable[[str, int, int], None]
@@ -431,14 +430,17 @@ def dataset_weights(files: Sequence[LandingPath]) -> dict[str, int]:
 
 def worker_count(settings: Settings, to_run: Sequence[LandingPath], datasets: int) -> int:
     """Workers for this run: ``--parallel`` (at most one per dataset); unset, one per CPU when
-    there is enough to ingest, else none (the runs in the CLI's process). With spawned workers also
-    none for one dataset's deliveries: its runs never run at once, so a second worker would only
-    pay its start. A forked worker starts at no cost, and the quality follow-up and the catalog then
-    run beside the dataset's governance (one changed county at 1M rows: about 2 s less)."""
+    there is something to ingest, else none (the runs in the CLI's process). A forked worker starts
+    with the CLI's imports: even a small run gains (2,000 rows in 21 files: 29.0 -> 18.4 s wall, the
+    same CPU), and one delivery's quality follow-up and catalog run beside its governance. A spawned
+    worker imports the project (~5 s CPU): none for less than ``AUTO_MIN_BYTES`` to ingest, nor for
+    one dataset's deliveries, whose runs never run at once."""
     workers = min(settings.parallel_workers(), max(1, datasets))
-    if settings.parallel is None and (
-        sum(_size(f) for f in to_run) < AUTO_MIN_BYTES
-        or (START_METHOD != "fork" and len({f.dataset_id for f in to_run}) <= 1)
+    if settings.parallel is not None:
+        return workers
+    if not to_run or (
+        START_METHOD != "fork"
+        and (sum(map(_size, to_run)) < AUTO_MIN_BYTES or len({f.dataset_id for f in to_run}) < 2)
     ):
         return 1
     return workers

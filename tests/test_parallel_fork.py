@@ -21,6 +21,7 @@ import pytest
 from assets.common.progress import listening, report
 from assets.landing.paths import LandingPath
 from assets.storage.engine import get_engine
+from orchestration import parallel
 from orchestration.parallel import (
     AUTO_MIN_BYTES,
     START_METHOD,
@@ -204,15 +205,29 @@ def _delivery(tmp_path: Path, county: str, dataset: str, size: int) -> LandingPa
     return LandingPath(county, dataset, "2026-10", path, relative)
 
 
-def test_one_datasets_large_delivery_gets_workers_when_they_are_forked(tmp_path):
+def test_any_delivery_gets_forked_workers_and_spawned_ones_only_for_enough_work(
+    tmp_path, monkeypatch
+):
     settings = settings_for(tmp_path / "data", parallel=None)
     large = [_delivery(tmp_path, "640502", "household_registration", AUTO_MIN_BYTES)]
     small = [_delivery(tmp_path, "640521", "household_registration", 1000)]
     two = [*small, _delivery(tmp_path, "640521", "market_entities", AUTO_MIN_BYTES)]
     cpus = settings.parallel_workers()
-    forked = START_METHOD == "fork"
-    # one changed county of one dataset: its follow-up jobs run beside its governance
-    assert worker_count(settings, large, 7) == (cpus if forked else 1)
-    assert worker_count(settings, small, 7) == 1  # too little to pay for even a fork
+    assert cpus > 1 or os.cpu_count() == 1
+    monkeypatch.setattr(parallel, "START_METHOD", "fork")
+    # a forked worker costs nothing: even one small delivery's follow-up runs beside its governance
+    assert worker_count(settings, large, 7) == cpus
+    assert worker_count(settings, small, 7) == cpus
     assert worker_count(settings, two, 7) == cpus
+    assert worker_count(settings, [], 7) == 1  # nothing to ingest: nothing to run beside
     assert worker_count(settings_for(tmp_path / "data", parallel=1), two, 7) == 1
+    monkeypatch.setattr(parallel, "START_METHOD", "spawn")
+    # a spawned worker imports the project: only for enough bytes of more than one dataset
+    assert worker_count(settings, large, 7) == 1
+    assert worker_count(settings, small, 7) == 1
+    assert (
+        worker_count(settings, [*small, _delivery(tmp_path, "640502", "market_entities", 9)], 7)
+        == 1
+    )
+    assert worker_count(settings, two, 7) == cpus
+    assert worker_count(settings_for(tmp_path / "data", parallel=2), small, 7) == 2
