@@ -7,6 +7,7 @@ workers (the start method off Linux) still work."""
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from assets.common.notify import send
 from assets.common.progress import listening, report
 from assets.landing.paths import LandingPath
 from assets.storage.engine import get_engine
@@ -33,6 +35,7 @@ from orchestration.progress_line import still_while_forking
 from orchestration.runner import dagster_instance
 from orchestration.runs import RunOutcome
 from tests.helpers import settings_for
+from tests.test_notify import Receiver
 
 pytestmark = pytest.mark.slow
 
@@ -113,6 +116,41 @@ def test_a_forked_worker_leaves_its_parents_connections_handlers_and_listeners_a
     # the parent's connection survived the worker: same session, still answering
     assert parent.exec_driver_sql(_BACKEND[dialect]).scalar_one() == before
     parent.close()
+
+
+@dataclass(frozen=True)
+class _Notify:
+    """Sends one notification from inside the worker; its delivery comes back as the error text."""
+
+    url: str
+    lane: str = "notify"
+    label: str = "notify"
+    run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def execute(self, defs, instance) -> RunOutcome:
+        delivery = send(self.url, "工单通知", "来自工作进程")
+        return RunOutcome(self.run_id, delivery.ok, delivery.error or "")
+
+
+@pytest.mark.skipif(START_METHOD != "fork", reason="workers are forked on Linux only")
+def test_a_forked_worker_notifies_after_its_parent_has(tmp_path):
+    # apprise keeps module-level thread pools; a worker forked from a process that had notified got
+    # them without their threads, and its first notice timed out after 60 s
+    receiver = Receiver()
+    url = f"json://127.0.0.1:{receiver.port}/"
+    settings = settings_for(tmp_path / "data")
+    try:
+        assert send(url, "工单通知", "来自主进程").ok  # the pools exist in the parent now
+        with WorkerPool(settings, dagster_instance(settings), 1) as pool:
+            outcomes = pool.run([_Notify(url), _Notify(url)])
+    finally:
+        receiver.close()
+    assert [o.success for o in outcomes] == [True, True], [o.error for o in outcomes]
+    bodies = [body for _, body in receiver.received]
+    assert (
+        len(bodies) == 3
+        and sum("来自工作进程" in json.dumps(b, ensure_ascii=False) for b in bodies) == 2
+    )
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn"])

@@ -9,7 +9,10 @@ keeps the placeholder. Sending never raises: a channel's failure must not stop t
 from __future__ import annotations
 
 import logging
+import os
 import re
+import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -87,3 +90,25 @@ def send(
     if sent:
         return Delivery(label, OK)
     return Delivery(label, FAILED, (lines or ["发送失败"])[-1][:500])
+
+
+def _forget_inherited_pools() -> None:
+    """In a forked child (``publicdata run``'s workers): apprise's module-level thread pools, made at
+    its first notification, came over from the parent without their threads. The first notification
+    handed to one waited out apprise's 60 s timeout and failed (a quality notice from a worker forked
+    by a process that had notified before). Each pool, its lock and the parent's abandoned calls are
+    dropped; apprise makes new pools at its next notification (apprise 2.3, ``constraints.txt``)."""
+    module = sys.modules.get("apprise.apprise")
+    if module is None:
+        return
+    for pool in ("_shared_executor", "_coordinator_executor"):
+        if hasattr(module, pool):
+            setattr(module, pool, None)
+    for lock in ("_shared_executor_lock", "_coordinator_executor_lock", "_abandoned_futures_lock"):
+        if hasattr(module, lock):
+            setattr(module, lock, threading.Lock())
+    if hasattr(module, "_abandoned_futures"):
+        module._abandoned_futures = []
+
+
+os.register_at_fork(after_in_child=_forget_inherited_pools)
