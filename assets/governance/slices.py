@@ -185,7 +185,9 @@ def govern_dataset(
     kept = SliceCache(path, entry, city, as_of) if keep_slices else None
     # the slices of the governed file as it is (read before the new one replaces it): a kept slice's
     # rows are read from there
-    listed = {(s.county_code, s.period): s for s in (governed_slices(path) or [])}
+    listed = {}
+    if kept is not None:
+        listed = {(s.county_code, s.period): s for s in (governed_slices(path) or [])}
     writer = GovernedWriter(path)
     try:
         results: list[GovernanceResult] = []
