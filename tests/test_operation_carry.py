@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from assets.aggregation.ingest import ingest_landing_file, read_stage
 from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
+from assets.common.check_chars import id_check_char
 from assets.common.city import load_city
 from assets.desensitization.policy import load_policy
 from assets.exchange.load import load_exchange_slice
@@ -36,6 +37,7 @@ AS_OF = date(2026, 11, 20)
 KEY = b"publicdata-test-key-0123456789ab"
 DATASET = "household_registration"
 ENTRY = CATALOG[DATASET]
+ID_NUMBER = "64050219900101011" + id_check_char("64050219900101011")
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +151,38 @@ def test_one_changed_county_is_published_again_and_the_others_carried(
     assert kept == {c: k.key for c, k in carry.kept_counties(engine, DATASET).items()}
     assert sorted(kept) == counties
     assert not any(t.endswith("__next") for t in sa.inspect(engine).get_table_names())
+
+
+def test_the_leak_check_scans_carried_rows_in_the_zone(db_url, county_frames, governed):
+    """The published table's leak check (``PublishedRows.measure_leaks``): a whole publish is the
+    chunks the writer scanned before writing them (nothing read back); with counties carried over,
+    the table is read back and scanned in the zone, so a cleartext ID number put into a carried
+    county's rows behind the writer's back is found."""
+    exchange, path, govern = governed
+    engine = get_engine(db_url)
+    outcome, _, seen = _publish(engine, path)
+    whole = seen.measure_leaks(engine, DATASET)
+    assert whole is not None and not whole.in_zone
+    assert (whole.rows, whole.found) == (outcome.rows, {})
+    assert whole.columns == len(_published(engine).columns)
+
+    counties = sorted(f["county_code"].iloc[0] for f in county_frames)
+    name = operation_table_name(DATASET)
+    with engine.begin() as connection:  # one row of a county that will be carried
+        connection.execute(
+            sa.text(
+                f'UPDATE "{name}" SET "name" = :value WHERE "county_code" = :county '
+                f'AND "id_number" = (SELECT min("id_number") FROM "{name}" WHERE "county_code" = :county)'
+            ),
+            {"value": f"身份证 {ID_NUMBER}", "county": counties[-1]},
+        )
+    _load(exchange, _changed(county_frames[0]))
+    govern()
+    _, _, seen = _publish(engine, path)
+    assert counties[-1] in seen.carried
+    carried = seen.measure_leaks(engine, DATASET)
+    assert carried is not None and carried.in_zone
+    assert carried.found == {"name": {"cn_id_number": 1}}
 
 
 def test_nothing_is_carried_when_the_plan_changes_or_nothing_changed(

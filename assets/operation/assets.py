@@ -1,6 +1,7 @@
 """Operation platform assets (公共数据运营平台, 第四条/第二十八条 可用不可见): per dataset that may be opened,
 the governed data of all counties, desensitized by the grade policy with the secret pseudonymization
-key, leak-scanned and written by the zone writer; checks re-measure the published table."""
+key, leak-scanned and written by the zone writer; the checks report what the writer measured over the
+whole new table (``checks``)."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,18 +15,20 @@ from assets.classification.records import read_register, register_levels
 from assets.common import progress
 from assets.common.catalog import CatalogEntry
 from assets.common.city import City
-from assets.desensitization.kanonymity import measure_k
 from assets.desensitization.policy import load_policy
 from assets.exchange.metadata import column_schema
 from assets.governance.keys import governance_key
 from assets.governance.records import governed_path, governed_rows
+from assets.operation.checks import (
+    operation_check_specs,
+    published_check_results,
+    zone_check_results,
+)
 from assets.operation.keyfile import resolve_pseudonym_key
 from assets.operation.keys import operation_key
-from assets.operation.records import publications, record_publication
+from assets.operation.records import record_publication
 from assets.operation.streamed import publish_governed
 from assets.operation.suspension import active_suspensions
-from assets.operation.writer import emptied_published_columns, read_published
-from assets.operation.zone_scan import scan_published
 from assets.storage.engine import safe_url
 from assets.storage.platform import PlatformResource
 from assets.storage.tables import operation_table_name
@@ -115,25 +118,43 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
     dataset_id = entry.dataset_id
     table_name = operation_table_name(dataset_id)
 
-    @dg.asset(
-        key=operation_key(dataset_id),
-        deps=[governance_key(dataset_id), classification_key(dataset_id)],
-        group_name="operation",
-        kinds={"sql", "table"},
-        owners=[OPERATOR, city.dataset_owner(entry.provider, entry.title)],
-        output_required=False,
-        description=(
-            f"{entry.title}（公共数据运营平台）：全部县区治理后的数据，按分级脱敏策略处理（掩码；身份号码"
-            "以 HMAC-SM3 密钥假名化作关联键；出生日期、地址、金额泛化；k-匿名不足的等价类压制），"
-            "泄露扫描（阻断：任何明文身份号码、手机号、银行卡号都停止发布）后由运营区写入器整体替换表 "
-            f"{table_name}（读者只见旧版或新版）。暂停供给期间不更新；每次发布写审计日志。"
-        ),
-        tags={"stage": "operation"},
-        metadata={"dagster/table_name": table_name},
+    key = operation_key(dataset_id)
+
+    @dg.multi_asset(
+        name=key.to_python_identifier(),
+        specs=[
+            dg.AssetSpec(
+                key,
+                deps=[governance_key(dataset_id), classification_key(dataset_id)],
+                group_name="operation",
+                kinds={"sql", "table"},
+                owners=[OPERATOR, city.dataset_owner(entry.provider, entry.title)],
+                skippable=True,  # not while supply is suspended
+                description=(
+                    f"{entry.title}（公共数据运营平台）：全部县区治理后的数据，按分级脱敏策略处理（掩码；"
+                    "身份号码以 HMAC-SM3 密钥假名化作关联键；出生日期、地址、金额泛化；k-匿名不足的等价类"
+                    "压制），泄露扫描（阻断：任何明文身份号码、手机号、银行卡号都停止发布）后由运营区写入器"
+                    f"整体替换表 {table_name}（读者只见旧版或新版）。暂停供给期间不更新；每次发布写审计日志。"
+                ),
+                tags={"stage": "operation"},
+                metadata={"dagster/table_name": table_name},
+            )
+        ],
+        check_specs=operation_check_specs(entry),
+        # the checks alone measure the table as it stands in the zone (no publish)
+        can_subset=True,
     )
     def _operation(
         context: dg.AssetExecutionContext, platform: PlatformResource
-    ) -> Iterator[dg.MaterializeResult]:
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        selected = context.selected_asset_check_keys
+        if key not in context.selected_asset_keys:
+            for result in zone_check_results(
+                entry, platform.operation_engine(), platform.platform_engine()
+            ):
+                if dg.AssetCheckKey(key, result.check_name or "") in selected:
+                    yield result
+            return
         platform_engine = platform.platform_engine()
         target = audit.operation_target(dataset_id)
         held = active_suspensions(platform_engine, dataset_id)
@@ -216,6 +237,8 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
                 at=now,
             )
         columns = published.columns
+        zone = platform.operation_engine()
+        emptied = published.measure_emptied(zone, dataset_id)
         yield dg.MaterializeResult(
             metadata={
                 "dagster/row_count": outcome.rows,
@@ -239,84 +262,21 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
                 ),
                 # counties whose rows were copied over unchanged (only the others desensitized)
                 "carried_counties": list(published.carried),
-                "emptied_columns": published.measure_emptied(
-                    platform.operation_engine(), dataset_id
-                ),
+                "emptied_columns": emptied,
                 "preview": _preview(published.head, entry),
-            }
+            },
+            check_results=[
+                result
+                for result in published_check_results(
+                    entry,
+                    outcome,
+                    k_threshold=report.k_threshold,
+                    quasi_identifiers=report.quasi_identifiers,
+                    leaks=published.measure_leaks(zone, dataset_id),
+                    emptied=emptied,
+                )
+                if dg.AssetCheckKey(key, result.check_name or "") in selected
+            ],
         )
 
     return _operation
-
-
-def operation_checks(entry: CatalogEntry) -> list[dg.AssetChecksDefinition]:
-    dataset_id = entry.dataset_id
-
-    @dg.asset_check(
-        asset=operation_key(dataset_id),
-        name="no_cleartext_identifiers",
-        blocking=True,
-        description="运营平台表中没有任何明文公民身份号码、手机号码或银行卡号（含自由文本中的）。",
-    )
-    def _no_leak(platform: PlatformResource) -> dg.AssetCheckResult:
-        # each column's distinct values counted in the zone (10M rows: the whole table read at once
-        # peaked at 6.5 GiB; one column at a time read the table once per column)
-        scan = scan_published(platform.operation_engine(), dataset_id)
-        found = scan.found if scan is not None else {}
-        return dg.AssetCheckResult(
-            passed=scan is not None and not found,
-            severity=dg.AssetCheckSeverity.ERROR,
-            description="未发现明文标识符" if scan is not None and not found else "发现明文标识符",
-            metadata={
-                "rows": 0 if scan is None else scan.rows,
-                "columns_scanned": 0 if scan is None else scan.columns,
-                "findings": {c: dict(kinds) for c, kinds in found.items()},
-            },
-        )
-
-    @dg.asset_check(
-        asset=operation_key(dataset_id),
-        name="k_anonymity",
-        blocking=True,
-        description="运营平台表在准标识符上的 k-匿名度不低于脱敏策略的阈值。",
-    )
-    def _k_anonymity(platform: PlatformResource) -> dg.AssetCheckResult:
-        record = publications(platform.platform_engine()).get(dataset_id)
-        threshold = int(record["k_threshold"]) if record else load_policy().k_threshold
-        columns = list(record["quasi_identifiers"]) if record else []
-        # k needs the quasi-identifiers only: the rest of the table is not read
-        frame = read_published(platform.operation_engine(), dataset_id, columns, strings="arrow")
-        k = measure_k(frame, columns) if frame is not None else None
-        passed = frame is not None and (k is None or k >= threshold)
-        return dg.AssetCheckResult(
-            passed=passed,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"k": k, "k_threshold": threshold, "quasi_identifiers": columns},
-        )
-
-    @dg.asset_check(
-        asset=operation_key(dataset_id),
-        name="no_emptied_columns",
-        blocking=False,
-        description=(
-            "脱敏后没有整列为空（每行都是 * 或空值）的列：这样的列对使用者没有信息，"
-            "提示调整脱敏策略或分级（警告，不阻断发布）。"
-        ),
-    )
-    def _no_emptied_columns(platform: PlatformResource) -> dg.AssetCheckResult:
-        # measured in the zone (first rows, then DISTINCT values): the table is not read
-        measured = emptied_published_columns(platform.operation_engine(), dataset_id)
-        emptied, rows = measured if measured is not None else ([], 0)
-        names = {i.column: i.name for i in entry.items}
-        return dg.AssetCheckResult(
-            passed=not emptied,
-            severity=dg.AssetCheckSeverity.WARN,
-            description=(
-                "脱敏后整列为空：" + "、".join(f"{names.get(c, c)}（{c}）" for c in emptied)
-                if emptied
-                else "没有整列为空的列"
-            ),
-            metadata={"emptied_columns": emptied, "rows": rows},
-        )
-
-    return [_no_leak, _k_anonymity, _no_emptied_columns]

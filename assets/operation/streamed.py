@@ -44,6 +44,7 @@ from assets.operation.writer import (
     publish_batches,
     published_columns,
 )
+from assets.operation.zone_scan import PublishedScan, scan_published
 
 PREVIEW_ROWS = 5
 
@@ -85,6 +86,16 @@ class PublishedRows:
             return self.emptied
         measured = emptied_published_columns(engine, dataset_id)
         return measured[0] if measured is not None else []
+
+    def measure_leaks(self, engine: Engine, dataset_id: str) -> PublishedScan | None:
+        """The leak scan of the whole published table. Every chunk seen here was scanned before it
+        was written (``guards.assert_no_leak``: a finding stops the publish before the swap), so
+        without carried rows the table holds nothing the scan finds. Rows carried over were not
+        seen: then the table is read back and scanned in the zone (``zone_scan.scan_published``).
+        None when no table is published."""
+        if not self.carried:
+            return PublishedScan(rows=self.rows, columns=len(self.columns), found={}, in_zone=False)
+        return scan_published(engine, dataset_id)
 
 
 def plan_governed(

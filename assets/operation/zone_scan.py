@@ -54,6 +54,8 @@ class PublishedScan:
     rows: int
     columns: int
     found: dict[str, dict[str, int]]
+    # read back from the zone; False: the chunks scanned before the writer loaded them
+    in_zone: bool = True
 
 
 @dataclass(frozen=True)

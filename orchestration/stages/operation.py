@@ -9,7 +9,7 @@ from assets.common.catalog import CatalogEntry
 from assets.common.city import City
 from assets.governance.assets import governance_asset, governance_reconciled_check
 from assets.governance.keys import governance_key
-from assets.operation.assets import operation_asset, operation_checks
+from assets.operation.assets import operation_asset
 from assets.operation.keys import operation_key
 from orchestration.stages import StageDefinitions
 
@@ -26,7 +26,6 @@ def definitions(catalog: dict[str, CatalogEntry], city: City) -> StageDefinition
         keys += [governance_key(dataset_id), classification_key(dataset_id)]
         if not entry.is_prohibited:  # 第四条: never operated
             assets.append(operation_asset(entry, city))
-            checks += operation_checks(entry)
             keys.append(operation_key(dataset_id))
     job = dg.define_asset_job(
         OPERATION_JOB,
