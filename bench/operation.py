@@ -95,7 +95,7 @@ def run(ctx) -> None:
             lambda engine=engine: [read_published(engine, d, strings="arrow") for d in published],
         )
         ctx.timed(
-            f"operation checks ({backend})",
+            f"operation checks in the zone ({backend})",
             out_rows,
             lambda engine=engine: [_checks(engine, d, p) for d, p in published.items()],
         )
@@ -108,7 +108,8 @@ def _read_rows(engine, dataset_id: str) -> pd.DataFrame:
 
 
 def _checks(engine, dataset_id: str, published) -> None:
-    """What the operation asset's checks measure on the published table."""
+    """What the operation asset's checks measure on the published table when they run alone (a
+    publish reports the writer's measurements instead; with counties carried, the leak scan)."""
     scan_published(engine, dataset_id)
     emptied_published_columns(engine, dataset_id)
     columns = list(published.report.quasi_identifiers)
