@@ -162,8 +162,8 @@ def test_the_leak_check_scans_carried_rows_in_the_zone(db_url, county_frames, go
     engine = get_engine(db_url)
     outcome, _, seen = _publish(engine, path)
     whole = seen.measure_leaks(engine, DATASET)
-    assert whole is not None and not whole.in_zone
-    assert (whole.rows, whole.found) == (outcome.rows, {})
+    assert whole is not None
+    assert (whole.rows, whole.zone_rows, whole.found) == (outcome.rows, 0, {})
     assert whole.columns == len(_published(engine).columns)
 
     counties = sorted(f["county_code"].iloc[0] for f in county_frames)
@@ -178,11 +178,14 @@ def test_the_leak_check_scans_carried_rows_in_the_zone(db_url, county_frames, go
         )
     _load(exchange, _changed(county_frames[0]))
     govern()
-    _, _, seen = _publish(engine, path)
+    outcome, _, seen = _publish(engine, path)
     assert counties[-1] in seen.carried
     carried = seen.measure_leaks(engine, DATASET)
-    assert carried is not None and carried.in_zone
-    assert carried.found == {"name": {"cn_id_number": 1}}
+    assert carried is not None and carried.found == {"name": {"cn_id_number": 1}}
+    # the carried counties' rows read back, the changed county's scanned as it was written
+    published = _published(engine)
+    assert carried.zone_rows == published["county_code"].isin(seen.carried).sum() > 0
+    assert carried.rows == outcome.rows == carried.zone_rows + seen.rows
 
 
 def test_nothing_is_carried_when_the_plan_changes_or_nothing_changed(

@@ -2,9 +2,9 @@
 materialization (``check_specs``: no second read of the table in another step).
 
 - ``no_cleartext_identifiers`` (blocking): every chunk the writer loads is leak-scanned before it is
-  written, and a finding stops the publish before the swap (``guards.assert_no_leak``); counties
-  carried over from the published table were not seen by this writer, so then the whole table is
-  read back and scanned in the zone (``PublishedRows.measure_leaks``);
+  written, and a finding stops the publish before the swap (``guards.assert_no_leak``); the rows of
+  counties carried over from the published table were not seen by this writer, so those are read
+  back and scanned in the zone (``PublishedRows.measure_leaks``);
 - ``k_anonymity`` (blocking): k over the quasi-identifiers as the writer measured it over the whole
   new table (the chunks' classes, or in the zone when counties were carried) before the swap;
 - ``no_emptied_columns`` (warning): the columns desensitization left with no information, from the
@@ -146,7 +146,8 @@ def _results(
             metadata={
                 "rows": 0 if leaks is None else leaks.rows,
                 "columns_scanned": 0 if leaks is None else leaks.columns,
-                "scanned_in": "zone" if leaks is None or leaks.in_zone else "chunks_before_write",
+                # the rest: the chunks the writer scanned before it wrote them
+                "rows_scanned_in_zone": 0 if leaks is None else leaks.zone_rows,
                 "findings": {c: dict(kinds) for c, kinds in found.items()},
             },
         ),

@@ -89,13 +89,16 @@ class PublishedRows:
 
     def measure_leaks(self, engine: Engine, dataset_id: str) -> PublishedScan | None:
         """The leak scan of the whole published table. Every chunk seen here was scanned before it
-        was written (``guards.assert_no_leak``: a finding stops the publish before the swap), so
-        without carried rows the table holds nothing the scan finds. Rows carried over were not
-        seen: then the table is read back and scanned in the zone (``zone_scan.scan_published``).
-        None when no table is published."""
+        was written (``guards.assert_no_leak``: a finding stops the publish before the swap). Rows
+        carried over were not seen: those are read back and scanned in the zone
+        (``zone_scan.scan_published`` of the carried counties), and the scan counts both. None when
+        no table is published."""
         if not self.carried:
-            return PublishedScan(rows=self.rows, columns=len(self.columns), found={}, in_zone=False)
-        return scan_published(engine, dataset_id)
+            return PublishedScan(rows=self.rows, columns=len(self.columns), found={}, zone_rows=0)
+        carried = scan_published(engine, dataset_id, self.carried)
+        if carried is None:
+            return None
+        return replace(carried, rows=carried.rows + self.rows)
 
 
 def plan_governed(

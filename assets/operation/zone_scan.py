@@ -26,7 +26,7 @@ A column whose type is not text, or a zone whose text is not stored as UTF-8, is
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from assets.operation.guards import MIN_IDENTIFIER_DIGITS, scan_counted
-from assets.operation.writer import published_table
+from assets.operation.writer import SLICE_COLUMN, published_table
 from assets.storage.arrow_read import read_frame
 from assets.storage.engine import is_postgres
 from assets.storage.tables import operation_table_name
@@ -54,8 +54,9 @@ class PublishedScan:
     rows: int
     columns: int
     found: dict[str, dict[str, int]]
-    # read back from the zone; False: the chunks scanned before the writer loaded them
-    in_zone: bool = True
+    # of ``rows``, those read back and scanned in the zone (the others: chunks the writer scanned
+    # before loading them)
+    zone_rows: int
 
 
 @dataclass(frozen=True)
@@ -85,14 +86,19 @@ def byte_length(engine: Engine) -> ByteLength | None:
 
 
 def counted_column(
-    engine: Engine, column: sa.Column, total: int, length: ByteLength | None
+    engine: Engine,
+    column: sa.Column,
+    total: int,
+    length: ByteLength | None,
+    rows: Sequence[sa.ColumnElement[bool]] = (),
 ) -> CountedColumn:
     """One column's values as the scan needs them (``total``: its non-null values, counted;
-    ``length``: :func:`byte_length` of the zone, which leaves out short text values)."""
-    scanned = [column.is_not(None)]
+    ``length``: :func:`byte_length` of the zone, which leaves out short text values; ``rows``: the
+    conditions of the rows scanned, all of them when empty)."""
+    scanned = [column.is_not(None), *rows]
     if length is not None and isinstance(column.type, sa.String):
         scanned.append(length(column) >= MIN_SCANNED_BYTES)
-        if _mostly_distinct(engine, column):
+        if _mostly_distinct(engine, column, rows):
             return _counted_by_arrow(engine, column, scanned, total)
     occurs = sa.func.count().label("occurrences")
     statement = sa.select(column, occurs).where(*scanned).group_by(column)
@@ -104,11 +110,13 @@ def counted_column(
     )
 
 
-def _mostly_distinct(engine: Engine, column: sa.Column) -> bool:
+def _mostly_distinct(
+    engine: Engine, column: sa.Column, rows: Sequence[sa.ColumnElement[bool]] = ()
+) -> bool:
     """Whether most of the scanned values (``MIN_SCANNED_BYTES`` and longer) among the column's first
     ``SAMPLE_ROWS`` non-null values are distinct. Filtering in the statement instead made it read the
     whole table when few values are that long."""
-    sample = sa.select(column).where(column.is_not(None)).limit(SAMPLE_ROWS)
+    sample = sa.select(column).where(column.is_not(None), *rows).limit(SAMPLE_ROWS)
     with engine.connect() as connection:
         values = connection.execute(sample).scalars().all()
     scanned = [
@@ -132,14 +140,17 @@ def _counted_by_arrow(
     )
 
 
-def scan_published(engine: Engine, dataset_id: str) -> PublishedScan | None:
+def scan_published(
+    engine: Engine, dataset_id: str, counties: Sequence[str] | None = None
+) -> PublishedScan | None:
     """``guards.scan_for_leaks`` of the published table, a column at a time in the zone: the same
-    findings without the table, or even one whole column, in memory. None when nothing is
-    published."""
+    findings without the table, or even one whole column, in memory. ``counties``: only their rows
+    (``SLICE_COLUMN``), every row when None. None when nothing is published."""
     table = published_table(engine, operation_table_name(dataset_id))
     if table is None:
         return None
     columns = list(table.c)
+    rows = [] if counties is None else [table.c[SLICE_COLUMN].in_(list(counties))]
     length = byte_length(engine)
     texts = [c for c in columns if length is not None and isinstance(c.type, sa.String)]
     with engine.connect() as connection:  # rows, non-null values, longest text values: one pass
@@ -148,15 +159,18 @@ def scan_published(engine: Engine, dataset_id: str) -> PublishedScan | None:
                 sa.func.count(),
                 *(sa.func.count(c) for c in columns),
                 *(sa.func.max(length(c)) for c in texts if length is not None),
-            )
+            ).where(*rows)
         ).one()
     longest = dict(zip((c.name for c in texts), counts[1 + len(columns) :], strict=True))
     found: dict[str, dict[str, int]] = {}
     for column, total in zip(columns, counts[1 : 1 + len(columns)], strict=True):
         if not total or (longest.get(column.name, MIN_SCANNED_BYTES) or 0) < MIN_SCANNED_BYTES:
             continue  # no value, or none long enough to hold an identifier
-        counted = counted_column(engine, column, int(total), length)
+        counted = counted_column(engine, column, int(total), length, rows)
         hits = scan_counted(counted.values, counted.occurrences, total=counted.total)
         if hits:
             found[column.name] = hits
-    return PublishedScan(rows=int(counts[0]), columns=len(columns), found=found)
+    rows_scanned = int(counts[0])
+    return PublishedScan(
+        rows=rows_scanned, columns=len(columns), found=found, zone_rows=rows_scanned
+    )
