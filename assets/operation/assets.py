@@ -149,11 +149,12 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
         selected = context.selected_asset_check_keys
         if key not in context.selected_asset_keys:
-            for result in zone_check_results(
-                entry, platform.operation_engine(), platform.platform_engine()
-            ):
-                if dg.AssetCheckKey(key, result.check_name or "") in selected:
-                    yield result
+            yield from zone_check_results(
+                entry,
+                platform.operation_engine(),
+                platform.platform_engine(),
+                {check.name for check in selected if check.asset_key == key},
+            )
             return
         platform_engine = platform.platform_engine()
         target = audit.operation_target(dataset_id)
