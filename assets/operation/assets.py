@@ -20,6 +20,7 @@ from assets.exchange.metadata import column_schema
 from assets.governance.keys import governance_key
 from assets.governance.records import governed_path, governed_rows
 from assets.operation.checks import (
+    LEAK_CHECK,
     operation_check_specs,
     published_check_results,
     zone_check_results,
@@ -147,13 +148,12 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
     def _operation(
         context: dg.AssetExecutionContext, platform: PlatformResource
     ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-        selected = context.selected_asset_check_keys
+        asked = {
+            check.name for check in context.selected_asset_check_keys if check.asset_key == key
+        }
         if key not in context.selected_asset_keys:
             yield from zone_check_results(
-                entry,
-                platform.operation_engine(),
-                platform.platform_engine(),
-                {check.name for check in selected if check.asset_key == key},
+                entry, platform.operation_engine(), platform.platform_engine(), asked
             )
             return
         platform_engine = platform.platform_engine()
@@ -266,18 +266,15 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
                 "emptied_columns": emptied,
                 "preview": _preview(published.head, entry),
             },
-            check_results=[
-                result
-                for result in published_check_results(
-                    entry,
-                    outcome,
-                    k_threshold=report.k_threshold,
-                    quasi_identifiers=report.quasi_identifiers,
-                    leaks=published.measure_leaks(zone, dataset_id),
-                    emptied=emptied,
-                )
-                if dg.AssetCheckKey(key, result.check_name or "") in selected
-            ],
+            check_results=published_check_results(
+                entry,
+                outcome,
+                k_threshold=report.k_threshold,
+                quasi_identifiers=report.quasi_identifiers,
+                leaks=published.measure_leaks(zone, dataset_id) if LEAK_CHECK in asked else None,
+                emptied=emptied,
+                names=asked,
+            ),
         )
 
     return _operation

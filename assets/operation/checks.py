@@ -78,10 +78,11 @@ def published_check_results(
     quasi_identifiers: Sequence[str],
     leaks: PublishedScan | None,
     emptied: Sequence[str],
+    names: Collection[str] = (LEAK_CHECK, K_CHECK, EMPTIED_CHECK),
 ) -> list[dg.AssetCheckResult]:
-    """The three checks of the table just published (``leaks``: its scan, None when no table was
-    found to scan)."""
-    return _results(
+    """The checks ``names`` of the table just published (``leaks``: its scan, None when no table
+    was found to scan)."""
+    results = _results(
         entry,
         k=outcome.k,
         k_threshold=k_threshold,
@@ -90,6 +91,7 @@ def published_check_results(
         emptied=emptied,
         rows=outcome.rows,
     )
+    return [result for result in results if result.check_name in names]
 
 
 def zone_check_results(
