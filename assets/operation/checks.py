@@ -38,6 +38,7 @@ from assets.operation.zone_scan import PublishedScan, scan_published
 LEAK_CHECK = "no_cleartext_identifiers"
 K_CHECK = "k_anonymity"
 EMPTIED_CHECK = "no_emptied_columns"
+ALL_CHECKS = (LEAK_CHECK, K_CHECK, EMPTIED_CHECK)
 
 
 def operation_check_specs(entry: CatalogEntry) -> list[dg.AssetCheckSpec]:
@@ -78,12 +79,13 @@ def published_check_results(
     quasi_identifiers: Sequence[str],
     leaks: PublishedScan | None,
     emptied: Sequence[str],
-    names: Collection[str] = (LEAK_CHECK, K_CHECK, EMPTIED_CHECK),
+    names: Collection[str] = ALL_CHECKS,
 ) -> list[dg.AssetCheckResult]:
     """The checks ``names`` of the table just published (``leaks``: its scan, None when no table
     was found to scan)."""
-    results = _results(
+    return _results(
         entry,
+        names,
         k=outcome.k,
         k_threshold=k_threshold,
         quasi_identifiers=quasi_identifiers,
@@ -91,14 +93,13 @@ def published_check_results(
         emptied=emptied,
         rows=outcome.rows,
     )
-    return [result for result in results if result.check_name in names]
 
 
 def zone_check_results(
     entry: CatalogEntry,
     operation_engine: Engine,
     platform_engine: Engine,
-    names: Collection[str] = (LEAK_CHECK, K_CHECK, EMPTIED_CHECK),
+    names: Collection[str] = ALL_CHECKS,
 ) -> list[dg.AssetCheckResult]:
     """The checks ``names`` measured on the published table as it stands in the zone, without
     publishing: the leak scan of every column (``zone_scan``), k over the quasi-identifiers the
@@ -118,8 +119,9 @@ def zone_check_results(
         emptied_published_columns(operation_engine, dataset_id) if EMPTIED_CHECK in names else None
     )
     emptied, rows = measured if measured is not None else ([], 0)
-    results = _results(
+    return _results(
         entry,
+        names,
         k=k,
         k_threshold=threshold,
         quasi_identifiers=quasi,
@@ -128,11 +130,11 @@ def zone_check_results(
         rows=rows,
         published=published,
     )
-    return [result for result in results if result.check_name in names]
 
 
 def _results(
     entry: CatalogEntry,
+    checks: Collection[str],
     *,
     k: int | None,
     k_threshold: int,
@@ -146,7 +148,7 @@ def _results(
     found: Mapping[str, Mapping[str, int]] = leaks.found if leaks is not None else {}
     clean = leaks is not None and not found
     names = {i.column: i.name for i in entry.items}
-    return [
+    results = [
         dg.AssetCheckResult(
             asset_key=asset,
             check_name=LEAK_CHECK,
@@ -187,3 +189,4 @@ def _results(
             metadata={"emptied_columns": list(emptied), "rows": rows},
         ),
     ]
+    return [result for result in results if result.check_name in checks]
