@@ -13,12 +13,16 @@ from assets.common.text import (
     STRING,
     digit_numbers,
     format_dates,
+    map_distinct,
     to_halfwidth,
     trim,
 )
+from assets.governance.rules import type_frame
 from assets.governance.standardize import (
+    _standardize_values,
     changed_cells,
     excel_damaged,
+    repeats_values,
     standardize,
     standardize_column,
     standardize_dates,
@@ -298,3 +302,71 @@ def test_changed_cells_counts_a_value_gone_or_come_as_a_change_and_two_missing_a
     changed = standardize_column(values, birth_date)
     filled = int((values.fillna("\x00") != changed.fillna("\x00")).sum())
     assert filled >= 2000 and changed_cells(values, changed) == filled
+
+
+def test_columns_that_repeat_their_values_are_worked_once_per_value_with_the_same_result():
+    """Dates, enumerations and division codes are standardized and typed once per distinct value
+    (``map_distinct``); every row, <NA> and an index that is not 0..n-1 included, gets what the
+    row-by-row work gives it."""
+    delivered = {
+        "birth_date": [
+            "1990/1/1",
+            None,
+            "1990-01-01",
+            "１９９０年1月2日",
+            " ",
+            "45292",
+            "2024-02-30",
+        ],
+        "gender": ["男", " 女", "男", None, "Ｍ", "女 ", "男"],
+        "region_code": ["640502", "６４０５０２", None, " 640521", "640502", "64O502", "640522"],
+        "registered_on": [
+            "2020.1.5",
+            "2020-01-05",
+            None,
+            "20200105",
+            "2020年1月5日",
+            "x",
+            "2020/1/5",
+        ],
+    }
+    index = pd.Index([70, 3, 11, 42, 5, 9, 1])
+    frame = pd.DataFrame(
+        {column: pd.Series(values * 300, dtype=object) for column, values in delivered.items()}
+    )
+    frame.index = pd.Index([i + 100 * k for k in range(300) for i in index])
+    for column in delivered:
+        item = HOUSEHOLD.item(column)
+        assert repeats_values(item)
+        distinct = standardize_column(frame[column], item)
+        row_by_row = _standardize_values(frame[column], item)
+        assert list(distinct.index) == list(frame.index)
+        assert distinct.dtype == row_by_row.dtype
+        assert distinct.fillna("<NA>").tolist() == row_by_row.fillna("<NA>").tolist()
+    standardized = standardize(frame, HOUSEHOLD).frame
+    typed = type_frame(standardized[list(delivered)], HOUSEHOLD)
+    assert typed["birth_date"].iloc[:7].tolist()[:4] == [
+        pd.Timestamp("1990-01-01"),
+        pd.NaT,
+        pd.Timestamp("1990-01-01"),
+        pd.Timestamp("1990-01-02"),
+    ]
+    assert typed["registered_on"].isna().sum() == 2 * 300  # the missing one and "x"
+    assert list(typed.index) == list(frame.index)
+
+
+def test_map_distinct_spreads_each_value_s_result_over_its_rows():
+    values = pd.Series(
+        ["b", None, "a", "b", None, "a", "c"], index=[6, 5, 4, 3, 2, 1, 0], dtype=STRING
+    )
+    calls = []
+
+    def upper(distinct: pd.Series) -> pd.Series:
+        calls.append(len(distinct))
+        return distinct.str.upper().fillna("?")
+
+    out = map_distinct(values, upper)
+    assert calls == [4]  # b, <NA>, a, c: each once
+    assert out.tolist() == ["B", "?", "A", "B", "?", "A", "C"]
+    assert list(out.index) == [6, 5, 4, 3, 2, 1, 0]
+    assert map_distinct(values.iloc[:0], upper).tolist() == []

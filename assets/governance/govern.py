@@ -117,11 +117,13 @@ def _find_duplicates(
     text: pd.DataFrame, subset: list[str], eligible: pd.Series, newest_first: pd.Index
 ) -> tuple[pd.Index, pd.Series]:
     """Rows (among ``eligible``) repeating an earlier-ranked row on ``subset``, and for each the index
-    label of the kept row. (Grouped in place: no reordered copy of the columns.)"""
+    label of the kept row. (Grouped in place when every row is eligible: no reordered copy of the
+    columns; else only the eligible rows' ``subset``.)"""
     order = newest_first[eligible.loc[newest_first].to_numpy()]
     if not len(order):
         return pd.Index([]), pd.Series(dtype=object)
-    group = text.groupby(subset, dropna=False, sort=False).ngroup()
+    rows = text if len(order) == len(text) else text.loc[eligible.to_numpy(), subset]
+    group = rows.groupby(subset, dropna=False, sort=False).ngroup()
     ranked = group.loc[order]
     repeated = ranked.index[ranked.duplicated().to_numpy()]
     first_of_group = pd.Series(ranked.index, index=ranked.to_numpy()).groupby(level=0).first()
@@ -256,14 +258,17 @@ def govern(
     keys = [c for c in PARTITION_COLUMNS if c in text.columns]
     newest_first = _recency_order(text)
 
-    # 2a. exact duplicates: every catalog column equal (after standardization) within county + period
+    # 2a. exact duplicates: every catalog column equal (after standardization) within county + period;
+    # only rows repeating their business key can be (the key is among the columns): the rest is
+    # never grouped on every column
     all_rows = pd.Series(True, index=text.index)
-    exact, exact_kept = _find_duplicates(text, keys + columns, all_rows, newest_first)
+    key_cols = [c for c in entry.business_key if c in text.columns]
+    candidates = text.duplicated(subset=keys + key_cols, keep=False) if key_cols else all_rows
+    exact, exact_kept = _find_duplicates(text, keys + columns, candidates, newest_first)
     remaining = all_rows.copy()
     remaining.loc[exact] = False
 
     # 2b. repeated business keys among the rest; a key with an empty part identifies nothing
-    key_cols = [c for c in entry.business_key if c in text.columns]
     if key_cols:
         has_key = remaining & text[key_cols].notna().all(axis=1)
         by_key, key_kept = _find_duplicates(text, keys + key_cols, has_key, newest_first)

@@ -26,8 +26,8 @@ from assets.common.catalog import CatalogEntry, CatalogItem, CrossFieldRule
 from assets.common.city import City
 from assets.common.quality import Dimension
 from assets.common.reference import ENUM_REFERENCES
-from assets.common.text import as_text, format_dates
-from assets.governance.standardize import damage_sensitive, excel_damaged
+from assets.common.text import as_text, format_dates, map_distinct
+from assets.governance.standardize import damage_sensitive, excel_damaged, repeats_values
 
 PARTITION_COLUMNS: tuple[str, ...] = ("county_code", "period")
 
@@ -93,12 +93,20 @@ def type_column(values: pd.Series, item: CatalogItem) -> pd.Series:
     return as_text(values)
 
 
+def _typed(values: pd.Series, item: CatalogItem) -> pd.Series:
+    """``type_column``, once per distinct value for delivered text that repeats its values."""
+    text = pd.api.types.is_object_dtype(values.dtype) or isinstance(values.dtype, pd.StringDtype)
+    if text and item.type != "string" and repeats_values(item):
+        return map_distinct(values, lambda distinct: type_column(distinct, item))
+    return type_column(values, item)
+
+
 def type_frame(frame: pd.DataFrame, entry: CatalogEntry) -> pd.DataFrame:
     """``frame`` with every catalog column typed; other columns (provenance) unchanged."""
     out = frame.copy(deep=False)  # every catalog column is replaced below; the rest is shared
     for item in entry.items:
         if item.column in frame.columns:
-            out[item.column] = type_column(frame[item.column], item)
+            out[item.column] = _typed(frame[item.column], item)
     return out
 
 

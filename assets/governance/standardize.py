@@ -31,6 +31,7 @@ from assets.common.text import (
     as_text,
     digit_numbers,
     format_dates,
+    map_distinct,
     regex_extract,
     regex_replace,
     to_halfwidth,
@@ -123,8 +124,31 @@ def damage_sensitive(item: CatalogItem) -> bool:
     return item.format in DAMAGE_SENSITIVE_FORMATS or item.pii in DAMAGE_SENSITIVE_PII
 
 
+# Formats of codes drawn from a short list (a county's divisions, the industry classification)
+REPEATING_FORMATS = frozenset({"division_code", "industry_code"})
+
+
+def repeats_values(item: CatalogItem) -> bool:
+    """Whether a column's values repeat across rows (dates, numbers, enumerations, division and
+    industry codes), so that work per distinct value (``map_distinct``) is less than work per row.
+    Identifiers, phones, names and free text are mostly distinct: encoding them first only adds."""
+    return (
+        item.type in ("date", "integer", "decimal")
+        or item.enum is not None
+        or item.enum_ref is not None
+        or item.format in REPEATING_FORMATS
+    )
+
+
 def standardize_column(values: pd.Series, item: CatalogItem) -> pd.Series:
-    """One catalog column standardized according to its type and format."""
+    """One catalog column standardized according to its type and format (once per distinct value
+    where the column repeats its values)."""
+    if repeats_values(item):
+        return map_distinct(values, lambda distinct: _standardize_values(distinct, item))
+    return _standardize_values(values, item)
+
+
+def _standardize_values(values: pd.Series, item: CatalogItem) -> pd.Series:
     s = to_halfwidth(values, punctuation=not _is_free_text(item))
     s = trim(s)
     damaged = excel_damaged(s) if damage_sensitive(item) else None
