@@ -17,7 +17,7 @@ from assets.common.text import (
     to_halfwidth,
     trim,
 )
-from assets.governance.rules import type_frame
+from assets.governance.rules import type_column, type_frame
 from assets.governance.standardize import (
     _standardize_values,
     changed_cells,
@@ -345,14 +345,17 @@ def test_columns_that_repeat_their_values_are_worked_once_per_value_with_the_sam
         assert distinct.fillna("<NA>").tolist() == row_by_row.fillna("<NA>").tolist()
     standardized = standardize(frame, HOUSEHOLD).frame
     typed = type_frame(standardized[list(delivered)], HOUSEHOLD)
-    assert typed["birth_date"].iloc[:7].tolist()[:4] == [
+    assert list(typed.index) == list(frame.index)
+    for column in delivered:
+        row_by_row = type_column(standardized[column], HOUSEHOLD.item(column))
+        pd.testing.assert_series_equal(typed[column], row_by_row, check_names=False)
+    assert typed["birth_date"].iloc[:4].tolist() == [
         pd.Timestamp("1990-01-01"),
         pd.NaT,
         pd.Timestamp("1990-01-01"),
         pd.Timestamp("1990-01-02"),
     ]
     assert typed["registered_on"].isna().sum() == 2 * 300  # the missing one and "x"
-    assert list(typed.index) == list(frame.index)
 
 
 def test_map_distinct_spreads_each_value_s_result_over_its_rows():
