@@ -19,9 +19,8 @@ from assets.catalog_sync.mounting import (
     period_of,
 )
 from assets.common.catalog import Frequency
-from assets.storage.bulk import ensure_table, replace_slice
+from assets.exchange.load import load_exchange_slice
 from assets.storage.engine import get_engine
-from assets.storage.tables import exchange_table
 from tests.helpers import slice_frame
 
 
@@ -84,19 +83,18 @@ def test_is_fresh_for_a_monthly_entry(latest, fresh):
 def test_mounting_shows_a_late_county_and_a_county_without_data(db_url, city, catalog):
     engine = get_engine(db_url)
     households = catalog["household_registration"]
-    table = exchange_table(households)
-    ensure_table(engine, table)
     for county, period, rows in (
         ("640502", "2026-09", 3),
         ("640502", "2026-10", 4),  # on time
         ("640521", "2026-08", 2),
         ("640521", "2026-09", 5),  # October is overdue on 27 November
     ):
-        replace_slice(
+        load_exchange_slice(
             engine,
-            table,
+            households,
             slice_frame(households, county, period, rows),
-            {"county_code": county, "period": period},
+            county_code=county,
+            period=period,
         )
     today = date(2026, 11, 27)
     status = mounting_status(

@@ -1,4 +1,8 @@
-"""Slice replacement, table evolution and migrations, on SQLite and PostgreSQL."""
+"""Slice replacement, table evolution and migrations, on SQLite and PostgreSQL.
+
+The slice tests load a plain table of a catalog entry's columns (``exchange_table``'s shape, created
+here as a table): what ``bulk`` writes for the operation platform; the exchange's own rows and loads
+are ``tests/test_exchange_layout.py``'s."""
 
 from __future__ import annotations
 

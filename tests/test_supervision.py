@@ -14,17 +14,16 @@ import sqlalchemy as sa
 
 from assets.audit import log as audit
 from assets.common.workdays import DuePolicy
+from assets.exchange.load import load_exchange_slice
 from assets.operation.suspension import suspend_supply
 from assets.security.incidents import open_incident
 from assets.security.risk import record_assessment
-from assets.storage.bulk import ensure_table, replace_slice
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 from assets.storage.tables import (
     application_reviews,
     applications,
     catalog_registrations,
-    exchange_table,
     export_requests,
     merchants,
     operation_publications,
@@ -204,11 +203,9 @@ def _seed(url: str) -> None:
     from assets.common.catalog import SHIPPED_CATALOG_DIR, load_catalog
 
     entry = load_catalog(SHIPPED_CATALOG_DIR)["medical_institutions"]
-    entry_table = exchange_table(entry)
-    ensure_table(engine, entry_table)
-    replace_slice(
-        engine, entry_table, slice_frame(entry, "640502", "2026-Q3", 3),
-        {"county_code": "640502", "period": "2026-Q3"},
+    load_exchange_slice(
+        engine, entry, slice_frame(entry, "640502", "2026-Q3", 3),
+        county_code="640502", period="2026-Q3",
     )  # fmt: skip
     # incidents and risk
     open_incident(

@@ -31,7 +31,8 @@ from assets.aggregation.statuses import STATUS_HELD, STATUS_LOADED, STATUS_REJEC
 from assets.common.catalog import CatalogEntry
 from assets.landing.paths import LandingPath
 from assets.landing.rejections import TOO_LARGE
-from assets.storage.tables import exchange_table, ingest_confirmations, ingest_files
+from assets.storage.exchange_layout import existing_loads
+from assets.storage.tables import ingest_confirmations, ingest_files
 
 # rejections whose outcome depends on more than the file's bytes: always read again
 REREAD_REASONS = frozenset({TOO_LARGE, "unreadable"})
@@ -94,21 +95,21 @@ def confirmed_deliveries(engine: Engine) -> frozenset[tuple[str, str, str, str]]
         return frozenset(tuple(row) for row in connection.execute(query))
 
 
-def exchange_slices_query(table: sa.Table) -> sa.Select:
-    """Rows per (county, period, delivery file) of an exchange table: read from its covering slice
-    index (``tables.exchange_table``)."""
-    c = table.c
-    return sa.select(c.county_code, c.period, c.file_checksum, sa.func.count()).group_by(
+def exchange_slices_query(loads: sa.Table) -> sa.Select:
+    """Rows per (county, period, delivery file) of an exchange table: read from its loads
+    (``storage.exchange_layout``)."""
+    c = loads.c
+    return sa.select(c.county_code, c.period, c.file_checksum, sa.func.sum(c.rows)).group_by(
         c.county_code, c.period, c.file_checksum
     )
 
 
 def exchange_slices(engine: Engine, entry: CatalogEntry) -> dict[SliceId, Slice]:
     """Every slice of the dataset's exchange table (none when the table does not exist yet)."""
-    table = exchange_table(entry)
-    if not sa.inspect(engine).has_table(table.name):
+    loads = existing_loads(engine, entry)
+    if loads is None:
         return {}
-    query = exchange_slices_query(table)
+    query = exchange_slices_query(loads)
     found: dict[SliceId, tuple[int, set[str]]] = {}
     with engine.connect() as connection:
         for county, period, checksum, rows in connection.execute(query):

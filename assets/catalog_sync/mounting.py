@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from assets.common.catalog import CatalogEntry, Frequency
 from assets.common.city import City
-from assets.storage.tables import exchange_table_name
+from assets.storage.tables import exchange_loads_table
 
 GRACE_DAYS: dict[Frequency, int] = {
     Frequency.DAILY: 1,
@@ -114,13 +114,12 @@ def _fresh_column(frame: pd.DataFrame, frequency: Frequency, expected: str) -> p
 
 def _exchange_summary(engine: Engine, dataset_id: str) -> pd.DataFrame | None:
     """Rows, newest period and newest ingest per county; ``None`` when the table does not exist."""
-    name = exchange_table_name(dataset_id)
-    if not sa.inspect(engine).has_table(name):
+    table = exchange_loads_table(dataset_id)  # its loads, never its rows (storage.exchange_layout)
+    if not sa.inspect(engine).has_table(table.name):
         return None
-    table = sa.table(name, sa.column("county_code"), sa.column("period"), sa.column("ingested_at"))
     query = sa.select(
         table.c.county_code,
-        sa.func.count().label("rows"),
+        sa.func.sum(table.c.rows).label("rows"),
         sa.func.max(table.c.period).label("latest_period"),
         sa.func.max(table.c.ingested_at).label("latest_ingested_at"),
     ).group_by(table.c.county_code)

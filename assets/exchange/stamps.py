@@ -5,7 +5,7 @@ A (county, period) slice of an exchange table is written by one load of one stag
 (``load_exchange_slice`` replaces the whole slice): its rows carry that delivery's file checksum, the
 ingest's batch id (the ingest run's id, one write of the staged file per run) and load time. The stamp
 — per delivery file its checksum, batch id, rows and first and last load time — is read from the
-covering slice index (``tables.exchange_table``) without touching the rows.
+table's loads (``storage/exchange_layout.py``) without touching the rows.
 
 Governance and the quality suite read whole slices back. From SQLite that costs a Python object per
 value (about 6 s CPU each at 1M rows); the staged Parquet file of the same ingest reads in a tenth of
@@ -29,21 +29,22 @@ from sqlalchemy.engine import Engine
 
 from assets.aggregation.ingest import staged_path
 from assets.common.catalog import CatalogEntry
+from assets.storage.exchange_layout import existing_loads
 from assets.storage.tables import PROVENANCE_COLUMNS, exchange_table
 
 SliceKey = tuple[str, str]  # (county_code, period)
 
 
-def slice_stamps_query(table: sa.Table) -> sa.Select:
+def slice_stamps_query(loads: sa.Table) -> sa.Select:
     """Per (county, period, delivery file, batch) of an exchange table its rows and first and last
-    load time: read from its covering slice index (``tables.exchange_table``)."""
-    c = table.c
+    load time: read from its loads (``storage.exchange_layout``)."""
+    c = loads.c
     return sa.select(
         c.county_code,
         c.period,
         c.file_checksum,
         c.batch_id,
-        sa.func.count(),
+        sa.func.sum(c.rows),
         sa.func.min(c.ingested_at),
         sa.func.max(c.ingested_at),
     ).group_by(c.county_code, c.period, c.file_checksum, c.batch_id)
@@ -54,13 +55,13 @@ def slice_stamps(
 ) -> dict[SliceKey, str]:
     """Per slice of the dataset's exchange table (or only the one ``only`` names), what names its
     rows: per delivery file its checksum, batch id, rows and first and last load time (one grouped
-    read of the index)."""
-    table = exchange_table(entry)
-    if not sa.inspect(engine).has_table(table.name):
+    read of its loads)."""
+    loads = existing_loads(engine, entry)
+    if loads is None:
         return {}
-    query = slice_stamps_query(table)
+    query = slice_stamps_query(loads)
     if only is not None:
-        query = query.where(table.c.county_code == only[0], table.c.period == only[1])
+        query = query.where(loads.c.county_code == only[0], loads.c.period == only[1])
     parts: dict[SliceKey, list[str]] = {}
     with engine.connect() as connection:
         for county, period, *delivery in connection.execute(query):

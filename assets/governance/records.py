@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from assets.common.catalog import CatalogEntry
 from assets.common.files import create_private_file, private_dir
 from assets.common.text import as_text, format_dates
+from assets.storage.exchange_layout import existing_loads
 from assets.storage.tables import (
     exchange_table,
     governance_duplicates,
@@ -158,16 +159,15 @@ def read_exchange(engine: Engine, entry: CatalogEntry) -> pd.DataFrame:
 
 def count_exchange_rows(engine: Engine, entry: CatalogEntry) -> pd.DataFrame:
     """Rows of the exchange table per (county_code, period)."""
-    table = exchange_table(entry)
-    if not sa.inspect(engine).has_table(table.name):
+    loads = existing_loads(engine, entry)
+    if loads is None:
         return pd.DataFrame(columns=["county_code", "period", "rows"])
-    query = sa.select(table.c.county_code, table.c.period, sa.func.count().label("rows")).group_by(
-        table.c.county_code, table.c.period
+    query = sa.select(loads.c.county_code, loads.c.period, sa.func.sum(loads.c.rows)).group_by(
+        loads.c.county_code, loads.c.period
     )
     with engine.connect() as connection:
-        return pd.DataFrame(
-            connection.execute(query).all(), columns=["county_code", "period", "rows"]
-        )
+        found = [(county, period, int(rows)) for county, period, rows in connection.execute(query)]
+    return pd.DataFrame(found, columns=["county_code", "period", "rows"])
 
 
 # --- governance records ---------------------------------------------------------------------------

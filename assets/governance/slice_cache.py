@@ -72,6 +72,7 @@ CODE_MODULES = (
     "common/reference.py",
     "landing/excel_numbers.py",
     "storage/tables.py",
+    "storage/exchange_layout.py",  # a slice read from the exchange table: its rows and order
 )
 _ASSETS = Path(__file__).resolve().parents[1]
 

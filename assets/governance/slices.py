@@ -35,7 +35,7 @@ from assets.governance.govern import GovernanceResult, combine, govern
 from assets.governance.records import SLICES_METADATA, governed_slices, read_exchange
 from assets.governance.slice_cache import SliceCache, content_key, slice_key
 from assets.storage.arrow_read import read_arrow
-from assets.storage.tables import exchange_table
+from assets.storage.exchange_layout import existing_loads, slice_query
 
 # rows per row group of the governed file: what the operation publish reads at a time
 ROW_GROUP_ROWS = 100_000
@@ -46,12 +46,12 @@ SliceKey = tuple[str, str]  # county_code, period
 def slice_order(engine: Engine, entry: CatalogEntry) -> list[SliceKey]:
     """The dataset's (county, period) slices in the order the exchange table holds them: a slice is
     loaded whole (replaced, never patched), so by its load time, then county and period."""
-    table = exchange_table(entry)
-    if not sa.inspect(engine).has_table(table.name):
+    loads = existing_loads(engine, entry)
+    if loads is None:
         return []
     query = sa.select(
-        table.c.county_code, table.c.period, sa.func.min(table.c.ingested_at)
-    ).group_by(table.c.county_code, table.c.period)
+        loads.c.county_code, loads.c.period, sa.func.min(loads.c.ingested_at)
+    ).group_by(loads.c.county_code, loads.c.period)
     with engine.connect() as connection:
         found = connection.execute(query).all()
     found.sort(key=lambda row: (str(row[2]), row[0], row[1]))
@@ -72,16 +72,12 @@ def read_exchange_slice(
     Python string per value), the provenance as ``pd.read_sql`` gives it. With ``staging_dir``, from
     the staged file the slice was loaded from when its stamp proves it holds the same rows
     (``exchange.stamps.staged_slice``; ``stamp``: the table's, when the caller has read it)."""
-    table = exchange_table(entry)
     data = staged_slice(engine, entry, staging_dir, (county, period), stamp)
     if data is None:
-        query = sa.select(table).where(table.c.county_code == county, table.c.period == period)
-        if engine.dialect.name == "sqlite":
-            # table order. Found through the slice index, then sorted: a slice's rows need not share
-            # one load's checksum, batch and time (the index's order after county and period). Only
-            # a slice whose staged file is gone is read so.
-            query = query.order_by(sa.literal_column("rowid"))
-        data = read_arrow(engine, query)
+        # found through its loads; on SQLite in table order. Only a slice whose staged file is
+        # gone is read so.
+        sqlite = engine.dialect.name == "sqlite"
+        data = read_arrow(engine, slice_query(entry, county, period, sqlite=sqlite))
     delivered = set(entry.columns)
     provenance = data.drop_columns([c for c in data.column_names if c in delivered])
     frame = provenance.to_pandas(coerce_temporal_nanoseconds=True)

@@ -15,8 +15,6 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from assets.storage.engine import is_postgres
-
 log = logging.getLogger(__name__)
 
 CHUNK_ROWS = 50_000
@@ -209,7 +207,8 @@ def _insert_chunks(connection: Connection, table: sa.Table, rows: Rows, on_chunk
         cursor.close()
 
 
-def _all_equal(rows: Rows, name: str, value: str) -> bool:
+def all_equal(rows: Rows, name: str, value: str) -> bool:
+    """Whether every row's ``name`` is ``value`` (a missing value is not)."""
     if isinstance(rows, pa.Table):
         equal = pc.fill_null(pc.equal(rows.column(name), pa.scalar(value)), False)
         return bool(pc.all(equal).as_py())
@@ -231,7 +230,7 @@ def replace_slice(
     partition.
     """
     for name, value in slice_filter.items():
-        if _row_count(frame) and not _all_equal(frame, name, value):
+        if _row_count(frame) and not all_equal(frame, name, value):
             raise ValueError(f"rows outside the slice {dict(slice_filter)} in column {name}")
     total = _row_count(frame)
 
@@ -246,11 +245,19 @@ def replace_slice(
         ).rowcount
         log.info("deleted old slice of %s %s: %d rows", table.name, dict(slice_filter), deleted)
         if total:
-            if is_postgres(engine):
-                _copy_chunks(connection, table, frame, on_chunk)
-            else:
-                _insert_chunks(connection, table, frame, on_chunk)
+            write_rows(connection, table, frame, on_chunk)
     return deleted
+
+
+def write_rows(
+    connection: Connection, table: sa.Table, rows: Rows, on_chunk: Callable[[int], None]
+) -> None:
+    """``rows`` into ``table`` in the connection's transaction: COPY on PostgreSQL, the driver's
+    executemany on SQLite; ``on_chunk(rows done)`` after each chunk."""
+    if connection.dialect.name == "postgresql":
+        _copy_chunks(connection, table, rows, on_chunk)
+    else:
+        _insert_chunks(connection, table, rows, on_chunk)
 
 
 def append_rows(engine: Engine, table: sa.Table, frame: pd.DataFrame) -> None:
@@ -264,7 +271,4 @@ def append_rows(engine: Engine, table: sa.Table, frame: pd.DataFrame) -> None:
         log.info("loading %s: %d/%d rows", table.name, done, total)
 
     with engine.begin() as connection:
-        if is_postgres(engine):
-            _copy_chunks(connection, table, frame, on_chunk)
-        else:
-            _insert_chunks(connection, table, frame, on_chunk)
+        write_rows(connection, table, frame, on_chunk)

@@ -27,6 +27,7 @@ from assets.common.catalog import CatalogEntry
 from assets.governance.records import governed_path
 from assets.operation.records import publications
 from assets.storage.tables import (
+    exchange_loads_table,
     exchange_table_name,
     governance_reconciliation,
     ingest_files,
@@ -247,15 +248,14 @@ def chain(
         for code, v in sorted(per_county.items())
     ]
 
-    table = exchange_table_name(dataset_id)
+    t = exchange_loads_table(dataset_id)  # its loads, not its rows (storage.exchange_layout)
     exchange_figures: list[tuple[str, str]] = []
-    if sa.inspect(exchange).has_table(table):
-        t = sa.table(table, sa.column("county_code"), sa.column("period"))
+    if sa.inspect(exchange).has_table(t.name):
         for row in _group_counts(
             exchange,
             sa.select(
                 t.c.county_code,
-                sa.func.count().label("rows"),
+                sa.func.sum(t.c.rows).label("rows"),
                 sa.func.max(t.c.period).label("latest"),
             ).group_by(t.c.county_code),
         ):
@@ -308,7 +308,7 @@ def chain(
         Stage(
             f"exchange/{dataset_id}",
             "市政务数据共享交换平台",
-            f"表 {table}（按县区 × 期次分区）",
+            f"表 {exchange_table_name(dataset_id)}（按县区 × 期次分区）",
             exchange_figures,
         ),
         Stage(
