@@ -140,3 +140,34 @@ def test_late_counties_get_a_timeliness_ticket_that_on_time_data_closes(engine, 
     assert closed.closed == (tickets["640521"].id,)
     status = {t.county_code: t.status for t in list_tickets(engine, dataset_id=entry.dataset_id)}
     assert status == {"640521": Status.CLOSED, "640522": Status.NEW}
+
+
+@pytest.mark.parametrize("today, passed", [(date(2026, 5, 20), True), (None, False)])
+def test_the_freshness_check_judges_as_of_publicdata_today(tmp_path, catalog, city, today, passed):
+    """The check's day is ``PUBLICDATA_TODAY`` when set (every deadline's "today"), else today in
+    China: 2026-Q1 delivered by every county is on time on 2026-05-20, late a year and more on."""
+    import dagster as dg
+
+    from assets.catalog_sync.checks import FRESHNESS_JOB_NAME, freshness_check_key
+    from orchestration.assembly import build_definitions
+    from tests.helpers import settings_for
+
+    settings = settings_for(tmp_path / "data", today=today)
+    ensure_platform_schema(settings.platform_url)
+    entry = catalog["medical_institutions"]
+    for county in city.county_codes:
+        _deliver(get_engine(settings.exchange_url), entry, county, "2026-Q1")
+    job = build_definitions(settings).resolve_job_def(FRESHNESS_JOB_NAME)
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(instance=instance)
+        [evaluation] = [
+            e.event_specific_data
+            for e in result.all_events
+            if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+            and e.event_specific_data.asset_check_key == freshness_check_key(entry.dataset_id)
+        ]
+    assert evaluation.passed is passed
+    expected = "2026-Q1" if today else "2026-Q3"
+    assert evaluation.metadata["expected_period"].value >= expected
+    if today:
+        assert evaluation.metadata["as_of"].value == "2026-05-20"

@@ -10,7 +10,6 @@ import pandas as pd
 
 from assets.catalog_sync.aggregate import prohibited_datasets
 from assets.catalog_sync.cycle import CatalogCycle, run_catalog_cycle, seed_new_platform
-from assets.catalog_sync.freshness import china_today
 from assets.catalog_sync.keys import CITY_CATALOG_KEY
 from assets.catalog_sync.mounting import mounting_markdown, mounting_status, mounting_summary
 from assets.storage.platform import PlatformResource
@@ -110,7 +109,7 @@ def city_catalog(
             context.log.warning(f"目录变更通知 {delivery.channel} 失败（{delivery.status}）")
     metadata = {**_metadata(cycle), "seeded_registrations": seeded}
     if cycle.catalog.entries:
-        today = china_today(now)
+        today = platform.today_date()  # PUBLICDATA_TODAY, else today in China
         status = mounting_status(
             platform.exchange_engine(),
             [(e.entry, e.counties) for e in cycle.catalog.entries.values()],

@@ -25,7 +25,6 @@ import dagster as dg
 
 from assets.aggregation.partitions import split_partition_key
 from assets.catalog_sync.freshness import (
-    china_today,
     evaluate_freshness,
     expected_counties,
     sync_freshness_tickets,
@@ -70,7 +69,7 @@ def freshness_check(entry: CatalogEntry, city: City) -> dg.AssetChecksDefinition
         context: dg.AssetCheckExecutionContext, platform: PlatformResource
     ) -> dg.AssetCheckResult:
         now = datetime.now(UTC)
-        today = china_today(now)
+        today = platform.today_date()  # PUBLICDATA_TODAY, else today in China
         platform_engine = platform.platform_engine()
         counties = expected_counties(platform_engine, entry, city)
         result = evaluate_freshness(platform.exchange_engine(), entry, city, today, counties)
