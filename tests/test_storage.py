@@ -166,21 +166,33 @@ def test_columns_of_one_value_load_as_every_other(db_url, catalog, monkeypatch):
     frame[names[0]] = "同一个值"  # one value everywhere, not ASCII
     frame[names[1]] = ["x"] * 9 + ["y"]  # one value but the last row's
     frame[names[2]] = ["z"] * 9 + [None]  # one value and a NULL
+    frame[names[3]] = "it's; DROP TABLE x; --"  # one value, a literal in the statement: quoted
+    frame[names[4]] = "长" * 1_001  # one value too long for a literal: bound
     arrow = pa.Table.from_pandas(frame, preserve_index=False)
     assert pa.types.is_timestamp(arrow.column("ingested_at").type)
     replace_slice(engine, table, arrow, {"county_code": "640502", "period": "2026-Q3"})
     with engine.connect() as connection:
         rows = connection.execute(
             sa.select(
-                table.c.source_row, table.c.batch_id, *(table.c[n] for n in names[:3])
+                table.c.source_row, table.c.batch_id, *(table.c[n] for n in names[:5])
             ).order_by(table.c.source_row)
         ).all()
         stamps = connection.execute(sa.select(table.c.ingested_at).distinct()).scalars().all()
     assert [tuple(r) for r in rows] == [
-        (i + 2, "b" * 36, "同一个值", "x" if i < 9 else "y", "z" if i < 9 else None)
+        (
+            i + 2,
+            "b" * 36,
+            "同一个值",
+            "x" if i < 9 else "y",
+            "z" if i < 9 else None,
+            "it's; DROP TABLE x; --",
+            "长" * 1_001,
+        )
         for i in range(10)
     ]
     assert [s.replace(tzinfo=None) for s in stamps] == [datetime(2026, 1, 1)]
     assert bulk._constant(arrow.column("batch_id").combine_chunks()) == "b" * 36
     assert bulk._constant(pa.array([0.0, -0.0])) is bulk._VARIES  # equal, not the same value
     assert bulk._constant(pa.array([3, 3, None])) is bulk._VARIES
+    assert bulk._literal("it's") == "'it''s'" and bulk._literal(7) == "7"
+    assert bulk._literal("a\x00b") is None and bulk._literal(True) is None
