@@ -198,6 +198,26 @@ def _check_key(settings: Settings) -> None:
         raise click.ClickException(f"假名化密钥不可用：{exc}") from None
 
 
+def _run_pipeline(settings: Settings, force: bool):
+    from orchestration.runner import run_pipeline
+
+    if force:  # no slice kept (governance/slice_cache.py), no county carried (operation/carry.py)
+        from assets.governance.records import governed_path
+        from assets.governance.slice_cache import drop_slice_caches
+        from assets.operation.carry import forget_all_keys
+        from assets.storage.engine import get_engine
+
+        drop_slice_caches(governed_path(settings.data_dir, "-").parent)
+        forget_all_keys(get_engine(settings.operation_url))
+    with _progress() as progress:
+        task = progress.add_task("pipeline", total=None, item="")
+
+        def on_partition(label: str, done: int, total: int) -> None:
+            progress.update(task, total=total, completed=done, item=label)
+
+        return run_pipeline(settings, progress=on_partition, force=force)
+
+
 def _run(
     settings: Settings,
     as_json: bool,
@@ -207,26 +227,12 @@ def _run(
     """Run, print the summary; 0 when the pipeline ran, 1 when part of the summary could not be
     built (a database lost mid-run: what could be reported is printed, then the reason)."""
     from orchestration.locking import exclusive_data_dir
-    from orchestration.runner import run_pipeline
+    from orchestration.unchanged import unchanged_report
 
     with exclusive_data_dir(settings.data_dir):
         _check_key(settings)
-        if force:  # every slice governed again, none taken as kept (governance/slice_cache.py),
-            # every county published again (operation/carry.py)
-            from assets.governance.records import governed_path
-            from assets.governance.slice_cache import drop_slice_caches
-            from assets.operation.carry import forget_all_keys
-            from assets.storage.engine import get_engine
-
-            drop_slice_caches(governed_path(settings.data_dir, "-").parent)
-            forget_all_keys(get_engine(settings.operation_url))
-        with _progress() as progress:
-            task = progress.add_task("pipeline", total=None, item="")
-
-            def on_partition(label: str, done: int, total: int) -> None:
-                progress.update(task, total=total, completed=done, item=label)
-
-            report = run_pipeline(settings, progress=on_partition, force=force)
+        # nothing changed since the last run's witness: decided without Dagster, nothing written
+        report = (None if force else unchanged_report(settings)) or _run_pipeline(settings, force)
         if after_pipeline is not None:
             after_pipeline()
         summary = report.summary()

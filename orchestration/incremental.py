@@ -9,7 +9,6 @@ The rules themselves (what counts as unchanged) are in ``assets/aggregation/incr
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from dataclasses import dataclass
 
 import dagster as dg
@@ -19,91 +18,21 @@ from sqlalchemy.engine import Engine
 from assets.aggregation.incremental import (
     UNCHANGED,
     UNCHANGED_LABEL,
-    LatestIngest,
-    Slice,
-    SliceId,
-    confirmed_deliveries,
     exchange_fingerprint,
     exchange_slices,
-    latest_ingests,
-    unchanged_delivery,
 )
 from assets.aggregation.keys import landing_key
 from assets.aggregation.partitions import partition_key
 from assets.classification.keys import classification_key
 from assets.common.catalog import CatalogEntry
 from assets.governance.keys import governance_key
-from assets.landing.paths import LandingPath, file_checksum
 from assets.operation.keys import operation_key
 from assets.storage.engine import one_line_error
+from orchestration.planning import DeliveryPlan, SkippedDelivery
 
 DATA_VERSION_TAG = "dagster/data_version"  # where Dagster keeps a materialization's data version
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class SkippedDelivery:
-    landing: LandingPath
-    checksum: str
-    latest: LatestIngest
-
-    def as_record(self) -> dict[str, object]:
-        return {
-            "path": self.landing.relative_path,
-            "dataset": self.landing.dataset_id,
-            "county": self.landing.county_code,
-            "period": self.landing.period,
-            "status": self.latest.status,
-            "reason": UNCHANGED,
-            "last_batch_id": self.latest.batch_id,
-        }
-
-
-@dataclass
-class DeliveryPlan:
-    """Which landing files to ingest, which are skipped as already judged."""
-
-    to_run: list[LandingPath]
-    skipped: list[SkippedDelivery]
-    slices: dict[str, dict[SliceId, Slice]]  # per dataset, the exchange table before this run
-
-
-def plan_deliveries(
-    files: list[LandingPath],
-    catalog: dict[str, CatalogEntry],
-    platform_engine: Engine,
-    exchange_engine: Engine,
-    *,
-    force: bool = False,
-) -> DeliveryPlan:
-    slices = {ds: exchange_slices(exchange_engine, entry) for ds, entry in catalog.items()}
-    if force:
-        return DeliveryPlan(to_run=list(files), skipped=[], slices=slices)
-    latest = latest_ingests(platform_engine)
-    confirmed = confirmed_deliveries(platform_engine)
-    # two deliveries of one period (.csv and .xlsx) are refused by the run: never skipped
-    per_partition = Counter((f.dataset_id, f.county_code, f.period) for f in files)
-    plan = DeliveryPlan(to_run=[], skipped=[], slices=slices)
-    for landing in files:
-        key = (landing.dataset_id, landing.county_code, landing.period)
-        try:
-            checksum = file_checksum(landing.path)
-        except OSError:  # the run reports it (rejected as unreadable)
-            plan.to_run.append(landing)
-            continue
-        record = latest.get(key)
-        if (
-            per_partition[key] == 1
-            and record is not None
-            and unchanged_delivery(
-                landing, checksum, record, slices.get(landing.dataset_id, {}), confirmed
-            )
-        ):
-            plan.skipped.append(SkippedDelivery(landing, checksum, record))
-        else:
-            plan.to_run.append(landing)
-    return plan
 
 
 def record_skipped_deliveries(instance: dg.DagsterInstance, skipped: list[SkippedDelivery]) -> None:

@@ -10,35 +10,21 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import sqlalchemy as sa
 
 from assets.aggregation.partitions import county_tags, period_partitions_name
-from assets.aggregation.summary import (
-    file_records,
-    ingest_records,
-    overall,
-    records_by_id,
-    totals,
-)
 from assets.catalog_sync.keys import CATALOG_JOB_NAME
-from assets.catalog_sync.registry import registry_fingerprint
-from assets.catalog_sync.versions import latest_version, registry_already_processed
 from assets.common.catalog import load_catalog
 from assets.common.city import City, load_city
 from assets.common.files import private_umask
 from assets.landing.paths import LandingPath, scan_landing
-from assets.storage.engine import get_engine, one_line_error, safe_url
+from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 from assets.workspace.keys import WORKSPACE_JOB
 from orchestration.incremental import (
-    DeliveryPlan,
-    SkippedDelivery,
-    plan_deliveries,
     record_current_datasets,
     record_skipped_deliveries,
     stale_datasets,
@@ -53,16 +39,13 @@ from orchestration.parallel import (
     run_executor,
     worker_count,
 )
+from orchestration.planning import DeliveryPlan, catalog_publication_needed, plan_deliveries
 from orchestration.progress_line import stage_progress
+from orchestration.report import PipelineReport
 from orchestration.runs import QUIET_RUN_CONFIG as QUIET_RUN_CONFIG  # the tests' run config
 from orchestration.runs import PartitionRun, job_run
 from orchestration.settings import Settings
-from orchestration.summaries import (
-    applications_report,
-    catalog_summary,
-    operation_report,
-    quality_summary,
-)
+from orchestration.unchanged import forget_witness, leave_witness
 
 log = logging.getLogger(__name__)
 
@@ -124,101 +107,6 @@ def dagster_instance(settings: Settings) -> dg.DagsterInstance:
         return dg.DagsterInstance.from_config(str(home))
 
 
-@dataclass
-class PipelineReport:
-    settings: Settings
-    batch_ids: list[str] = field(default_factory=list)
-    failed_partitions: list[dict[str, str]] = field(default_factory=list)
-    unrecognized_files: list[dict[str, str]] = field(default_factory=list)
-    post_ingest_runs: list[str] = field(default_factory=list)
-    force: bool = False
-    # incremental reruns: deliveries already judged (no run), datasets governed again or not
-    skipped: list[SkippedDelivery] = field(default_factory=list)
-    datasets_recomputed: list[str] = field(default_factory=list)
-    datasets_unchanged: list[str] = field(default_factory=list)
-    post_ingest_skipped: list[str] = field(default_factory=list)
-    nothing_changed: bool = False  # no Dagster run was started at all
-    # the run's Dagster instance, for the summary (opening it again checked its three storages'
-    # migrations again: about 0.6 s, a sixth of an unchanged rerun)
-    instance: dg.DagsterInstance | None = field(default=None, repr=False, compare=False)
-
-    def summary(self) -> dict:
-        """The run's summary. A section that cannot be built (its database vanished mid-run) is
-        left empty and its one-line reason listed under ``errors``; the rest is still reported."""
-        errors: list[dict[str, str]] = []
-
-        def section(name: str, build: Callable[[], Any], empty: Any = None) -> Any:
-            try:
-                return build()
-            except (sa.exc.SQLAlchemyError, OSError, dg.DagsterError) as exc:
-                errors.append({"section": name, "error": one_line_error(exc)})
-                return empty
-
-        records = section(
-            "files",
-            lambda: self._file_records(get_engine(self.settings.platform_url)),
-            empty=[],
-        )
-        instance = self.instance or section("dagster", lambda: dagster_instance(self.settings))
-        summary = {
-            "data_dir": str(self.settings.data_dir),
-            "files": file_records(records),
-            "unrecognized_files": self.unrecognized_files,
-            "totals": {
-                "all": overall(records),
-                "by_dataset": totals(records, "dataset_id"),
-                "by_county": totals(records, "county_code"),
-            },
-            "zones": {zone: safe_url(url) for zone, url in self.settings.zone_urls.items()},
-            "dagster_home": str(self.settings.dagster_home),
-            "runs": {
-                "partitions": len(self.batch_ids),
-                "post_ingest": len(self.post_ingest_runs),
-                "failed": self.failed_partitions,
-                # incremental reruns: what needed no work because nothing it depends on changed
-                "force": self.force,
-                "skipped_unchanged": len(self.skipped),
-                "skipped": [item.as_record() for item in self.skipped],
-                "datasets_recomputed": self.datasets_recomputed,
-                "datasets_unchanged": self.datasets_unchanged,
-                "post_ingest_skipped": self.post_ingest_skipped,
-                "nothing_changed": self.nothing_changed,
-            },
-            "catalog": section(
-                "catalog",
-                lambda: catalog_summary(self.settings, instance, self.post_ingest_runs),
-            )
-            if instance is not None
-            else None,
-            # quality tickets opened / reopened / updated / closed / escalated by this run
-            "quality": section(
-                "quality",
-                lambda: quality_summary(
-                    self.settings, instance, [*self.batch_ids, *self.post_ingest_runs]
-                ),
-            )
-            if instance is not None
-            else None,
-            # governed / quarantined / duplicates / published / suppressed and k per dataset
-            "operation": section("operation", lambda: operation_report(self.settings)),
-            # operator authorization, merchants, applications with due dates, live grants
-            "operation_applications": section(
-                "operation_applications", lambda: applications_report(self.settings)
-            ),
-        }
-        summary["errors"] = errors
-        return summary
-
-    def _file_records(self, engine: sa.Engine) -> list[dict[str, object]]:
-        """This run's ingest records, and for each delivery skipped as unchanged its latest record
-        (a file rejected before is still reported as rejected), marked ``unchanged``; by path."""
-        ran = ingest_records(engine, self.batch_ids)
-        before = records_by_id(engine, [item.latest.record_id for item in self.skipped])
-        both = [{**row, "unchanged": False} for row in ran]
-        both += [{**row, "unchanged": True} for row in before]
-        return sorted(both, key=lambda row: row["relative_path"])  # stable: this run's first
-
-
 Progress = Callable[[str, int, int], None]
 
 
@@ -237,6 +125,7 @@ def run_pipeline(
 
 
 def _run_pipeline(settings: Settings, progress: Progress | None, force: bool) -> PipelineReport:
+    forget_witness(settings)  # whatever this run does, the last run's witness no longer speaks
     ensure_platform_schema(settings.platform_url)
     catalog = load_catalog(settings.catalog_dir)
     city = load_city(settings.city_config)
@@ -270,10 +159,16 @@ def _run_pipeline(settings: Settings, progress: Progress | None, force: bool) ->
             record_current_datasets(instance, current)
             report.datasets_unchanged = sorted(current)
             report.nothing_changed = True
+            leave_witness(settings, current)
             if progress:
                 progress("", len(files), len(files))
             return report
     _run_stages(settings, instance, catalog, city, files, plan, report, progress, force)
+    if not report.failed_partitions:
+        # every dataset current now (nothing failed): the next run may take the witness
+        after = stale_datasets(instance, catalog, exchange_engine, plan, ingested=set(catalog))
+        if not after.stale:
+            leave_witness(settings, after.current)
     return report
 
 
@@ -427,13 +322,7 @@ def _post_ingest_needed(
     if job_name == WORKSPACE_JOB:  # it reconciles grants on the tables a publish replaced
         return published
     if job_name == CATALOG_JOB_NAME:
-        engine = get_engine(settings.platform_url)
-        try:
-            if latest_version(engine) is None:
-                return True
-            return not registry_already_processed(engine, registry_fingerprint(settings.data_dir))
-        except sa.exc.SQLAlchemyError:  # the records cannot be read: run it, let it say why
-            return True
+        return catalog_publication_needed(get_engine(settings.platform_url), settings.data_dir)
     return False
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import dagster as dg
 from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy.engine import make_url
 
@@ -23,7 +23,9 @@ from assets.common.workdays import DEFAULT_CALENDAR_DIR, china_date, use_calenda
 from assets.exports.config import DEFAULT_EXPORTS_CONFIG
 from assets.landing.limits import DEFAULT_MAX_FILE_MB, DEFAULT_MAX_ROWS, ReadLimits
 from assets.products.fees import DEFAULT_FEES_CONFIG
-from assets.storage.platform import PlatformResource
+
+if TYPE_CHECKING:
+    from assets.storage.platform import PlatformResource
 
 ZONES = ("exchange", "operation", "platform")
 
@@ -227,6 +229,10 @@ class Settings(BaseModel):
     def platform_resource(self) -> PlatformResource:
         """The resource the assets read every setting from. A key set in the environment goes in as
         ``dg.EnvVar`` (Dagster resolves it when a run starts, and never shows its value)."""
+        import dagster as dg  # not for what only reads settings (an unchanged rerun)
+
+        from assets.storage.platform import PlatformResource
+
         key: str | dg.EnvVar | None = self.pseudonym_key
         if key and os.environ.get(ENV_PSEUDONYM_KEY) == key:
             key = dg.EnvVar(ENV_PSEUDONYM_KEY)

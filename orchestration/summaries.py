@@ -8,13 +8,14 @@ the platform records.
 - ``operation_applications``: the operator authorization, merchants, applications, live grants.
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
-import dagster as dg
-
-from assets.catalog_sync.keys import CITY_CATALOG_KEY, FRESHNESS_CHECK_NAME
 from assets.catalog_sync.versions import latest_version
 from assets.common.catalog import load_catalog
+from assets.common.workdays import use_calendar_dir
 from assets.operation.summary import operation_summary
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
@@ -22,20 +23,30 @@ from assets.tickets import store as ticket_store
 from assets.tickets.changes import TICKET_METADATA_KEYS
 from orchestration.settings import Settings
 
-EventType = dg.DagsterEventType
+if TYPE_CHECKING:
+    import dagster as dg
 
-# The events whose metadata may carry ticket ids: checks, ingest materializations, ingest failures and
-# the follow-up op's output.
-_TICKET_EVENTS = {
-    EventType.ASSET_CHECK_EVALUATION,
-    EventType.ASSET_MATERIALIZATION,
-    EventType.STEP_FAILURE,
-    EventType.STEP_OUTPUT,
-}
+
+def _event_types():  # Dagster is imported only where runs are read: not by an unchanged rerun
+    import dagster as dg
+
+    return dg.DagsterEventType
+
+
+def _ticket_events() -> set:
+    """The events whose metadata may carry ticket ids: checks, ingest materializations, ingest
+    failures and the follow-up op's output."""
+    kind = _event_types()
+    return {
+        kind.ASSET_CHECK_EVALUATION,
+        kind.ASSET_MATERIALIZATION,
+        kind.STEP_FAILURE,
+        kind.STEP_OUTPUT,
+    }
 
 
 def _records(
-    instance: dg.DagsterInstance, run_id: str, of_type: EventType | set[EventType]
+    instance: dg.DagsterInstance, run_id: str, of_type: dg.DagsterEventType | set
 ) -> list[dg.EventLogRecord]:
     return list(instance.get_records_for_run(run_id, of_type=of_type).records)
 
@@ -51,13 +62,15 @@ def catalog_summary(
     catalog = version.catalog
     made_here = False
     late: dict[str, list[str]] = {}
+    if run_ids:  # the catalog's keys are Dagster's: imported only where runs are read back
+        from assets.catalog_sync.keys import CITY_CATALOG_KEY, FRESHNESS_CHECK_NAME
     for run_id in run_ids:
-        for record in _records(instance, run_id, EventType.ASSET_MATERIALIZATION):
+        for record in _records(instance, run_id, _event_types().ASSET_MATERIALIZATION):
             materialization = record.event_log_entry.asset_materialization
             if materialization and materialization.asset_key == CITY_CATALOG_KEY:
                 new = materialization.metadata.get("new_version")
                 made_here = made_here or bool(new and new.value)
-        for record in _records(instance, run_id, EventType.ASSET_CHECK_EVALUATION):
+        for record in _records(instance, run_id, _event_types().ASSET_CHECK_EVALUATION):
             event = record.event_log_entry.dagster_event
             evaluation = event.asset_check_evaluation_data if event else None
             if evaluation is None or evaluation.check_name != FRESHNESS_CHECK_NAME:
@@ -79,6 +92,7 @@ def catalog_summary(
 
 
 def _event_metadata(event: dg.DagsterEvent) -> Mapping[str, dg.MetadataValue]:
+    EventType = _event_types()  # noqa: N806  (the enum, as Dagster names it)
     if event.event_type is EventType.ASSET_CHECK_EVALUATION:
         return event.asset_check_evaluation_data.metadata
     if event.event_type is EventType.ASSET_MATERIALIZATION:
@@ -109,7 +123,7 @@ def quality_summary(
     }
     notified: set[str] = set()
     for run_id in run_ids:
-        for record in _records(instance, run_id, _TICKET_EVENTS):
+        for record in _records(instance, run_id, _ticket_events()):
             event = record.event_log_entry.dagster_event
             metadata = _event_metadata(event) if event else {}
             for key, ids in changes.items():
@@ -144,5 +158,5 @@ def applications_report(settings: Settings) -> dict[str, object]:
     return applications_summary(
         get_engine(settings.platform_url),
         settings.today_date(),
-        settings.platform_resource().calendar,
+        use_calendar_dir(settings.calendar_dir),  # what the platform resource's calendar is
     )
