@@ -129,10 +129,7 @@ def replace_exchange_slice(
             )
     rows = exchange_rows_table(entry)
     loads = exchange_loads_table(entry.dataset_id)
-    slice_loads = sa.select(loads.c.id).where(
-        loads.c.county_code == county_code, loads.c.period == period
-    )
-
+    in_slice = (loads.c.county_code == county_code, loads.c.period == period)
     name = exchange_table(entry).name
     slice_filter = {"county_code": county_code, "period": period}
 
@@ -143,12 +140,11 @@ def replace_exchange_slice(
 
     ensure_exchange(engine, entry)  # its own transaction: DDL never waits on a load
     with engine.begin() as connection:
+        slice_loads = sa.select(loads.c.id).where(*in_slice).scalar_subquery()
         deleted = connection.execute(
-            sa.delete(rows).where(rows.c.load_id.in_(slice_loads.scalar_subquery()))
+            sa.delete(rows).where(rows.c.load_id.in_(slice_loads))
         ).rowcount
-        connection.execute(
-            sa.delete(loads).where(loads.c.county_code == county_code, loads.c.period == period)
-        )
+        connection.execute(sa.delete(loads).where(*in_slice))
         log.info("deleted old slice of %s %s: %d rows", name, slice_filter, deleted)
         if not total:
             return deleted
@@ -158,7 +154,7 @@ def replace_exchange_slice(
             for value in _load_values(connection, found)
         ]
         load_ids = (
-            pa.array([ids[0]] * total, pa.int64())  # one load: bound as one value repeated
+            pa.array([ids[0]] * total, pa.int64())  # one load: a literal in the INSERT (bulk)
             if position is None
             else pc.take(pa.array(ids, pa.int64()), position)
         )
