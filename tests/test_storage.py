@@ -14,9 +14,11 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from assets.exchange.load import load_exchange_slice
 from assets.storage import bulk
-from assets.storage.bulk import ensure_table, replace_slice
+from assets.storage.bulk import replace_slice
 from assets.storage.engine import get_engine
+from assets.storage.exchange_layout import ensure_exchange
 from assets.storage.migrate import ensure_platform_schema
 from assets.storage.tables import exchange_table, platform_metadata
 from tests.helpers import slice_frame
@@ -26,7 +28,7 @@ def test_replace_slice_touches_only_its_partition(db_url, catalog):
     entry = catalog["medical_institutions"]
     engine = get_engine(db_url)
     table = exchange_table(entry)
-    ensure_table(engine, table)
+    table.create(engine)
     replace_slice(
         engine,
         table,
@@ -67,7 +69,7 @@ def test_replace_slice_refuses_rows_of_another_partition(db_url, catalog):
     entry = catalog["medical_institutions"]
     engine = get_engine(db_url)
     table = exchange_table(entry)
-    ensure_table(engine, table)
+    table.create(engine)
     with pytest.raises(ValueError, match="outside the slice"):
         replace_slice(
             engine,
@@ -81,7 +83,7 @@ def test_copy_keeps_awkward_text_exactly(db_url, catalog):
     entry = catalog["petition_records"]
     engine = get_engine(db_url)
     table = exchange_table(entry)
-    ensure_table(engine, table)
+    table.create(engine)
     frame = slice_frame(entry, "640522", "2026-10", 6)
     awkward = ["tab\there", "line\nbreak", "back\\slash", "\\N", "", None]
     frame["matter"] = awkward
@@ -95,15 +97,15 @@ def test_copy_keeps_awkward_text_exactly(db_url, catalog):
     assert got == awkward
 
 
-def test_ensure_table_adds_new_catalog_items_without_dropping(db_url, catalog):
+def test_ensure_exchange_adds_new_catalog_items_without_dropping(db_url, catalog):
     entry = catalog["medical_institutions"]
     engine = get_engine(db_url)
-    ensure_table(engine, exchange_table(entry))
-    replace_slice(
+    load_exchange_slice(
         engine,
-        exchange_table(entry),
+        entry,
         slice_frame(entry, "640502", "2026-Q3", 2),
-        {"county_code": "640502", "period": "2026-Q3"},
+        county_code="640502",
+        period="2026-Q3",
     )
     extended = entry.model_copy(
         update={
@@ -113,7 +115,7 @@ def test_ensure_table_adds_new_catalog_items_without_dropping(db_url, catalog):
             )
         }
     )
-    ensure_table(engine, exchange_table(extended))
+    ensure_exchange(engine, extended)
     columns = {c["name"] for c in sa.inspect(engine).get_columns(exchange_table(entry).name)}
     assert "website" in columns
     with engine.connect() as connection:
@@ -139,7 +141,7 @@ def test_copy_accepts_arrow_backed_and_object_text_columns_together(db_url, cata
     entry = catalog["medical_institutions"]
     engine = get_engine(db_url)
     table = exchange_table(entry)
-    ensure_table(engine, table)
+    table.create(engine)
     frame = slice_frame(entry, "640502", "2026-Q3", 4)
     frame["institution_name"] = frame["institution_name"].astype("string[pyarrow]")
     frame.loc[1, "institution_name"] = None
@@ -160,7 +162,7 @@ def test_columns_of_one_value_load_as_every_other(db_url, catalog, monkeypatch):
     entry = catalog["medical_institutions"]
     engine = get_engine(db_url)
     table = exchange_table(entry)
-    ensure_table(engine, table)
+    table.create(engine)
     frame = slice_frame(entry, "640502", "2026-Q3", 10)
     names = [item.column for item in entry.items]
     frame[names[0]] = "同一个值"  # one value everywhere, not ASCII

@@ -21,33 +21,6 @@ CHUNK_ROWS = 50_000
 Progress = Callable[[int, int], None]
 
 
-def ensure_table(engine: Engine, table: sa.Table) -> None:
-    """Create the table when missing; add the columns the catalog gained since and the indexes the
-    definition gained since (an index of the same columns counts as present), and drop the indexes
-    of ours (named ``ix_<table>_…``) it no longer declares. Never drops a column or a row."""
-    with engine.begin() as connection:
-        inspector = sa.inspect(connection)
-        if not inspector.has_table(table.name):
-            table.create(connection)
-            return
-        present = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name not in present:
-                ddl = sa.schema.CreateColumn(column).compile(dialect=connection.dialect)
-                connection.execute(sa.text(f'ALTER TABLE "{table.name}" ADD COLUMN {ddl}'))
-        # by columns, not name: a database may shorten a long name (PostgreSQL at 63 bytes)
-        found = inspector.get_indexes(table.name)
-        indexed = {tuple(i["column_names"]) for i in found}
-        declared = {tuple(c.name for c in index.columns) for index in table.indexes}
-        for index in table.indexes:
-            if tuple(c.name for c in index.columns) not in indexed:
-                index.create(connection)
-        for old in found:
-            ours = str(old["name"]).startswith(f"ix_{table.name}_")
-            if ours and tuple(old["column_names"]) not in declared:
-                connection.execute(sa.text(f'DROP INDEX "{old["name"]}"'))
-
-
 def _slice_condition(table: sa.Table, slice_filter: Mapping[str, str]) -> sa.ColumnElement[bool]:
     return sa.and_(*(table.c[name] == value for name, value in slice_filter.items()))
 

@@ -12,8 +12,8 @@ slice: 590 bytes a row, 380 of them provenance and index). It is written once pe
   reader and the bureau's SQL see.
 
 A slice is replaced whole in one transaction (``exchange/load.py``). A table of the earlier
-layout (the provenance on every row) is converted by ``ensure_exchange`` on its dataset's next load,
-in one transaction, keeping every row and its order.
+layout (the provenance on every row) is converted by ``ensure_exchange`` on its dataset's first read
+or load after the upgrade, in one transaction, keeping every row and its order.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from assets.common.catalog import CatalogEntry
+from assets.storage.dependents import quote_ident
 from assets.storage.tables import (
     PROVENANCE_COLUMNS,
     exchange_loads_table,
@@ -37,19 +38,15 @@ log = logging.getLogger(__name__)
 LOAD_COLUMNS = tuple(c for c in PROVENANCE_COLUMNS if c != "source_row")
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def view_sql(entry: CatalogEntry) -> str:
     """The view's definition: the table's columns, in its order, from the rows and their loads."""
     rows = exchange_rows_table(entry)
     loads = exchange_loads_table(entry.dataset_id)
-    columns = [f"l.{_quoted(c)}" for c in LOAD_COLUMNS] + ['r."source_row"']
-    columns += [f"r.{_quoted(c)}" for c in entry.columns]
+    columns = [f"l.{quote_ident(c)}" for c in LOAD_COLUMNS] + ['r."source_row"']
+    columns += [f"r.{quote_ident(c)}" for c in entry.columns]
     return (
-        f"CREATE VIEW {_quoted(exchange_table(entry).name)} AS SELECT {', '.join(columns)} "
-        f"FROM {_quoted(rows.name)} AS r JOIN {_quoted(loads.name)} AS l ON l.id = r.load_id"
+        f"CREATE VIEW {quote_ident(exchange_table(entry).name)} AS SELECT {', '.join(columns)} "
+        f"FROM {quote_ident(rows.name)} AS r JOIN {quote_ident(loads.name)} AS l ON l.id = r.load_id"
     )
 
 
@@ -66,6 +63,8 @@ def ensure_exchange(engine: Engine, entry: CatalogEntry) -> None:
 
 
 def _ensure(connection: Connection, entry: CatalogEntry) -> None:
+    """The rows and loads tables created when missing, the columns the catalog gained added to the
+    rows, a table of the earlier layout converted, the view (re)made when its columns differ."""
     rows = exchange_rows_table(entry)
     loads = exchange_loads_table(entry.dataset_id)
     name = exchange_table(entry).name
@@ -78,14 +77,14 @@ def _ensure(connection: Connection, entry: CatalogEntry) -> None:
     for column in rows.columns:
         if column.name not in present:
             ddl = sa.schema.CreateColumn(column).compile(dialect=connection.dialect)
-            connection.execute(sa.text(f"ALTER TABLE {_quoted(rows.name)} ADD COLUMN {ddl}"))
+            connection.execute(sa.text(f"ALTER TABLE {quote_ident(rows.name)} ADD COLUMN {ddl}"))
     if old_table:
         _convert(connection, entry)
     if view:
         shown = [c["name"] for c in sa.inspect(connection).get_columns(name)]
         if shown == [*PROVENANCE_COLUMNS, *entry.columns]:
             return
-        connection.execute(sa.text(f"DROP VIEW {_quoted(name)}"))
+        connection.execute(sa.text(f"DROP VIEW {quote_ident(name)}"))
     connection.execute(sa.text(view_sql(entry)))
 
 
@@ -111,25 +110,25 @@ def _convert(connection: Connection, entry: CatalogEntry) -> None:
     present = {c["name"] for c in sa.inspect(connection).get_columns(old)}
     sqlite = connection.dialect.name == "sqlite"
     order = "min(rowid)" if sqlite else "min(ingested_at)"
-    keys = ", ".join(_quoted(c) for c in LOAD_COLUMNS)
+    keys = ", ".join(quote_ident(c) for c in LOAD_COLUMNS)
     connection.execute(
         sa.text(
-            f"INSERT INTO {_quoted(loads.name)} ({keys}, rows) "
-            f"SELECT {keys}, count(*) FROM {_quoted(old)} GROUP BY {keys} ORDER BY {order}"
+            f"INSERT INTO {quote_ident(loads.name)} ({keys}, rows) "
+            f"SELECT {keys}, count(*) FROM {quote_ident(old)} GROUP BY {keys} ORDER BY {order}"
         )
     )
     items = [c for c in entry.columns if c in present]
-    matched = " AND ".join(f"l.{_quoted(c)} = o.{_quoted(c)}" for c in LOAD_COLUMNS)
-    targets = ", ".join(_quoted(c) for c in ["load_id", "source_row", *items])
-    values = ", ".join(["l.id", "o.source_row", *(f"o.{_quoted(c)}" for c in items)])
+    matched = " AND ".join(f"l.{quote_ident(c)} = o.{quote_ident(c)}" for c in LOAD_COLUMNS)
+    targets = ", ".join(quote_ident(c) for c in ["load_id", "source_row", *items])
+    values = ", ".join(["l.id", "o.source_row", *(f"o.{quote_ident(c)}" for c in items)])
     connection.execute(
         sa.text(
-            f"INSERT INTO {_quoted(rows.name)} ({targets}) SELECT {values} "
-            f"FROM {_quoted(old)} AS o JOIN {_quoted(loads.name)} AS l ON {matched}"
+            f"INSERT INTO {quote_ident(rows.name)} ({targets}) SELECT {values} "
+            f"FROM {quote_ident(old)} AS o JOIN {quote_ident(loads.name)} AS l ON {matched}"
             + (" ORDER BY o.rowid" if sqlite else "")
         )
     )
-    connection.execute(sa.text(f"DROP TABLE {_quoted(old)}"))
+    connection.execute(sa.text(f"DROP TABLE {quote_ident(old)}"))
     log.info("exchange table %s converted to rows and loads", old)
 
 
