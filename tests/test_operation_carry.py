@@ -73,9 +73,17 @@ def _load(engine, frame: pd.DataFrame) -> None:
     )
 
 
-def _publish(engine, path, *, key=KEY):
+def _publish(engine, path, *, key=KEY, scan_carried=False):
     return publish_governed(
-        engine, ENTRY, path, levels=None, detected=None, policy=load_policy(), key=key, city=CITY
+        engine,
+        ENTRY,
+        path,
+        levels=None,
+        detected=None,
+        policy=load_policy(),
+        key=key,
+        city=CITY,
+        scan_carried=scan_carried,
     )
 
 
@@ -153,14 +161,17 @@ def test_one_changed_county_is_published_again_and_the_others_carried(
     assert not any(t.endswith("__next") for t in sa.inspect(engine).get_table_names())
 
 
-def test_the_leak_check_scans_carried_rows_in_the_zone(db_url, county_frames, governed):
+@pytest.mark.parametrize("alongside", [False, True], ids=["after-the-swap", "alongside"])
+def test_the_leak_check_scans_carried_rows_in_the_zone(db_url, county_frames, governed, alongside):
     """The published table's leak check (``PublishedRows.measure_leaks``): a whole publish is the
     chunks the writer scanned before writing them (nothing read back); with counties carried over,
     the table is read back and scanned in the zone, so a cleartext ID number put into a carried
-    county's rows behind the writer's back is found."""
+    county's rows behind the writer's back is found — also when the carried rows are scanned on a
+    thread of their own while the others are published (``scan_carried``)."""
     exchange, path, govern = governed
     engine = get_engine(db_url)
-    outcome, _, seen = _publish(engine, path)
+    outcome, _, seen = _publish(engine, path, scan_carried=alongside)
+    assert seen.carried_scan is None
     whole = seen.measure_leaks(engine, DATASET)
     assert whole is not None
     assert (whole.rows, whole.zone_rows, whole.found) == (outcome.rows, 0, {})
@@ -178,8 +189,9 @@ def test_the_leak_check_scans_carried_rows_in_the_zone(db_url, county_frames, go
         )
     _load(exchange, _changed(county_frames[0]))
     govern()
-    outcome, _, seen = _publish(engine, path)
+    outcome, _, seen = _publish(engine, path, scan_carried=alongside)
     assert counties[-1] in seen.carried
+    assert (seen.carried_scan is not None) == alongside  # scanned already, or scanned now
     carried = seen.measure_leaks(engine, DATASET)
     assert carried is not None and carried.found == {"name": {"cn_id_number": 1}}
     # the carried counties' rows read back, the changed county's scanned as it was written

@@ -199,6 +199,7 @@ def operation_asset(entry: CatalogEntry, city: City) -> dg.AssetsDefinition:
                 platform.data_path, platform.pseudonym_key, platform.pseudonym_key_file
             ),
             city=platform.city,
+            scan_carried=LEAK_CHECK in asked,
         )
         progress.report(context.log.info, "operation", dataset_id, entry.title, rows=outcome.rows)
         if published.carried:

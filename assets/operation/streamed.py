@@ -11,6 +11,7 @@ memory at a time.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -60,6 +61,9 @@ class PublishedRows:
     # counties carried over from the published table (``operation.carry``): not seen here, so the
     # emptied columns are measured in the zone
     carried: tuple[str, ...] = ()
+    # the carried counties' rows scanned in the zone while the others were desensitized and loaded
+    # (``publish_governed(scan_carried=True)``)
+    carried_scan: PublishedScan | None = None
     _blank: set[str] | None = None
 
     def __call__(self, frame: pd.DataFrame) -> None:
@@ -95,7 +99,7 @@ class PublishedRows:
         no table is published."""
         if not self.carried:
             return PublishedScan(rows=self.rows, columns=len(self.columns), found={}, zone_rows=0)
-        carried = scan_published(engine, dataset_id, self.carried)
+        carried = self.carried_scan or scan_published(engine, dataset_id, self.carried)
         if carried is None:
             return None
         return replace(carried, rows=carried.rows + self.rows)
@@ -137,8 +141,14 @@ def publish_governed(
     policy: DesensitizationPolicy,
     key: bytes,
     city: City,
+    scan_carried: bool = False,
 ) -> tuple[PublishOutcome, DesensitizationReport, PublishedRows]:
-    """Desensitize the governed file at ``path`` and replace the dataset's operation table with it."""
+    """Desensitize the governed file at ``path`` and replace the dataset's operation table with it.
+
+    ``scan_carried``: the leak check will want the carried counties' rows scanned
+    (``PublishedRows.measure_leaks``). They are then scanned in the zone on a thread of their own
+    while the other counties are desensitized and loaded — the scan waits on the database, which
+    lets the desensitizing go on — instead of after the swap."""
     columns = governed_columns(path)
     plan = plan_governed(
         entry, path, levels=levels, detected=detected, policy=policy, key=key, city=city
@@ -154,27 +164,43 @@ def publish_governed(
     )
     if carried.counties:
         try:
-            return _publish(engine, entry, plan, path, carried)
+            return _publish(engine, entry, plan, path, carried, scan_carried=scan_carried)
         except CarryMismatch:  # the published table is not what the keys say: all again
             carried = replace(carried, counties=(), ranges=((0, plan.rows_in),))
     return _publish(engine, entry, plan, path, carried)
 
 
 def _publish(
-    engine: Engine, entry: CatalogEntry, plan: DesensitizationPlan, path: Path, carried: Carry
+    engine: Engine,
+    entry: CatalogEntry,
+    plan: DesensitizationPlan,
+    path: Path,
+    carried: Carry,
+    *,
+    scan_carried: bool = False,
 ) -> tuple[PublishOutcome, DesensitizationReport, PublishedRows]:
-    if carried.counties:  # only the rows of the counties not carried over
-        batches = desensitize_batches(
-            plan, iter_governed_ranges(path, carried.ranges), positioned=True
-        )
-    else:
-        batches = desensitize_batches(plan, iter_governed(path))
     seen = PublishedRows(carried=carried.counties)
-    outcome = publish_batches(engine, entry, batches, observe=seen, carried=carried)
-    report = batches.report
-    if carried.counties:  # the carried counties' columns got what they got when published
-        done = dict(report.transformations)
-        for county in carried.counties:
-            merge_transformations(done, carried.transformations.get(county, {}))
-        report = replace(report, transformations=MappingProxyType(done))
-    return outcome, report, seen
+    if not carried.counties:
+        batches = desensitize_batches(plan, iter_governed(path))
+        outcome = publish_batches(engine, entry, batches, observe=seen, carried=carried)
+        return outcome, batches.report, seen
+    # only the rows of the counties not carried over
+    batches = desensitize_batches(plan, iter_governed_ranges(path, carried.ranges), positioned=True)
+    if not scan_carried:
+        outcome = publish_batches(engine, entry, batches, observe=seen, carried=carried)
+    else:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="carried-scan") as pool:
+            # the published table's carried rows, which the writer copies into the new one as they
+            # are (``carry.copy_counties``, same columns and types); the scan may end on the new
+            # table once it is swapped in, whose carried rows are the same
+            scanning = pool.submit(scan_published, engine, entry.dataset_id, carried.counties)
+            outcome = publish_batches(engine, entry, batches, observe=seen, carried=carried)
+            scan = scanning.result()
+        # the rows scanned are the rows copied, or the scan is done again on the new table
+        if scan is not None and scan.zone_rows == outcome.rows - seen.rows:
+            seen.carried_scan = scan
+    # the carried counties' columns got what they got when published
+    done = dict(batches.report.transformations)
+    for county in carried.counties:
+        merge_transformations(done, carried.transformations.get(county, {}))
+    return outcome, replace(batches.report, transformations=MappingProxyType(done)), seen
