@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 UI_PORT ?= 3000
 PORTAL_PORT ?= 3001
 
-.PHONY: venv run demo test ui portal bench lint clean
+.PHONY: venv bytecode run demo test ui portal bench lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,26 +20,32 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
-run: $(STAMP)
+# The project's bytecode, as a non-editable install would compile it: a process that may not write it
+# (PYTHONDONTWRITEBYTECODE, as in containers) compiles every module it imports at each start, about
+# 0.5 s of the CLI's start; only what changed is compiled again (0.2 s when nothing did)
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q -j 0 assets orchestration bench
+
+run: bytecode
 	$(BIN)/publicdata demo --data-dir $(DATA) --rows $(ROWS) --seed $(SEED) --shapes "$(SHAPES)"
 
-test: $(STAMP)
+test: bytecode
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 # the Dagster UI (http://127.0.0.1:3000) and the portal (http://127.0.0.1:3001) on one data directory;
 # Ctrl-C stops both
-ui: $(STAMP)
+ui: bytecode
 	@echo "Dagster UI: http://127.0.0.1:$(UI_PORT)   门户 portal: http://127.0.0.1:$(PORTAL_PORT)"
 	$(BIN)/publicdata portal --data-dir $(DATA) --port $(PORTAL_PORT) & portal=$$!; \
 	trap 'kill $$portal 2>/dev/null' EXIT INT TERM; \
 	DAGSTER_HOME=$(abspath $(DATA))/dagster_home PUBLICDATA_HOME=$(abspath $(DATA)) \
 		$(BIN)/publicdata ui --data-dir $(DATA) --port $(UI_PORT)
 
-portal: $(STAMP)
+portal: bytecode
 	$(BIN)/publicdata portal --data-dir $(DATA) --port $(PORTAL_PORT)
 
-bench: $(STAMP)
+bench: bytecode
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lint: $(STAMP)
