@@ -10,6 +10,7 @@ memory at a time.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -48,6 +49,8 @@ from assets.operation.writer import (
 from assets.operation.zone_scan import PublishedScan, scan_published
 
 PREVIEW_ROWS = 5
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -195,7 +198,15 @@ def _publish(
             # table once it is swapped in, whose carried rows are the same
             scanning = pool.submit(scan_published, engine, entry.dataset_id, carried.counties)
             outcome = publish_batches(engine, entry, batches, observe=seen, carried=carried)
-            scan = scanning.result()
+            try:
+                scan = scanning.result()
+            except Exception as exc:  # noqa: BLE001 - the table is swapped in: scan it again below
+                log.warning(
+                    "%s: 沿用行的泄露扫描失败（%s），发布后重新扫描",
+                    entry.dataset_id,
+                    type(exc).__name__,
+                )
+                scan = None
         # the rows scanned are the rows copied, or the scan is done again on the new table
         if scan is not None and scan.zone_rows == outcome.rows - seen.rows:
             seen.carried_scan = scan
