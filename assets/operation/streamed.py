@@ -47,6 +47,7 @@ from assets.operation.writer import (
     published_columns,
 )
 from assets.operation.zone_scan import PublishedScan, scan_published
+from assets.storage.arrow_read import dispose_connections
 
 PREVIEW_ROWS = 5
 
@@ -196,7 +197,7 @@ def _publish(
             # the published table's carried rows, which the writer copies into the new one as they
             # are (``carry.copy_counties``, same columns and types); the scan may end on the new
             # table once it is swapped in, whose carried rows are the same
-            scanning = pool.submit(scan_published, engine, entry.dataset_id, carried.counties)
+            scanning = pool.submit(_scan_carried, engine, entry.dataset_id, carried.counties)
             outcome = publish_batches(engine, entry, batches, observe=seen, carried=carried)
             try:
                 scan = scanning.result()
@@ -215,3 +216,14 @@ def _publish(
     for county in carried.counties:
         merge_transformations(done, carried.transformations.get(county, {}))
     return outcome, replace(batches.report, transformations=MappingProxyType(done)), seen
+
+
+def _scan_carried(
+    engine: Engine, dataset_id: str, counties: tuple[str, ...]
+) -> PublishedScan | None:
+    """``scan_published`` of the carried counties on a thread of its own, which closes the
+    connections it kept (``arrow_read`` keeps PostgreSQL's per thread) before it ends."""
+    try:
+        return scan_published(engine, dataset_id, counties)
+    finally:
+        dispose_connections()
