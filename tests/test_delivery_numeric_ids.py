@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 
@@ -16,7 +17,7 @@ from assets.aggregation.ingest import ingest_landing_file, record_ingest
 from assets.aggregation.tickets import EXCEL_NUMERIC_RULE, delivery_tickets
 from assets.common.catalog import CatalogEntry
 from assets.common.quality import Dimension
-from assets.landing.excel_numbers import EXCEL_NUMERIC_REASON, repair
+from assets.landing.excel_numbers import EXCEL_NUMERIC_REASON, numeric_shaped, repair
 from assets.landing.paths import parse_landing_path
 from assets.landing.rejections import EXCEL_NUMERIC
 from assets.storage.engine import get_engine
@@ -49,6 +50,22 @@ def entry(catalog: dict[str, CatalogEntry]) -> CatalogEntry:
 )
 def test_repair(text: str, expected: str, damaged: bool) -> None:
     assert repair(text, id_number=True) == (expected, damaged)
+
+
+def test_numeric_shaped_judges_18_digits_as_repair_does() -> None:
+    """The classifier's screen looks at an 18-digit value's shape only when its check digit is
+    wrong: a valid ID number is never float-shaped, a wrong one of a double's shape is."""
+    from tests.reader_files import person
+
+    valid = [person(seq)["id_number"] for seq in range(1, 40)]
+    wrong = [v[:17] + ("0" if v[17] != "0" else "1") for v in valid]
+    shaped = [str(int(float(v[:17] + "1"))) for v in valid]  # through a double
+    values = [*valid, *wrong, *shaped, "123456789012345680", "640521199001011237", "1.38123E+10"]
+    expected = [repair(v, id_number=True)[1] for v in values]
+    expected[-1] = True  # scientific notation: shaped (repair says damaged as well)
+    got = numeric_shaped(pd.Series(values, dtype="string")).tolist()
+    assert got == expected
+    assert not any(got[: len(valid)]) and any(got[2 * len(valid) :])
 
 
 def _numeric_rows(entry: CatalogEntry, fmt: str) -> tuple[list[list], list[str]]:

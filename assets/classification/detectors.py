@@ -29,6 +29,7 @@ from assets.classification.normalize import (
     despaced,
     normalize_phone,
     normalize_text,
+    normalized_already,
     sharing_normalization,
 )
 from assets.common.identifiers import id_number_valid, luhn_valid, mobile_valid, uscc_valid
@@ -119,18 +120,32 @@ def _bool(s: pd.Series) -> pd.Series:
     return s.fillna(False).astype(bool)
 
 
+def _all_of(s: pd.Series, *tests: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """Per value, whether it passes every test (each element-wise, <NA> failing): each test reads
+    only the values every test before it passed, so a column of other things is judged on the
+    first test or two (an ID number column, 18 digits, fails the address's first)."""
+    passed = np.ones(len(s), dtype=bool)
+    for test in tests:
+        at = np.flatnonzero(passed)
+        if not len(at):
+            break
+        passed[at] = _bool(test(s.iloc[at])).to_numpy(dtype=bool)
+    return pd.Series(passed, index=s.index)
+
+
 # ---------------------------------------------------------------------------------------------
 # element-wise matchers
 
 
 def match_cn_id_number_18(values: pd.Series) -> pd.Series:
     """GB 11643 18-character numbers: province prefix, check character, birth date 1900-01-01…today."""
-    s = compact(values)
-    born = s.str.slice(6, 14)
-    plausible = _bool(s.str.match(_PROVINCE)) & _bool(
-        born.between("19000101", date.today().strftime("%Y%m%d"))
+    today = date.today().strftime("%Y%m%d")
+    return _all_of(
+        compact(values),
+        lambda s: s.str.match(_PROVINCE),
+        lambda s: s.str.slice(6, 14).between("19000101", today),
+        id_number_valid,
     )
-    return plausible & id_number_valid(s)
 
 
 def match_cn_id_number_15(values: pd.Series) -> pd.Series:
@@ -165,26 +180,32 @@ def match_person_name(values: pd.Series) -> pd.Series:
     """2–4 Han characters starting with a common surname (not an organization or place), or a name
     of the form 名·姓 as minority names are written."""
     s = despaced(values)
-    han = _bool(s.str.fullmatch(rf"[{_HAN}]{{2,4}}"))
-    surname = _bool(s.str.slice(0, 1).isin(SINGLE_SURNAMES)) | _bool(
-        s.str.slice(0, 2).isin(COMPOUND_SURNAMES)
+    han = _all_of(
+        s,
+        lambda t: t.str.fullmatch(rf"[{_HAN}]{{2,4}}"),
+        lambda t: (
+            _bool(t.str.slice(0, 1).isin(SINGLE_SURNAMES))
+            | _bool(t.str.slice(0, 2).isin(COMPOUND_SURNAMES))
+        ),
+        lambda t: ~_bool(t.str.contains(_NOT_A_PERSON)),
     )
-    not_org = ~_bool(s.str.contains(_NOT_A_PERSON))
-    dotted = _bool(s.str.fullmatch(rf"[{_HAN}]{{1,10}}[·•・][{_HAN}]{{1,10}}"))
-    return (han & surname & not_org) | dotted
+    # 名·姓: none of the 2–4 Han characters above holds a dot
+    dotted = _all_of(s, lambda t: t.str.fullmatch(rf"[{_HAN}]{{1,10}}[·•・][{_HAN}]{{1,10}}"))
+    return han | dotted
 
 
 def match_address(values: pd.Series) -> pd.Series:
     """Han text naming an administrative unit and a village, street or house number, ending like an
     address, without the words of a sentence."""
-    s = despaced(values)
-    shape = _bool(s.str.fullmatch(rf"[{_HAN}0-9A-Za-z#()\-]{{5,80}}"))
-    han = s.str.count(rf"[{_HAN}]").fillna(0).ge(4)
-    admin = _bool(s.str.contains(_ADMIN_MARKER))
-    local = _bool(s.str.contains(_LOCAL_MARKER))
-    ending = _bool(s.str.contains(_ADDRESS_END))
-    prose = _bool(s.str.contains(_FREE_TEXT)) | _bool(s.str.contains(_DOCUMENT_NO))
-    return shape & han & admin & local & ending & ~prose
+    return _all_of(
+        despaced(values),
+        lambda t: t.str.contains(_ADMIN_MARKER),  # first: nothing but an address has one
+        lambda t: t.str.contains(_LOCAL_MARKER),
+        lambda t: t.str.fullmatch(rf"[{_HAN}0-9A-Za-z#()\-]{{5,80}}"),
+        lambda t: t.str.count(rf"[{_HAN}]").fillna(0).ge(4),
+        lambda t: t.str.contains(_ADDRESS_END),
+        lambda t: ~(_bool(t.str.contains(_FREE_TEXT)) | _bool(t.str.contains(_DOCUMENT_NO))),
+    )
 
 
 def match_email(values: pd.Series) -> pd.Series:
@@ -400,7 +421,10 @@ def detect_column(
     sampled = f"；抽样 {n}/{total} 个非空值" if total > n else ""
     # matchers judge each value on its own: every distinct value once, weighted by its count
     occurrences = sample.value_counts(sort=False)
-    uniques = pd.Series(occurrences.index.to_numpy(dtype=object), dtype=sample.dtype)
+    # distinct values of the sample, normalized already
+    uniques = normalized_already(
+        pd.Series(occurrences.index.to_numpy(dtype=object), dtype=sample.dtype)
+    )
     weights = occurrences.to_numpy()
 
     def count(matcher: Callable[[pd.Series], pd.Series]) -> int:

@@ -62,6 +62,16 @@ def sharing_normalization(function: Callable[P, R]) -> Callable[P, R]:
     return shared
 
 
+def normalized_already(values: pd.Series) -> pd.Series:
+    """``values`` (``string``, every one already NFKC, trimmed and not empty, as ``normalize_text``
+    gives them) taken as their own normalization within the current scope: the matchers do not
+    normalize them again. Returns ``values``."""
+    memo = _memo.get()
+    if memo is not None:
+        memo[("text", id(values))] = (values, values)
+    return values
+
+
 def _memoized(kind: str, values: pd.Series, compute: Callable[[pd.Series], pd.Series]) -> pd.Series:
     memo = _memo.get()
     if memo is None:

@@ -114,7 +114,7 @@ class GovernedWriter:
             if self._empty is None:
                 self._empty = frame
             return None
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        table = pa.Table.from_pandas(frame, preserve_index=False, nthreads=1)
         self.write_table(table)
         return table
 

@@ -183,8 +183,11 @@ def numeric_shaped(values: pd.Series) -> pd.Series:
     text = values.astype("string").str.strip()
     shaped = text.str.fullmatch(_FLOAT_TEXT.pattern).fillna(False).astype(bool)
     eighteen = text.str.fullmatch(_EIGHTEEN_DIGITS.pattern).fillna(False).astype(bool)
-    if eighteen.any():
-        shaped[eighteen] = [_float_shaped_id(v) for v in text[eighteen]]
+    if eighteen.any():  # a right check digit is never damage: only the others are looked at
+        valid = id_number_valid(text.where(eighteen), check_birth_date=False)
+        suspect = eighteen & ~valid.fillna(False).astype(bool)
+        if suspect.any():
+            shaped[suspect] = [_float_shaped_id(v) for v in text[suspect]]
     return shaped
 
 
