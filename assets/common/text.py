@@ -134,7 +134,10 @@ def to_halfwidth(values: pd.Series, *, punctuation: bool = False) -> pd.Series:
     form (（）－／．，：) too."""
     s = as_text(values)
     table = _FULLWIDTH_ALL if punctuation else _FULLWIDTH_ALNUM
-    # translate is a Python-level map: apply it only where a full-width character occurs
+    # translate is a Python-level map: apply it only where a full-width character occurs (never in
+    # ASCII text, which most columns of codes, numbers and dates are all of: no regex over them)
+    if pc.all(pc.fill_null(pc.string_is_ascii(arrow_text(s)), True)).as_py():
+        return s
     has_fullwidth = s.str.contains(_FULLWIDTH_CLASS, regex=True).fillna(False).to_numpy(dtype=bool)
     if has_fullwidth.any():
         s = s.copy()

@@ -100,17 +100,31 @@ class GovernanceResult:
     standardized_cells: dict[str, int]
 
 
+def _descending_key(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """A key that sorts ``values`` (int64 or float64) largest first, the missing ones last."""
+    if values.dtype.kind == "f":
+        return np.where(missing, np.inf, -np.where(missing, 0.0, values))
+    return np.where(missing, np.iinfo(np.int64).max, -np.where(missing, 0, values))
+
+
 def _recency_order(frame: pd.DataFrame) -> pd.Index:
-    """The frame's index sorted newest first: ingested_at, then source_row, then position."""
-    order = pd.DataFrame(index=frame.index)
-    if "ingested_at" in frame.columns:
-        order["ingested_at"] = pd.to_datetime(frame["ingested_at"], utc=True, errors="coerce")
+    """The frame's index sorted newest first: ingested_at, then source_row, then position (each
+    descending, a missing value last); one ``lexsort`` over integer keys."""
+    keys = [-np.arange(len(frame), dtype=np.int64)]  # the last key sorts first
     if "source_row" in frame.columns:
-        order["source_row"] = pd.to_numeric(frame["source_row"], errors="coerce")
-    order["position"] = np.arange(len(frame))
-    return order.sort_values(
-        list(order.columns), ascending=False, na_position="last", kind="stable"
-    ).index
+        row = pd.to_numeric(frame["source_row"], errors="coerce")
+        missing = row.isna().to_numpy()
+        numbers = row.to_numpy(dtype=np.float64, na_value=np.nan)
+        whole = not missing.all() and np.array_equal(numbers[~missing], np.trunc(numbers[~missing]))
+        if whole and np.abs(numbers[~missing]).max() < 2**53:  # exact as integers
+            numbers = np.where(missing, 0, numbers).astype(np.int64)
+        keys.append(_descending_key(numbers, missing))
+    if "ingested_at" in frame.columns:
+        at = pd.to_datetime(frame["ingested_at"], utc=True, errors="coerce")
+        missing = at.isna().to_numpy()
+        nanoseconds = at.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]").view(np.int64)
+        keys.append(_descending_key(nanoseconds, missing))
+    return frame.index[np.lexsort(keys)]
 
 
 def _find_duplicates(

@@ -286,6 +286,14 @@ class _Evaluator:
             if item.column in frame.columns
         }
         self._id_valid: dict[str, pd.Series] = {}
+        self._damaged: dict[str, np.ndarray] = {}
+
+    def damaged(self, col: str) -> np.ndarray:
+        """Where a column's values have a float's shape, computed once for its excel_damaged and
+        format rules."""
+        if col not in self._damaged:
+            self._damaged[col] = excel_damaged(self.text[col]).to_numpy()
+        return self._damaged[col]
 
     def id_valid(self, col: str) -> pd.Series:
         """GB 11643 validity of a column, computed once for the format and cross-field rules."""
@@ -312,12 +320,10 @@ class _Evaluator:
         elif kind == "type":
             result = present & typed.isna().to_numpy()
         elif kind == "excel_damaged":
-            result = excel_damaged(text).to_numpy()
+            result = self.damaged(col)
         elif kind == "format":
             damaged = (
-                excel_damaged(text).to_numpy()
-                if damage_sensitive(item)
-                else np.zeros(len(text), dtype=bool)
+                self.damaged(col) if damage_sensitive(item) else np.zeros(len(text), dtype=bool)
             )
             ok = self.format_ok(col, item.format or "").to_numpy()
             result = present & ~damaged & ~ok
