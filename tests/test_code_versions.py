@@ -62,6 +62,7 @@ NOT_DECIDING = {
         # the leak scan (its detectors, and its read of the zone for the carried counties' rows)
         # judges the published rows after each publish, carried rows too: it decides no row
         "classification/detectors.py",
+        "classification/hints.py",
         "classification/normalize.py",
         "operation/zone_scan.py",
         "storage/dependents.py",
