@@ -26,7 +26,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 
 # sqlglot's optimizer (qualify, scope, lineage) is imported where a query is analyzed, not with this
-# module: the pipeline imports it through the export assets and never analyzes a query (0.12 s of
+# module: the pipeline imports it through the export assets and never analyzes a query (0.1 s of
 # every `publicdata run`'s start)
 
 OPERATION_PREFIX = "operation_"
