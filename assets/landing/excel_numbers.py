@@ -103,16 +103,23 @@ _ASCII_EXCEL_ID = r"^[0-9]{15}0{3}$"
 _EXCEL_ID = re.compile(r"\d{15}0{3}")
 
 
+def _eighteen_digits_wrong_check(text: pd.Series) -> pd.Series:
+    """The 18-digit values (of ``text``, trimmed) whose GB 11643 check digit is wrong: of such values
+    only these can be an ID number a double changed (a right check digit is never damage)."""
+    eighteen = text.str.fullmatch(_EIGHTEEN_DIGITS.pattern).fillna(False).astype(bool)
+    if not eighteen.any():
+        return eighteen
+    valid = id_number_valid(text.where(eighteen), check_birth_date=False)
+    return eighteen & ~valid.fillna(False).astype(bool)
+
+
 def _exact(values: pd.Series, id_number: bool) -> tuple[np.ndarray, np.ndarray]:
     """``(candidates, excel_shaped)`` by Python's ``re``: values worth a look by :func:`repair`, and
     18-digit values of Excel's shape (15 digits, then three zeros)."""
     text = values.astype("string").str.strip()
     candidates = text.str.fullmatch(_FLOAT_TEXT.pattern).fillna(False)
     if id_number:
-        eighteen = text.str.fullmatch(_EIGHTEEN_DIGITS.pattern).fillna(False)
-        if eighteen.any():
-            valid = id_number_valid(text.where(eighteen), check_birth_date=False)
-            candidates |= eighteen & ~valid.fillna(False).astype(bool)
+        candidates |= _eighteen_digits_wrong_check(text)
     excel = text.str.fullmatch(_EXCEL_ID.pattern).fillna(False) if id_number else candidates & False
     return candidates.to_numpy(dtype=bool), excel.to_numpy(dtype=bool)
 
@@ -182,12 +189,9 @@ def numeric_shaped(values: pd.Series) -> pd.Series:
     notation, a trailing ``.0``, or an 18-digit number with a wrong check digit in a double's shape."""
     text = values.astype("string").str.strip()
     shaped = text.str.fullmatch(_FLOAT_TEXT.pattern).fillna(False).astype(bool)
-    eighteen = text.str.fullmatch(_EIGHTEEN_DIGITS.pattern).fillna(False).astype(bool)
-    if eighteen.any():  # a right check digit is never damage: only the others are looked at
-        valid = id_number_valid(text.where(eighteen), check_birth_date=False)
-        suspect = eighteen & ~valid.fillna(False).astype(bool)
-        if suspect.any():
-            shaped[suspect] = [_float_shaped_id(v) for v in text[suspect]]
+    suspect = _eighteen_digits_wrong_check(text)
+    if suspect.any():
+        shaped[suspect] = [_float_shaped_id(v) for v in text[suspect]]
     return shaped
 
 
