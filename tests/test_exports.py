@@ -338,3 +338,35 @@ def test_cli_request_review_file_and_the_monthly_summary(world, tmp_path):
     metadata = result.asset_materializations_for_node("exports__monthly_summary")[0].metadata
     assert metadata["releases"].value == 0 and metadata["income_fen"].value == 0
     assert (world.data_dir / "reports" / "exports" / "2026-01.json").is_file()
+
+
+def test_a_release_in_the_first_hours_of_a_china_month_counts_in_that_month(world):
+    """The monthly summary's month is China's: a release at 00:30 on 1 April, China time (16:30 on
+    31 March in UTC), is April's, with its income — on SQLite too, which keeps a time's wall clock
+    and drops its zone."""
+    from datetime import UTC, datetime
+
+    import sqlalchemy as sa
+
+    from assets.exports.summary import monthly_summary
+    from assets.storage.tables import income_ledger, product_income, release_register
+
+    record = _request(world, sql=CLEAN_SQL)
+    review_export(
+        world.engine, world.data_dir, REVIEWER, record["id"], approve=True, reason="可", today=TODAY
+    )
+    _release(world, record["id"], "ZWBA-2026-0002")
+    at = datetime(2026, 3, 31, 16, 30, tzinfo=UTC)
+    with world.engine.begin() as connection:
+        connection.execute(sa.update(release_register).values(released_at=at))
+        connection.execute(sa.update(product_income).values(recorded_at=at))
+        connection.execute(sa.update(income_ledger).values(recorded_at=at))
+
+    april, march = (
+        monthly_summary(world.engine, date(2026, 4, 1)),
+        monthly_summary(world.engine, date(2026, 3, 15)),
+    )
+    assert april["month"] == "2026-04" and march["month"] == "2026-03"
+    assert april["releases"] == [{"use": "commercial", "count": 1, "rows": 2, "price_fen": 144_000}]
+    assert april["income_fen"] == 144_000
+    assert march["releases"] == [] and march["income_fen"] == 0

@@ -4,7 +4,7 @@ and how the income was distributed — counts and amounts only, never a data val
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -16,7 +16,9 @@ from assets.storage.tables import export_requests, products, release_register
 
 
 def month_bounds(month: date) -> tuple[datetime, datetime]:
-    """[first day 00:00, next month's first day 00:00) in China time."""
+    """[first day 00:00, next month's first day 00:00) in China time, as UTC instants: what the
+    columns hold on SQLite, which keeps a time's wall clock and drops its zone (a bound written in
+    China time put the month's first eight hours in the month before)."""
     start = month.replace(day=1)
     end = (
         start.replace(year=start.year + 1, month=1)
@@ -24,8 +26,8 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
         else start.replace(month=start.month + 1)
     )
     return (
-        datetime.combine(start, time(), CHINA_TZ),
-        datetime.combine(end, time(), CHINA_TZ),
+        datetime.combine(start, time(), CHINA_TZ).astimezone(UTC),
+        datetime.combine(end, time(), CHINA_TZ).astimezone(UTC),
     )
 
 
@@ -62,7 +64,7 @@ def monthly_summary(engine: Engine, month: date) -> dict[str, object]:
         ).all()
     money = income_between(engine, start, end)
     return {
-        "month": start.strftime("%Y-%m"),
+        "month": month.strftime("%Y-%m"),
         "products": {
             "registered_to_date": [
                 {"kind": kind, "use": use, "count": int(n)} for kind, use, n in kinds

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -136,7 +136,9 @@ def income(engine: Engine, *, release_id: str | None = None) -> list[dict[str, o
 
 
 def income_between(engine: Engine, start: datetime, end: datetime) -> dict[str, object]:
-    """Income and its distribution by party for releases recorded in [start, end)."""
+    """Income and its distribution by party for releases recorded in [start, end) (aware times;
+    compared as UTC, what SQLite's columns hold)."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     with engine.connect() as connection:
         total = connection.execute(
             sa.select(sa.func.coalesce(sa.func.sum(product_income.c.amount_fen), 0)).where(
