@@ -109,7 +109,7 @@ def _descending_key(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
 
 def _recency_order(frame: pd.DataFrame) -> pd.Index:
     """The frame's index sorted newest first: ingested_at, then source_row, then position (each
-    descending, a missing value last); one ``lexsort`` over integer keys."""
+    descending, a missing value last); one ``lexsort`` over numeric keys."""
     keys = [-np.arange(len(frame), dtype=np.int64)]  # the last key sorts first
     if "source_row" in frame.columns:
         row = pd.to_numeric(frame["source_row"], errors="coerce")
