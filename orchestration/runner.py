@@ -23,6 +23,7 @@ from assets.common.files import private_umask
 from assets.landing.paths import LandingPath, scan_landing
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
+from assets.storage.sqlite_stage import sweep_databases
 from assets.workspace.keys import WORKSPACE_JOB
 from orchestration.incremental import (
     record_current_datasets,
@@ -126,6 +127,7 @@ def run_pipeline(
 
 def _run_pipeline(settings: Settings, progress: Progress | None, force: bool) -> PipelineReport:
     forget_witness(settings)  # whatever this run does, the last run's witness no longer speaks
+    sweep_databases(settings.zone_urls.values())  # bulk-load stages a killed run left behind
     ensure_platform_schema(settings.platform_url)
     catalog = load_catalog(settings.catalog_dir)
     city = load_city(settings.city_config)

@@ -59,6 +59,7 @@ CODE_MODULES = (
     "operation/streamed.py",
     "operation/writer.py",
     "storage/bulk.py",
+    "storage/sqlite_stage.py",
 )
 _ASSETS = Path(__file__).resolve().parents[1]
 

@@ -5,11 +5,12 @@ Arrow, then handed to pandas — no Python row object per record (SQLAlchemy's `
 - PostgreSQL: ``adbc_driver_postgresql`` (binary COPY into Arrow) on the engine's URL turned into a
   libpq URI.
 - SQLite: the engine's own ``sqlite3`` connection — ``fetchall`` in C, the values transposed into
-  columns with ``zip`` and handed to Arrow a column at a time. Never a second SQLite library in the
-  process (``adbc_driver_sqlite`` bundles its own): SQLite's POSIX locks are per process, so a second
-  copy opening a WAL database takes itself for the only connection, resets the shared-memory file
-  under the first copy's mapping (SIGBUS) and, closing, drops the first copy's locks
-  (https://sqlite.org/howtocorrupt.html, 2.2.1 and 2.3).
+  columns with ``zip`` and handed to Arrow a column at a time. Never a second SQLite library on a
+  zone's files (``adbc_driver_sqlite`` bundles its own): SQLite's POSIX locks are per process, so a
+  second copy opening a WAL database takes itself for the only connection, resets the shared-memory
+  file under the first copy's mapping (SIGBUS) and, closing, drops the first copy's locks
+  (https://sqlite.org/howtocorrupt.html, 2.2.1 and 2.3). The bulk loads' ADBC driver opens nothing
+  but a scratch file of its own (``sqlite_stage.py``).
 - Anything else — another backend, a column type this module does not map, values the declared type
   cannot hold, a driver that is not installed — falls back to ``pd.read_sql`` on the engine: same
   frame, slower.
