@@ -32,10 +32,13 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
+
+if TYPE_CHECKING:  # the run's planner sweeps stages without loading Arrow
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,8 @@ def _database_path(connection: Connection) -> Path | None:
 
 def _stageable(array: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array | None:
     """The column as ADBC binds it exactly as Python's sqlite3 would bind its values, or None."""
+    import pyarrow as pa
+
     kind = array.type
     if pa.types.is_dictionary(kind):
         array = array.cast(kind.value_type)
@@ -151,6 +156,8 @@ def _write_stage(dbapi, directory: Path, columns: list) -> Path:  # noqa: ANN001
     os.close(fd)
     path = Path(name)
     try:
+        import pyarrow as pa
+
         table = pa.table(columns, names=[f"c{i}" for i in range(len(columns))])
         with dbapi.connect(str(path), autocommit=True) as adbc, adbc.cursor() as cursor:
             cursor.execute("PRAGMA journal_mode=OFF")  # a scratch file: nothing to roll back
