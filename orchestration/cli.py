@@ -27,6 +27,7 @@ from rich.progress import (
 from rich.table import Column, Table
 
 from orchestration.cli_generate import _with, generate_options
+from orchestration.memory import paused_while_importing
 from orchestration.settings import Settings
 
 err = Console(stderr=True)
@@ -201,14 +202,6 @@ def _check_key(settings: Settings) -> None:
 def _run_pipeline(settings: Settings, force: bool):
     from orchestration.runner import run_pipeline
 
-    if force:  # no slice kept (governance/slice_cache.py), no county carried (operation/carry.py)
-        from assets.governance.records import governed_path
-        from assets.governance.slice_cache import drop_slice_caches
-        from assets.operation.carry import forget_all_keys
-        from assets.storage.engine import get_engine
-
-        drop_slice_caches(governed_path(settings.data_dir, "-").parent)
-        forget_all_keys(get_engine(settings.operation_url))
     with _progress() as progress:
         task = progress.add_task("pipeline", total=None, item="")
 
@@ -232,7 +225,9 @@ def _run(
     with exclusive_data_dir(settings.data_dir):
         _check_key(settings)
         # nothing changed since the last run's witness: decided without Dagster, nothing written
-        report = (None if force else unchanged_report(settings)) or _run_pipeline(settings, force)
+        with paused_while_importing():  # the collector waits for the first run's freeze
+            report = None if force else unchanged_report(settings)
+            report = report or _run_pipeline(settings, force)
         if after_pipeline is not None:
             after_pipeline()
         summary = report.summary()

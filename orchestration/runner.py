@@ -122,7 +122,20 @@ def run_pipeline(
     private_umask()
     catalog = load_catalog(settings.catalog_dir)
     with exclusive_data_dir(settings.data_dir), stage_progress(progress, catalog) as files:
+        if force:
+            _forget_kept_work(settings)
         return _run_pipeline(settings, files, force)
+
+
+def _forget_kept_work(settings: Settings) -> None:
+    """``--force``: no governed slice kept (``governance/slice_cache.py``), no county carried
+    (``operation/carry.py``): everything is computed again."""
+    from assets.governance.records import governed_path
+    from assets.governance.slice_cache import drop_slice_caches
+    from assets.operation.carry import forget_all_keys
+
+    drop_slice_caches(governed_path(settings.data_dir, "-").parent)
+    forget_all_keys(get_engine(settings.operation_url))
 
 
 def _run_pipeline(settings: Settings, progress: Progress | None, force: bool) -> PipelineReport:

@@ -136,3 +136,30 @@ def test_the_command_entry_point_runs_the_cli():
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("publicdata ")
+
+
+_PAUSED = """
+import gc
+from orchestration import memory
+with memory.paused_while_importing():
+    inside = gc.isenabled()
+    with memory.paused_while_importing():  # nested: the outer block decides
+        pass
+    still = gc.isenabled()
+after_block = gc.isenabled()
+with memory.paused_while_importing():
+    memory.freeze_survivors()  # the first run's freeze turns the collector back on
+    after_freeze = gc.isenabled()
+gc.disable()
+with memory.paused_while_importing():  # off already (by someone else): left off
+    pass
+print(inside, still, after_block, after_freeze, gc.isenabled())
+"""
+
+
+def test_the_run_s_imports_pause_the_collector_until_the_first_freeze():
+    done = subprocess.run(
+        [sys.executable, "-c", _PAUSED], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["False", "False", "True", "True", "False"]
