@@ -41,14 +41,13 @@ from typing import Any, NoReturn, Protocol
 
 import dagster as dg
 
-from assets.common.catalog import CatalogEntry
 from assets.common.progress import StageProgress, listening, report
 from assets.landing.paths import LandingPath
 from assets.storage.engine import one_line_error
 from orchestration.exiting import end_on_sigterm, sigterm_default
-from orchestration.incremental import governance_selection
+from orchestration.lanes import delivered_bytes
 from orchestration.memory import freeze_between_runs, freeze_survivors, release_memory
-from orchestration.runs import JobRun, RunOutcome, job_run
+from orchestration.runs import RunOutcome
 from orchestration.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -68,7 +67,6 @@ STOP_SECONDS = 10.0  # how long stopping workers may take before they are termin
 # spawned workers, --parallel unset: less to ingest than this stays in one process (worker_count)
 AUTO_MIN_BYTES = 4 * 2**20
 
-Progress = Callable[[str, int, int], None]
 OnStart = Callable[[int, "Run"], None]
 OnDone = Callable[[int, "Run", RunOutcome], None]
 
@@ -413,21 +411,6 @@ def run_executor(
         yield pool
 
 
-def _size(path: LandingPath) -> int:
-    try:
-        return path.path.stat().st_size
-    except OSError:
-        return 0
-
-
-def dataset_weights(files: Sequence[LandingPath]) -> dict[str, int]:
-    """Bytes delivered per dataset: the order of the lanes (largest first)."""
-    weights: dict[str, int] = {}
-    for landing in files:
-        weights[landing.dataset_id] = weights.get(landing.dataset_id, 0) + _size(landing)
-    return weights
-
-
 def worker_count(settings: Settings, to_run: Sequence[LandingPath], datasets: int) -> int:
     """Workers for this run: ``--parallel`` (at most one per dataset); unset, one per CPU when
     there is something to ingest, else none (the runs in the CLI's process). A forked worker starts
@@ -440,61 +423,10 @@ def worker_count(settings: Settings, to_run: Sequence[LandingPath], datasets: in
         return workers
     if not to_run or (
         START_METHOD != "fork"
-        and (sum(map(_size, to_run)) < AUTO_MIN_BYTES or len({f.dataset_id for f in to_run}) < 2)
+        and (
+            sum(map(delivered_bytes, to_run)) < AUTO_MIN_BYTES
+            or len({f.dataset_id for f in to_run}) < 2
+        )
     ):
         return 1
     return workers
-
-
-def governance_runs(
-    job_name: str,
-    stale: Sequence[str],
-    catalog: dict[str, CatalogEntry],
-    weights: dict[str, int],
-    workers: int,
-    alongside: int = 0,
-) -> list[JobRun]:
-    """The governance/publish job over the stale datasets: one run, or with workers one run per
-    group of datasets, groups balanced by ``weights`` (the work of each: ``incremental.Staleness``),
-    the largest dataset first. ``alongside``: the work of the jobs that go to the workers with the
-    groups (``post_ingest_batches``), taken by the first worker free — the first group is left
-    lighter by as much, so that it is that group's worker."""
-    groups = min(workers, len(stale))
-    if groups <= 1:
-        everything = len(stale) == len(catalog)
-        return [job_run(job_name, None if everything else governance_selection(stale, catalog))]
-    bins: list[list[str]] = [[] for _ in range(groups)]
-    loads = [0] * groups
-    loads[0] = alongside
-    for dataset_id in sorted(stale, key=lambda d: (-weights.get(d, 0), d)):
-        target = min(range(groups), key=lambda i: (loads[i], len(bins[i])))
-        bins[target].append(dataset_id)
-        loads[target] += weights.get(dataset_id, 0)
-    return [
-        job_run(job_name, governance_selection(sorted(group), catalog), f"{job_name}#{i}")
-        for i, group in enumerate(bins)
-    ]
-
-
-class FileTicker:
-    """The file count of the progress line while partition runs start and end."""
-
-    def __init__(self, progress: Progress | None, skipped: int, total: int) -> None:
-        self._progress = progress
-        self._done = skipped
-        self._total = total
-        self._running: list[str] = []
-
-    def start(self, _index: int, run: Run) -> None:
-        self._running.append(run.label)
-        self._show()
-
-    def done(self, _index: int, run: Run, _outcome: RunOutcome) -> None:
-        self._running.remove(run.label)
-        self._done += 1
-        if self._running:
-            self._show()
-
-    def _show(self) -> None:
-        if self._progress:
-            self._progress(" · ".join(self._running), self._done, self._total)

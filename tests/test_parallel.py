@@ -28,7 +28,8 @@ from assets.landing.generator import generate
 from assets.landing.paths import scan_landing
 from assets.storage.engine import SQLITE_BUSY_SECONDS, dispose_engines, get_engine
 from assets.storage.tables import exchange_table, quality_tickets
-from orchestration.parallel import WorkerPool, governance_runs
+from orchestration.lanes import governance_runs
+from orchestration.parallel import WorkerPool
 from orchestration.runner import (
     _batch_order,
     add_partitions,

@@ -24,11 +24,11 @@ from assets.common.progress import listening, report
 from assets.landing.paths import LandingPath
 from assets.storage.engine import get_engine
 from orchestration import parallel
+from orchestration.lanes import governance_runs
 from orchestration.parallel import (
     AUTO_MIN_BYTES,
     START_METHOD,
     WorkerPool,
-    governance_runs,
     worker_count,
 )
 from orchestration.progress_line import still_while_forking
