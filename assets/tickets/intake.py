@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy.engine import Connection, Engine
 
@@ -129,6 +129,8 @@ def sync_findings(
         outcome: dict[str, list[str]] = {k: [] for k in ("opened", "updated", "reopened", "closed")}
         unchanged: list[str] = []
         touched: list[Ticket] = []
+        # one due date per severity: each reads the official calendar's files again
+        dues = {f.severity: due_policy.due_date(checked_at, f.severity) for f in findings}
         for finding in findings:
             before = existing.get(finding.rule_id)
             after = _apply_finding(
@@ -140,7 +142,7 @@ def sync_findings(
                 dataset_id=dataset_id,
                 period=period,
                 at=checked_at,
-                due_policy=due_policy,
+                due=dues[finding.severity],
                 origin=ORIGIN_VALIDATION,
             )
             save(connection, before, after)
@@ -185,10 +187,9 @@ def _apply_finding(
     dataset_id: str,
     period: str,
     at: datetime,
-    due_policy: DuePolicy,
+    due: date,
     origin: str,
 ) -> Ticket:
-    due = due_policy.due_date(at, finding.severity)
     if before is None:
         return rules.open_ticket(
             finding,
@@ -287,7 +288,7 @@ def open_file_rejection_ticket(
             dataset_id=dataset_id,
             period=period,
             at=checked_at,
-            due_policy=due_policy,
+            due=due_policy.due_date(checked_at, finding.severity),
             origin=ORIGIN_INGEST,
         )
         save(connection, before, after)
