@@ -20,6 +20,9 @@ from assets.landing.paths import LandingPath
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 CLI_TAGS = {"publicdata/trigger": "cli"}
+# a CLI run's quality checks leave the Data Docs to the follow-up, but for a run tagged so
+# (assets/quality/checks.py reads it)
+DATA_DOCS_TAG, BUILD_DOCS = "publicdata/data_docs", "build"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ class PartitionRun:
     landing: LandingPath
     county_tags: dict[str, str]
     run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # the last of its dataset's runs: its quality check builds the dataset's Data Docs
+    builds_docs: bool = False
 
     @property
     def lane(self) -> str:
@@ -52,6 +57,7 @@ class PartitionRun:
             "publicdata/source_file": self.landing.relative_path,
             **self.county_tags,
             "publicdata/period": self.landing.period,
+            **({DATA_DOCS_TAG: BUILD_DOCS} if self.builds_docs else {}),
         }
 
     def execute(self, defs: dg.Definitions, instance: dg.DagsterInstance) -> RunOutcome:

@@ -26,7 +26,7 @@ from assets.aggregation.partitions import partition_key
 from assets.common.quality import Dimension
 from assets.landing.generator import DEFECT_KINDS, Manifest, ManifestFile, generate
 from assets.landing.reader import read_landing_file
-from assets.quality.checks import CHECK_NAME
+from assets.quality.checks import BUILD_DOCS, CHECK_NAME, DATA_DOCS_TAG
 from assets.quality.suites import load_suite
 from assets.storage.engine import get_engine
 from assets.storage.tables import quality_ticket_deliveries, quality_tickets
@@ -478,3 +478,26 @@ def test_clean_deliveries_open_no_ticket(tmp_path, receiver, monkeypatch, city, 
     ]
     assert len(evaluations) == len(report.batch_ids)
     assert all(e.dagster_event.event_specific_data.passed for e in evaluations)
+
+    # each dataset's last ingest run built its Data Docs, so the follow-up rebuilt none of them
+    runs = [instance.get_run_by_id(run_id) for run_id in report.batch_ids]
+    building = [r for r in runs if r.tags.get(DATA_DOCS_TAG) == BUILD_DOCS]
+    assert sorted(r.tags["dataset"] for r in building) == sorted(catalog)
+    for run in building:
+        last = max(
+            (r for r in runs if r.tags["dataset"] == run.tags["dataset"]),
+            key=lambda r: instance.get_run_record_by_id(r.run_id).create_timestamp,
+        )
+        assert last.run_id == run.run_id
+    docs = settings.data_dir / "quality" / "data_docs"
+    assert all((docs / dataset_id / "index.html").is_file() for dataset_id in catalog)
+    [follow_up] = [
+        instance.get_run_by_id(run_id)
+        for run_id in report.post_ingest_runs
+        if instance.get_run_by_id(run_id).job_name == FOLLOWUP_JOB
+    ]
+    [output] = instance.all_logs(follow_up.run_id, of_type=dg.DagsterEventType.STEP_OUTPUT)
+    rebuilt = output.dagster_event.event_specific_data.metadata["data_docs_rebuilt"]
+    assert rebuilt.value == []
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    assert all(f"{dataset_id}/index.html" in index for dataset_id in catalog)

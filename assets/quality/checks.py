@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 # CLI runs are tagged so (orchestration/runner.py); their checks leave Data Docs to the follow-up
 TRIGGER_TAG = "publicdata/trigger"
 CLI_TRIGGER = "cli"
+# but the last run of a dataset in a CLI run builds its Data Docs (orchestration/runs.py tags it)
+DATA_DOCS_TAG, BUILD_DOCS = "publicdata/data_docs", "build"
 
 CHECK_NAME = "quality_suite"
 
@@ -212,9 +214,11 @@ def _quality_check(entry: CatalogEntry, city: City) -> dg.AssetChecksDefinition:
             checked_at=checked_at,
             data_dir=platform.data_path,
             staging_dir=platform.staging_dir,
-            # a CLI run checks many partitions, then its quality follow-up builds each dataset's
-            # Data Docs once (rebuild_stale_docs); a run of its own builds them here
-            build_docs=context.run.tags.get(TRIGGER_TAG) != CLI_TRIGGER,
+            # a CLI run checks many partitions and builds each dataset's Data Docs once, in the
+            # dataset's last run (else its follow-up's rebuild_stale_docs does); a run of its own
+            # builds them here
+            build_docs=context.run.tags.get(TRIGGER_TAG) != CLI_TRIGGER
+            or context.run.tags.get(DATA_DOCS_TAG) == BUILD_DOCS,
         )
         progress.report(None, "quality", dataset_id, entry.title, rows=check.outcome.row_count)
         context.log.info(

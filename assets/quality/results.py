@@ -177,11 +177,16 @@ def rebuild_docs(directory: Path, site_dir: Path, dataset_id: str, suite: Any = 
     index = build_data_docs(
         latest_outcomes(directory, dataset_id), site_dir, suites=suites, overview=True
     )
-    latest = county_latest_outcomes(directory)
-    titles = {o.dataset_id: _title(o.dataset_id) for o in latest if o.dataset_id != dataset_id}
-    titles[dataset_id] = _title(dataset_id, suite)
-    write_docs_index(latest, Path(site_dir).parent, titles=titles, county_name=_county_name)
+    write_index(directory, Path(site_dir).parent, {dataset_id: suite})
     return index
+
+
+def write_index(directory: Path, docs_dir: Path, suites: dict[str, Any] | None = None) -> Path:
+    """The index across datasets (:mod:`assets.quality.docs_index`) of the latest validations
+    stored in ``directory``, beside the datasets' sites in ``docs_dir``; ``suites`` give titles."""
+    latest = county_latest_outcomes(directory)
+    titles = {o.dataset_id: _title(o.dataset_id, (suites or {}).get(o.dataset_id)) for o in latest}
+    return write_docs_index(latest, Path(docs_dir), titles=titles, county_name=_county_name)
 
 
 def stale_docs(directory: Path, docs_dir: Path) -> list[str]:

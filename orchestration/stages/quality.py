@@ -46,12 +46,15 @@ def follow_up_quality_tickets(
     # the Data Docs of the datasets a CLI run checked, once per dataset (its checks left them);
     # Great Expectations is imported here, not with the definitions (assets/quality/checks.py)
     from assets.quality.findings import validator_for
-    from assets.quality.results import docs_root, rebuild_stale_docs, results_dir
+    from assets.quality.results import docs_root, rebuild_stale_docs, results_dir, write_index
 
     validator = validator_for(platform.catalog_path)
-    docs_built, docs_failed = rebuild_stale_docs(
-        results_dir(platform.data_path), docs_root(platform.data_path), validator.suite
-    )
+    results, docs = results_dir(platform.data_path), docs_root(platform.data_path)
+    docs_built, docs_failed = rebuild_stale_docs(results, docs, validator.suite)
+    if results.is_dir() and any(results.iterdir()):
+        # the index across datasets once more, after every check: a CLI run's last partition of
+        # each dataset built that dataset's site (and an index) beside the other worker's checks
+        write_index(results, docs)
     for dataset_id, reason in docs_failed.items():
         context.log.warning(f"{dataset_id} 的 Data Docs 未能重建：{reason}")
     for notice in notices:
