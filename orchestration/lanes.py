@@ -36,11 +36,14 @@ def dataset_weights(files: Sequence[LandingPath]) -> dict[str, int]:
     so that the lanes that take longest start first and the last ones to finish are short."""
     weights: dict[str, int] = {}
     for landing in files:
-        cost = WORKBOOK_BYTE_COST if landing.path.suffix.lower() in (".xlsx", ".xls") else 1
-        weights[landing.dataset_id] = weights.get(landing.dataset_id, 0) + cost * delivered_bytes(
-            landing
-        )
+        weights[landing.dataset_id] = weights.get(landing.dataset_id, 0) + delivered_work(landing)
     return weights
+
+
+def delivered_work(landing: LandingPath) -> int:
+    """A landing file's ingest work, in text-file bytes."""
+    cost = WORKBOOK_BYTE_COST if landing.path.suffix.lower() in (".xlsx", ".xls") else 1
+    return cost * delivered_bytes(landing)
 
 
 def governance_runs(

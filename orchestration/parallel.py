@@ -263,17 +263,26 @@ class WorkerPool:
         on_start: OnStart | None = None,
         on_done: OnDone | None = None,
     ) -> list[RunOutcome]:
-        """Execute ``runs`` (in their order within a lane; the lane of the earliest pending run
-        first) and return their outcomes in the order given."""
+        """Execute ``runs`` (in their order within a lane; first the lane with the most work left,
+        by the runs' ``weight`` where they have one, else the lane of the earliest pending run) and
+        return their outcomes in the order given."""
         outcomes: list[RunOutcome | None] = [None] * len(runs)
         pending = list(enumerate(runs))
         busy_lanes: set[str] = set()
+        # the work left in each lane: the lane with the most goes first, so that the runs left at
+        # the end are of several lanes, not one lane's runs one after another with a worker idle
+        left: dict[str, int] = {}
+        for run in runs:
+            left[run.lane] = left.get(run.lane, 0) + getattr(run, "weight", 0)
 
         def next_run() -> tuple[int, Run] | None:
-            for position, (_index, run) in enumerate(pending):
-                if run.lane not in busy_lanes:
-                    return pending.pop(position)
-            return None
+            free = [p for p, (_index, run) in enumerate(pending) if run.lane not in busy_lanes]
+            if not free:
+                return None
+            position = max(free, key=lambda p: (left[pending[p][1].lane], -p))
+            item = pending.pop(position)
+            left[item[1].lane] -= getattr(item[1], "weight", 0)
+            return item
 
         def finish(worker: _Worker, outcome: RunOutcome) -> None:
             assert worker.current is not None

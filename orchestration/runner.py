@@ -30,7 +30,7 @@ from orchestration.incremental import (
     record_skipped_deliveries,
     stale_datasets,
 )
-from orchestration.lanes import FileTicker, dataset_weights, governance_runs
+from orchestration.lanes import FileTicker, dataset_weights, delivered_work, governance_runs
 from orchestration.locking import exclusive_data_dir, instance_creation
 from orchestration.memory import freeze_survivors
 from orchestration.parallel import InProcessRuns, run_executor, worker_count
@@ -230,7 +230,12 @@ def _run_stages(
         # each dataset's last run builds its Data Docs, beside the other datasets' runs
         last = {f.dataset_id: f for f in plan.to_run}
         ingest = [
-            PartitionRun(f, county_tags(city, f.county_code), builds_docs=last[f.dataset_id] is f)
+            PartitionRun(
+                f,
+                county_tags(city, f.county_code),
+                builds_docs=last[f.dataset_id] is f,
+                weight=delivered_work(f),
+            )
             for f in plan.to_run
         ]
         ticker = FileTicker(progress, len(plan.skipped), len(files))

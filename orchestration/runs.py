@@ -41,6 +41,7 @@ class PartitionRun:
     run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     # the last of its dataset's runs: its quality check builds the dataset's Data Docs
     builds_docs: bool = False
+    weight: int = 0  # its work, for the order of the workers' runs (lanes.delivered_work)
 
     @property
     def lane(self) -> str:

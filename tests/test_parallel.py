@@ -377,3 +377,37 @@ def test_a_parent_exiting_without_closing_the_pool_does_not_wait_on_its_workers(
     for pid in pids:  # the workers went with their parent
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+@dataclass(frozen=True)
+class _WeighedRun:
+    """A run that does nothing, of a lane and a weight."""
+
+    lane: str
+    label: str
+    weight: int = 0
+    run_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def execute(self, defs, instance) -> RunOutcome:
+        return RunOutcome(self.run_id, True)
+
+
+def test_the_lane_with_the_most_work_left_goes_first(tmp_path):
+    """A free worker takes the first run of the lane with the most work left, so that a lane of
+    many runs does not end alone; runs without a weight keep their order; each lane keeps its own."""
+    settings = settings_for(tmp_path)
+    runs = [
+        _WeighedRun("big", "big-1", 50),
+        _WeighedRun("big", "big-2", 50),
+        _WeighedRun("small", "small-1", 30),
+        _WeighedRun("small", "small-2", 30),
+        _WeighedRun("small", "small-3", 30),
+        _WeighedRun("post", "post-1"),
+        _WeighedRun("post", "post-2"),
+    ]
+    started: list[str] = []
+    with WorkerPool(settings, dagster_instance(settings), 1) as pool:
+        outcomes = pool.run(runs, on_start=lambda _i, run: started.append(run.label))
+    assert [o.run_id for o in outcomes] == [r.run_id for r in runs]
+    # work left: big 100 > small 90; small 90 > big 50; small 60 > big 50; big 50 > small 30; …
+    assert started == ["big-1", "small-1", "small-2", "big-2", "small-3", "post-1", "post-2"]
