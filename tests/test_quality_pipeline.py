@@ -481,23 +481,20 @@ def test_clean_deliveries_open_no_ticket(tmp_path, receiver, monkeypatch, city, 
 
     # each dataset's last ingest run built its Data Docs, so the follow-up rebuilt none of them
     runs = [instance.get_run_by_id(run_id) for run_id in report.batch_ids]
-    building = [r for r in runs if r.tags.get(DATA_DOCS_TAG) == BUILD_DOCS]
-    assert sorted(r.tags["dataset"] for r in building) == sorted(catalog)
-    for run in building:
-        last = max(
-            (r for r in runs if r.tags["dataset"] == run.tags["dataset"]),
-            key=lambda r: instance.get_run_record_by_id(r.run_id).create_timestamp,
-        )
-        assert last.run_id == run.run_id
+    created = {r.run_id: instance.get_run_record_by_id(r.run_id).create_timestamp for r in runs}
+    last = {r.tags["dataset"]: r.run_id for r in sorted(runs, key=lambda r: created[r.run_id])}
+    building = {
+        r.tags["dataset"]: r.run_id for r in runs if r.tags.get(DATA_DOCS_TAG) == BUILD_DOCS
+    }
+    assert building == last and sorted(last) == sorted(catalog)
     docs = settings.data_dir / "quality" / "data_docs"
     assert all((docs / dataset_id / "index.html").is_file() for dataset_id in catalog)
     [follow_up] = [
-        instance.get_run_by_id(run_id)
-        for run_id in report.post_ingest_runs
-        if instance.get_run_by_id(run_id).job_name == FOLLOWUP_JOB
+        r
+        for r in map(instance.get_run_by_id, report.post_ingest_runs)
+        if r.job_name == FOLLOWUP_JOB
     ]
     [output] = instance.all_logs(follow_up.run_id, of_type=dg.DagsterEventType.STEP_OUTPUT)
-    rebuilt = output.dagster_event.event_specific_data.metadata["data_docs_rebuilt"]
-    assert rebuilt.value == []
+    assert output.dagster_event.event_specific_data.metadata["data_docs_rebuilt"].value == []
     index = (docs / "index.html").read_text(encoding="utf-8")
     assert all(f"{dataset_id}/index.html" in index for dataset_id in catalog)
