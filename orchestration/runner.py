@@ -227,13 +227,15 @@ def _run_stages(
     local = InProcessRuns(defs, instance)
     with run_executor(settings, instance, local, workers) as executor:
         freeze_survivors()  # before this process's first run (a fork pool froze before forking)
-        # each dataset's last run builds its Data Docs, beside the other datasets' runs
+        # with more datasets than workers, each dataset's last run builds its Data Docs beside the
+        # other datasets' runs; else the follow-up does, beside the governance (a worker is free)
         last = {f.dataset_id: f for f in plan.to_run}
+        spread_docs = len(last) > workers
         ingest = [
             PartitionRun(
                 f,
                 county_tags(city, f.county_code),
-                builds_docs=last[f.dataset_id] is f,
+                builds_docs=spread_docs and last[f.dataset_id] is f,
                 weight=delivered_work(f),
             )
             for f in plan.to_run
@@ -271,7 +273,8 @@ def _run_stages(
                 if not stale:
                     report.post_ingest_skipped.append(job_name)
                     continue
-                alongside = FOLLOW_UP_CELLS * len(ingested) if planned else 0
+                per_dataset = FOLLOW_UP_CELLS if spread_docs else FOLLOW_UP_DOCS_CELLS
+                alongside = per_dataset * len(ingested) if planned else 0
                 runs = governance_runs(
                     job_name, sorted(stale), catalog, found.work, workers, alongside
                 )
@@ -304,9 +307,10 @@ def _run_stages(
 POST_INGEST_LANE = "post_ingest"
 # the work of those before the publish (the quality follow-up's reports and index, the catalog) per
 # dataset ingested, in the cells of incremental.Staleness: 0.5 s for 7 datasets at 1M rows, at 1.37 s
-# per million cells (session 24, once each dataset's last ingest run built its Data Docs; with them
-# 1.7-2.0 s, and with 150,000 the worker that took them ended 1.3 s after the other)
+# per million cells (session 24), when each dataset's last ingest run built its Data Docs; when the
+# follow-up builds them, 1.7-2.0 s (with 150,000 the worker that took them ended 1.3 s after the other)
 FOLLOW_UP_CELLS = 55_000
+FOLLOW_UP_DOCS_CELLS = 200_000
 
 
 def post_ingest_batches(
