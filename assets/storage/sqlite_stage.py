@@ -24,7 +24,6 @@ is not plain text, integers, floats or booleans — the caller binds the values 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import tempfile
 import time
@@ -39,8 +38,6 @@ from sqlalchemy.engine import Connection, make_url
 
 if TYPE_CHECKING:  # the run's planner sweeps stages without loading Arrow
     import pyarrow as pa
-
-log = logging.getLogger(__name__)
 
 STAGE_PREFIX = ".bulk-stage-"  # a stage a killed process left is removed with :func:`sweep`
 _PENDING = "publicdata_bulk_stages"  # in a pooled connection's info: [(schema alias, path)]
@@ -62,8 +59,8 @@ def available() -> bool:
     return _adbc() is not None
 
 
-def _database_path(connection: Connection) -> Path | None:
-    url = connection.engine.url
+def _database_file(url: sa.URL) -> Path | None:
+    """The file of an SQLite URL; None for another backend or an in-memory database."""
     database = url.database
     if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
         return None
@@ -106,7 +103,7 @@ def stage_insert(
     ``on_chunk(rows done)`` after each ``chunk_rows`` rows copied. False when the staging cannot
     apply (nothing written): the caller binds the values itself."""
     dbapi = _adbc()
-    database = _database_path(connection)
+    database = _database_file(connection.engine.url)
     if dbapi is None or database is None or rows == 0:
         return False
     if len(connection.connection.info.get(_PENDING, ())) >= MAX_STAGES:
@@ -182,11 +179,8 @@ def release_stages(dbapi_connection, connection_record) -> None:  # noqa: ANN001
 
 def sweep_databases(urls: Iterable[str]) -> int:
     """:func:`sweep` beside every SQLite database file among ``urls``."""
-    directories = set()
-    for url in urls:
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            directories.add(Path(parsed.database).resolve().parent)
+    files = (_database_file(make_url(url)) for url in urls)
+    directories = {path.parent for path in files if path is not None}
     return sum(sweep(directory) for directory in directories if directory.is_dir())
 
 
