@@ -1,6 +1,7 @@
-"""How the runs of one ``publicdata run`` are ordered and grouped for the workers
-(``orchestration/parallel.py``): the ingest lanes by the work delivered, the governance and publish
-by the stale datasets' work, and the file count of the progress line while the partitions run."""
+"""How the runs of one ``publicdata run`` are weighed and grouped for the workers
+(``orchestration/parallel.py``): each ingest run by the work delivered (a worker takes the lane
+with the most left), the governance and publish by the stale datasets' work, and the file count of
+the progress line while the partitions run."""
 
 from __future__ import annotations
 
@@ -31,17 +32,10 @@ def delivered_bytes(path: LandingPath) -> int:
 WORKBOOK_BYTE_COST = 4
 
 
-def dataset_weights(files: Sequence[LandingPath]) -> dict[str, int]:
-    """The work delivered per dataset, in text-file bytes: the order of the lanes (largest first),
-    so that the lanes that take longest start first and the last ones to finish are short."""
-    weights: dict[str, int] = {}
-    for landing in files:
-        weights[landing.dataset_id] = weights.get(landing.dataset_id, 0) + delivered_work(landing)
-    return weights
-
-
 def delivered_work(landing: LandingPath) -> int:
-    """A landing file's ingest work, in text-file bytes."""
+    """A landing file's ingest work, in text-file bytes (``PartitionRun.weight``): the lanes with
+    the most left go first, so that the lanes that take longest start first and the last ones to
+    finish are short."""
     cost = WORKBOOK_BYTE_COST if landing.path.suffix.lower() in (".xlsx", ".xls") else 1
     return cost * delivered_bytes(landing)
 

@@ -30,7 +30,7 @@ from orchestration.incremental import (
     record_skipped_deliveries,
     stale_datasets,
 )
-from orchestration.lanes import FileTicker, dataset_weights, delivered_work, governance_runs
+from orchestration.lanes import FileTicker, delivered_work, governance_runs
 from orchestration.locking import exclusive_data_dir, instance_creation
 from orchestration.memory import freeze_survivors
 from orchestration.parallel import InProcessRuns, run_executor, worker_count
@@ -223,7 +223,6 @@ def _run_stages(
         add_partitions(instance, period_partitions_name(dataset_id), keys)
 
     workers = worker_count(settings, plan.to_run, len(catalog))
-    weights = dataset_weights(files)
     local = InProcessRuns(defs, instance)
     with run_executor(settings, instance, local, workers) as executor:
         freeze_survivors()  # before this process's first run (a fork pool froze before forking)
@@ -241,13 +240,9 @@ def _run_stages(
             for f in plan.to_run
         ]
         ticker = FileTicker(progress, len(plan.skipped), len(files))
-        if workers > 1:  # the largest datasets first; one dataset's runs in their order
-            ingest = sorted(ingest, key=lambda r: -weights.get(r.lane, 0))
+        # workers take the dataset with the most work left first (each dataset's runs in their order)
         outcomes = {o.run_id: o for o in executor.run(ingest, ticker.start, ticker.done)}
-        order = {landing.relative_path: i for i, landing in enumerate(plan.to_run)}
-        for run in sorted(
-            ingest, key=lambda r: order[r.label]
-        ):  # the report keeps the plan's order
+        for run in ingest:  # the report keeps the plan's order
             outcome = outcomes[run.run_id]
             report.batch_ids.append(outcome.run_id)
             if not outcome.success:
