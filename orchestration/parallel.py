@@ -90,7 +90,7 @@ def _prepare_fork() -> None:
     for name in WORKER_MODULES:
         with suppress(ImportError):  # only saves the workers an import; Dagster may move its own
             importlib.import_module(name)
-    if not freeze_survivors():  # which collects first
+    if not freeze_survivors(collect=False):  # frozen, a child's collector never walks it
         gc.collect()
 
 

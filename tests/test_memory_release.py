@@ -93,6 +93,22 @@ def test_survivors_are_frozen_at_once_only_in_a_process_that_freezes(freezing):
     assert gc.get_freeze_count() > 0
 
 
+def test_before_a_fork_the_survivors_are_frozen_without_a_collection(freezing):
+    """``freeze_survivors(collect=False)`` (the pool, before forking): no full collection, the
+    start's garbage frozen with the rest — out of the children's collectors' sight — not freed."""
+    gc.collect()
+    lost = _Node()
+    gone = weakref.ref(lost)
+    del lost
+    assert _full_collections(lambda: memory.freeze_survivors(collect=False)) == 0
+    assert gc.get_freeze_count() > 0 and gone() is not None
+    gc.collect()
+    assert gone() is not None  # frozen: the collector does not walk it
+    gc.unfreeze()
+    gc.collect()
+    assert gone() is None
+
+
 _STARTING = """
 import gc, sys
 from orchestration import memory
