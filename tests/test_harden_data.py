@@ -7,11 +7,19 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from assets.aggregation.ingest import NUL_BYTE, ingest_landing_file, read_stage
+from assets.aggregation.ingest import (
+    NUL_BYTE,
+    _may_hold_nul,
+    _nul_rows,
+    ingest_landing_file,
+    read_stage,
+)
 from assets.catalog_sync.cycle import run_catalog_cycle
 from assets.catalog_sync.publish import public_dir
 from assets.catalog_sync.registry import seed_registry
@@ -168,3 +176,24 @@ def test_a_nul_byte_rejects_its_row_on_both_backends(tmp_path, db_url, catalog, 
     # the row itself is out, not a stripped copy of it
     assert "12640500MB0000899X" not in set(stored["uscc"])
     assert "12640500MB0000897X" in set(stored["uscc"])
+
+
+def test_only_a_column_with_a_zero_byte_is_matched_value_by_value(catalog):
+    """The NUL check's pre-pass: no zero byte in a column's characters, no value can hold a NUL.
+    A zero byte outside the values a sliced column uses still sends it to the exact match, which
+    then finds no row."""
+    clean = pa.chunked_array([pa.array(["中卫市", None, ""]), pa.array(["沙坡头区"])])
+    assert not _may_hold_nul(clean)
+    assert not _may_hold_nul(pa.array([None, None], type=pa.string()))
+    assert _may_hold_nul(pa.array(["中卫", "医\x00院"]))
+    outside = pa.array(["a\x00b", "中卫市", "沙坡头区"]).slice(1)
+    assert _may_hold_nul(outside)
+    assert _may_hold_nul(pa.array([1, 2]))  # not text: matched as before
+
+    entry = catalog["medical_institutions"]
+    first, second = entry.columns[0], entry.columns[1]
+    rows = np.array([2, 3])
+    assert _nul_rows({first: outside, second: clean.slice(0, 2)}, rows, entry) == (None, [])
+    at, rejections = _nul_rows({first: outside, second: pa.array(["x", "y\x00"])}, rows, entry)
+    assert at is not None and at.tolist() == [False, True]
+    assert [r.source_row for r in rejections] == [3]
