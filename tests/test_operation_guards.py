@@ -193,3 +193,15 @@ def test_emptied_columns_are_those_with_nothing_but_stars_or_blanks():
         }
     )
     assert emptied_columns(frame) == ["birth_date", "note"]
+
+    # nulls are blank wherever they are: past the first rows one informative value still counts
+    rows = 200
+    late = pd.DataFrame(
+        {
+            "late_value": [None] * (rows - 1) + ["中卫市"],
+            "stars_and_nans": [float("nan"), "*"] * (rows // 2),
+            "all_null": [None] * rows,
+            "name": ["张*"] * rows,
+        }
+    )
+    assert emptied_columns(late) == ["stars_and_nans", "all_null"]
