@@ -4,10 +4,11 @@ repeated columns, LZ4, no statistics — and the same rows and slices back."""
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assets.governance.records import governed_slices
-from assets.governance.slices import DICTIONARY_SHARE, GovernedWriter
+from assets.governance.slices import DICTIONARY_SHARE, GovernedWriter, repeated_columns
 
 
 def _slice(county: str, start: int, rows: int) -> pd.DataFrame:
@@ -53,3 +54,14 @@ def test_repeated_columns_get_a_dictionary_and_the_rows_come_back(tmp_path):
         ("640502", 0, 1_000),
         ("640521", 1_000, 600),
     ]
+
+
+def test_a_column_arrow_cannot_count_gets_no_dictionary():
+    table = pa.table(
+        {
+            "empty": pa.nulls(8),  # the null type: a column with no value in the first slice
+            "code": pa.array(["640502", "640521"] * 4),
+            "row": pa.array(range(8)),
+        }
+    )
+    assert repeated_columns(table) == ["code"]

@@ -102,8 +102,17 @@ def repeated_columns(table: pa.Table) -> list[str]:
     return [
         name
         for name, column in zip(table.column_names, table.columns, strict=True)
-        if pc.count_distinct(column, mode="all").as_py() <= most
+        if _distinct(column) <= most
     ]
+
+
+def _distinct(column: pa.ChunkedArray) -> int:
+    """Distinct values of a column, nulls counted as one; a type Arrow cannot count (the null type
+    of a column empty in the first slice) as all distinct, i.e. no dictionary."""
+    try:
+        return int(pc.count_distinct(column, mode="all").as_py())
+    except pa.ArrowNotImplementedError:
+        return len(column)
 
 
 class GovernedWriter:
