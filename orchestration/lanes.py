@@ -5,13 +5,16 @@ the progress line while the partitions run."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from assets.common.catalog import CatalogEntry
 from assets.landing.paths import LandingPath
+from assets.landing.read_ahead import AheadFile, ReadAhead, sweep_read_ahead, use_read_ahead
 from orchestration.incremental import governance_selection
 from orchestration.runs import JobRun, RunOutcome, job_run
+from orchestration.settings import Settings
 
 if TYPE_CHECKING:
     from orchestration.parallel import Run
@@ -38,6 +41,39 @@ def delivered_work(landing: LandingPath) -> int:
     finish are short."""
     cost = WORKBOOK_BYTE_COST if landing.path.suffix.lower() in (".xlsx", ".xls") else 1
     return cost * delivered_bytes(landing)
+
+
+@contextmanager
+def reading_ahead(
+    settings: Settings,
+    catalog: dict[str, CatalogEntry],
+    to_run: Sequence[LandingPath],
+    forking: bool,
+) -> Iterator[ReadAhead | None]:
+    """The deliveries of ``to_run`` read ahead while this process prepares its workers
+    (``assets/landing/read_ahead.py``), the costliest first; ``forking``: workers will be forked
+    from this process (they take the reads), else nothing is read ahead. The reader's directory
+    is this process's from here on (the workers inherit it) and is removed on leaving."""
+    sweep_read_ahead(settings.staging_dir)
+    if not forking or not to_run:
+        yield None
+        return
+    order = sorted(to_run, key=lambda f: (-delivered_work(f), f.relative_path))
+    limits = settings.read_limits
+    ahead = ReadAhead(
+        [
+            AheadFile(f.path, catalog[f.dataset_id], limits)
+            for f in order
+            if f.dataset_id in catalog
+        ],
+        settings.staging_dir,
+    )
+    use_read_ahead(ahead.directory)
+    try:
+        yield ahead
+    finally:
+        use_read_ahead(None)
+        ahead.close()
 
 
 def governance_runs(

@@ -21,6 +21,7 @@ from assets.common.catalog import load_catalog
 from assets.common.city import City, load_city
 from assets.common.files import private_umask
 from assets.landing.paths import LandingPath, scan_landing
+from assets.landing.read_ahead import ReadAhead
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 from assets.storage.sqlite_stage import sweep_databases
@@ -30,10 +31,10 @@ from orchestration.incremental import (
     record_skipped_deliveries,
     stale_datasets,
 )
-from orchestration.lanes import FileTicker, delivered_work, governance_runs
+from orchestration.lanes import FileTicker, delivered_work, governance_runs, reading_ahead
 from orchestration.locking import exclusive_data_dir, instance_creation
 from orchestration.memory import freeze_survivors
-from orchestration.parallel import InProcessRuns, run_executor, worker_count
+from orchestration.parallel import START_METHOD, InProcessRuns, run_executor, worker_count
 from orchestration.planning import DeliveryPlan, catalog_publication_needed, plan_deliveries
 from orchestration.progress_line import stage_progress
 from orchestration.report import PipelineReport
@@ -210,7 +211,29 @@ def _run_stages(
 ) -> None:
     """The ingest runs of the deliveries to run, then the post-ingest jobs that have work; on
     ``worker_count`` processes (``--parallel``), the post-ingest jobs other than governance and
-    publish in this one, in order."""
+    publish in this one, in order. Workers forked from this process take the deliveries it read
+    ahead meanwhile (``lanes.reading_ahead``)."""
+    workers = worker_count(settings, plan.to_run, len(catalog))
+    forking = workers > 1 and START_METHOD == "fork"
+    with reading_ahead(settings, catalog, plan.to_run, forking) as ahead:
+        _run_batches(
+            settings, instance, catalog, city, files, plan, report, progress, force, workers, ahead
+        )
+
+
+def _run_batches(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    catalog: dict,
+    city: City,
+    files: list[LandingPath],
+    plan: DeliveryPlan,
+    report: PipelineReport,
+    progress: Progress | None,
+    force: bool,
+    workers: int,
+    ahead: ReadAhead | None,
+) -> None:
     from orchestration.assembly import build_definitions, build_stages, post_ingest_jobs
     from orchestration.stages.operation import OPERATION_JOB
 
@@ -222,9 +245,10 @@ def _run_stages(
     for dataset_id, keys in periods.items():
         add_partitions(instance, period_partitions_name(dataset_id), keys)
 
-    workers = worker_count(settings, plan.to_run, len(catalog))
     local = InProcessRuns(defs, instance)
     with run_executor(settings, instance, local, workers) as executor:
+        if ahead is not None:  # the workers have started: both cores are theirs
+            ahead.stop()
         freeze_survivors()  # before this process's first run (a fork pool froze before forking)
         # with more datasets than workers, each dataset's last run builds its Data Docs beside the
         # other datasets' runs; else the follow-up does, beside the governance (a worker is free)
@@ -242,6 +266,8 @@ def _run_stages(
         ticker = FileTicker(progress, len(plan.skipped), len(files))
         # workers take the dataset with the most work left first (each dataset's runs in their order)
         outcomes = {o.run_id: o for o in executor.run(ingest, ticker.start, ticker.done)}
+        if ahead is not None:  # every ingest run is over: no read is taken any more
+            ahead.close()
         for run in ingest:  # the report keeps the plan's order
             outcome = outcomes[run.run_id]
             report.batch_ids.append(outcome.run_id)

@@ -165,6 +165,8 @@ def test_two_workers_give_the_sequential_result_and_record_every_run(delivered, 
         assert statuses.pop(emptied.path) == "rejected"
         assert set(statuses.values()) == {"loaded"}, statuses
     assert _comparable(par_summary, par_dir) == _comparable(seq_summary, seq_dir)
+    # the workers took what was read ahead for them; nothing of it is left
+    assert not list(parallel.staging_dir.glob(".read-ahead-*"))
     assert par_summary["runs"]["post_ingest"] > seq_summary["runs"]["post_ingest"]
 
     # the same tables, rows and tickets

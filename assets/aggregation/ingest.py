@@ -32,6 +32,7 @@ from assets.common.catalog import CatalogEntry
 from assets.common.files import create_private_file, private_dir
 from assets.landing.limits import ReadLimits
 from assets.landing.paths import LandingPath, file_checksum
+from assets.landing.read_ahead import take_read
 from assets.landing.reader import read_landing_file
 from assets.landing.rejections import FileRejected, RowRejection
 from assets.storage.tables import PROVENANCE_COLUMNS, ingest_files, ingest_rejections
@@ -313,7 +314,9 @@ def ingest_landing_file(
     )
     try:
         outcome.checksum = file_checksum(landing.path)
-        read = read_landing_file(landing.path, entry, limits)
+        read = take_read(landing.path, outcome.checksum, entry, limits)  # read ahead, or now
+        if read is None:
+            read = read_landing_file(landing.path, entry, limits)
     except FileRejected as exc:
         outcome.reason_code, outcome.reason = exc.reason_code, exc.reason
         return outcome
