@@ -208,8 +208,8 @@ def _print_run(label: str, run: ProcessRun, floor_seconds: float, floor_cpu: flo
         flush=True,
     )
     print(
-        f"{'pipeline ÷ floor':36s} {run.seconds / floor_seconds:10.1f} × wall,"
-        f" {run.cpu_seconds / floor_cpu:.1f} × CPU",
+        f"{'pipeline ÷ floor':36s} {run.seconds / floor_seconds:10.2f} × wall,"
+        f" {run.cpu_seconds / floor_cpu:.2f} × CPU",
         flush=True,
     )
 

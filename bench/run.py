@@ -142,8 +142,8 @@ def _print_summary(figures: dict) -> None:
     lines = [
         f"rows {figures['rows']:,d} on {figures['cpus']} CPUs",
         f"floor {e['floor_seconds']:.1f} s · pipeline {e['pipeline']['seconds']:.1f} s"
-        f" · pipeline ÷ floor {e['pipeline_over_floor']:.1f}× wall,"
-        f" {e['pipeline_over_floor_cpu']:.1f}× CPU (the machine may be shared: CPU is steadier)",
+        f" · pipeline ÷ floor {e['pipeline_over_floor']:.2f}× wall,"
+        f" {e['pipeline_over_floor_cpu']:.2f}× CPU (the machine may be shared: CPU is steadier)",
     ]
     ge = next((r for r in RESULTS if r["stage"] == "quality rules (plain pandas)"), None)
     if ge:
