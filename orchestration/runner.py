@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import sqlalchemy as sa
@@ -21,7 +22,6 @@ from assets.common.catalog import load_catalog
 from assets.common.city import City, load_city
 from assets.common.files import private_umask
 from assets.landing.paths import LandingPath, scan_landing
-from assets.landing.read_ahead import ReadAhead
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 from assets.storage.sqlite_stage import sweep_databases
@@ -42,6 +42,9 @@ from orchestration.runs import QUIET_RUN_CONFIG as QUIET_RUN_CONFIG  # the tests
 from orchestration.runs import PartitionRun, job_run
 from orchestration.settings import Settings
 from orchestration.unchanged import forget_witness, leave_witness
+
+if TYPE_CHECKING:
+    from assets.landing.read_ahead import ReadAhead
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +176,13 @@ def _run_pipeline(settings: Settings, progress: Progress | None, force: bool) ->
             if progress:
                 progress("", len(files), len(files))
             return report
-    _run_stages(settings, instance, catalog, city, files, plan, report, progress, force)
+    workers = worker_count(settings, plan.to_run, len(catalog))
+    forking = workers > 1 and START_METHOD == "fork"
+    # the deliveries read while this process prepares the workers (lanes.reading_ahead)
+    with reading_ahead(settings, catalog, plan.to_run, forking) as ahead:
+        _run_stages(
+            settings, instance, catalog, city, files, plan, report, progress, force, workers, ahead
+        )
     if not report.failed_partitions:
         # every dataset current now (nothing failed): the next run may take the witness
         after = stale_datasets(instance, catalog, exchange_engine, plan, ingested=set(catalog))
@@ -208,32 +217,12 @@ def _run_stages(
     report: PipelineReport,
     progress: Progress | None,
     force: bool,
-) -> None:
-    """The ingest runs of the deliveries to run, then the post-ingest jobs that have work; on
-    ``worker_count`` processes (``--parallel``), the post-ingest jobs other than governance and
-    publish in this one, in order. Workers forked from this process take the deliveries it read
-    ahead meanwhile (``lanes.reading_ahead``)."""
-    workers = worker_count(settings, plan.to_run, len(catalog))
-    forking = workers > 1 and START_METHOD == "fork"
-    with reading_ahead(settings, catalog, plan.to_run, forking) as ahead:
-        _run_batches(
-            settings, instance, catalog, city, files, plan, report, progress, force, workers, ahead
-        )
-
-
-def _run_batches(
-    settings: Settings,
-    instance: dg.DagsterInstance,
-    catalog: dict,
-    city: City,
-    files: list[LandingPath],
-    plan: DeliveryPlan,
-    report: PipelineReport,
-    progress: Progress | None,
-    force: bool,
     workers: int,
     ahead: ReadAhead | None,
 ) -> None:
+    """The ingest runs of the deliveries to run, then the post-ingest jobs that have work; on
+    ``workers`` processes (``--parallel``), the post-ingest jobs other than governance and publish
+    in this one, in order. Forked workers take what ``ahead`` read meanwhile."""
     from orchestration.assembly import build_definitions, build_stages, post_ingest_jobs
     from orchestration.stages.operation import OPERATION_JOB
 

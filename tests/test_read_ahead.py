@@ -49,6 +49,18 @@ def _no_read_ahead_left():
     use_read_ahead(None)
 
 
+@pytest.fixture
+def directory(tmp_path) -> Path:
+    """A read-ahead directory this process's ingest takes reads from."""
+    directory = tmp_path / "ahead"
+    directory.mkdir()
+    use_read_ahead(directory)
+    return directory
+
+
+LIMITS = ReadLimits()
+
+
 def _same(left: LandingRead, right: LandingRead) -> None:
     assert list(left.items) == list(right.items)
     for name, array in left.items.items():
@@ -135,12 +147,9 @@ def _reader_claims(directory: Path, path: Path, entry, limits, release: threadin
 
 
 def test_an_ingest_waits_for_the_file_the_reader_is_reading_and_takes_its_read(
-    tmp_path, catalog, irregular_csv
+    directory, catalog, irregular_csv
 ):
-    entry, limits = catalog["household_registration"], ReadLimits()
-    directory = tmp_path / "ahead"
-    directory.mkdir()
-    use_read_ahead(directory)
+    entry, limits = catalog["household_registration"], LIMITS
     release = threading.Event()
     holder: list[int] = []
     reader = threading.Thread(
@@ -170,24 +179,20 @@ def test_an_ingest_waits_for_the_file_the_reader_is_reading_and_takes_its_read(
 
 
 def test_a_file_the_ingest_claimed_first_is_never_read_by_the_reader(
-    tmp_path, catalog, irregular_csv
+    directory, catalog, irregular_csv
 ):
-    entry, limits = catalog["household_registration"], ReadLimits()
-    directory = tmp_path / "ahead"
-    directory.mkdir()
-    use_read_ahead(directory)
+    entry, limits = catalog["household_registration"], LIMITS
     assert take_read(irregular_csv, file_checksum(irregular_csv), entry, limits) is None
     read_ahead._read_one(directory, AheadFile(irregular_csv, entry, limits))
     assert not list(directory.glob("*.arrow"))
     assert len(list(directory.glob("*.claim"))) == 1
 
 
-def test_a_read_is_taken_only_for_the_same_bytes_entry_and_limits(tmp_path, catalog, irregular_csv):
-    entry, limits = catalog["household_registration"], ReadLimits()
-    directory = tmp_path / "ahead"
-    directory.mkdir()
+def test_a_read_is_taken_only_for_the_same_bytes_entry_and_limits(
+    directory, catalog, irregular_csv
+):
+    entry, limits = catalog["household_registration"], LIMITS
     read_ahead._read_one(directory, AheadFile(irregular_csv, entry, limits))
-    use_read_ahead(directory)
     checksum = file_checksum(irregular_csv)
     assert take_read(irregular_csv, checksum, entry, ReadLimits(max_rows=10)) is None
     assert take_read(irregular_csv, "0" * 64, entry, limits) is None
@@ -197,11 +202,8 @@ def test_a_read_is_taken_only_for_the_same_bytes_entry_and_limits(tmp_path, cata
     assert take_read(irregular_csv, checksum, entry, limits) is None  # no read-ahead here
 
 
-def test_a_file_the_reader_refused_or_died_over_is_read_by_the_ingest(tmp_path, catalog):
-    entry, limits = catalog["household_registration"], ReadLimits()
-    directory = tmp_path / "ahead"
-    directory.mkdir()
-    use_read_ahead(directory)
+def test_a_file_the_reader_refused_or_died_over_is_read_by_the_ingest(tmp_path, directory, catalog):
+    entry, limits = catalog["household_registration"], LIMITS
     broken = tmp_path / "landing" / "640521" / "household_registration" / "2026-09.csv"
     broken.parent.mkdir(parents=True)
     broken.write_bytes(csv_bytes([["不是表头"], ["1"]]))
