@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 
 from assets.common.catalog import CatalogEntry
 from assets.landing.paths import LandingPath
+from assets.landing.read_ahead import AheadFile, ReadAhead, sweep_read_ahead, use_read_ahead
 from orchestration.incremental import governance_selection
 from orchestration.runs import JobRun, RunOutcome, job_run
 from orchestration.settings import Settings
 
 if TYPE_CHECKING:
-    from assets.landing.read_ahead import ReadAhead
     from orchestration.parallel import Run
 
 Progress = Callable[[str, int, int], None]
@@ -54,9 +54,6 @@ def reading_ahead(
     (``assets/landing/read_ahead.py``), the costliest first; ``forking``: workers will be forked
     from this process (they take the reads), else nothing is read ahead. The reader's directory
     is this process's from here on (the workers inherit it) and is removed on leaving."""
-    # Arrow and the readers: a run with deliveries loads them anyway (the planner does not)
-    from assets.landing.read_ahead import AheadFile, ReadAhead, sweep_read_ahead, use_read_ahead
-
     sweep_read_ahead(settings.staging_dir)
     if not forking or not to_run:
         yield None

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import dagster as dg
 import sqlalchemy as sa
@@ -22,6 +21,7 @@ from assets.common.catalog import load_catalog
 from assets.common.city import City, load_city
 from assets.common.files import private_umask
 from assets.landing.paths import LandingPath, scan_landing
+from assets.landing.read_ahead import ReadAhead
 from assets.storage.engine import get_engine
 from assets.storage.migrate import ensure_platform_schema
 from assets.storage.sqlite_stage import sweep_databases
@@ -42,9 +42,6 @@ from orchestration.runs import QUIET_RUN_CONFIG as QUIET_RUN_CONFIG  # the tests
 from orchestration.runs import PartitionRun, job_run
 from orchestration.settings import Settings
 from orchestration.unchanged import forget_witness, leave_witness
-
-if TYPE_CHECKING:
-    from assets.landing.read_ahead import ReadAhead
 
 log = logging.getLogger(__name__)
 

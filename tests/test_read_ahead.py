@@ -1,4 +1,4 @@
-"""Landing files read ahead (assets/landing/read_ahead.py): a read written by the reader process and
+"""Landing files read ahead (assets/landing/read_ahead.py, ahead_reads.py): a read written by the reader process and
 taken by an ingest is the read the ingest would have made itself; each file is read once (whoever
 claims it first); an ingest waits for the reader's file at hand and reads the file itself when the
 reader refused it, died over it or never came to it; the directory goes with the run."""
@@ -19,20 +19,12 @@ import pyarrow as pa
 import pytest
 
 from assets.aggregation.ingest import ingest_landing_file, read_stage
-from assets.landing import read_ahead
+from assets.landing import ahead_reads
+from assets.landing.ahead_reads import load_read, read_key, save_read, take_read
 from assets.landing.generator import generate
 from assets.landing.limits import ReadLimits
 from assets.landing.paths import file_checksum, parse_landing_path, scan_landing
-from assets.landing.read_ahead import (
-    AheadFile,
-    ReadAhead,
-    load_read,
-    read_key,
-    save_read,
-    sweep_read_ahead,
-    take_read,
-    use_read_ahead,
-)
+from assets.landing.read_ahead import AheadFile, ReadAhead, sweep_read_ahead, use_read_ahead
 from assets.landing.reader import LandingRead, read_landing_file
 from assets.landing.rejections import FileRejected, RowRejection
 from orchestration.parallel import START_METHOD
@@ -183,7 +175,7 @@ def test_a_file_the_ingest_claimed_first_is_never_read_by_the_reader(
 ):
     entry, limits = catalog["household_registration"], LIMITS
     assert take_read(irregular_csv, file_checksum(irregular_csv), entry, limits) is None
-    read_ahead._read_one(directory, AheadFile(irregular_csv, entry, limits))
+    ahead_reads.read_one(directory, AheadFile(irregular_csv, entry, limits))
     assert not list(directory.glob("*.arrow"))
     assert len(list(directory.glob("*.claim"))) == 1
 
@@ -192,7 +184,7 @@ def test_a_read_is_taken_only_for_the_same_bytes_entry_and_limits(
     directory, catalog, irregular_csv
 ):
     entry, limits = catalog["household_registration"], LIMITS
-    read_ahead._read_one(directory, AheadFile(irregular_csv, entry, limits))
+    ahead_reads.read_one(directory, AheadFile(irregular_csv, entry, limits))
     checksum = file_checksum(irregular_csv)
     assert take_read(irregular_csv, checksum, entry, ReadLimits(max_rows=10)) is None
     assert take_read(irregular_csv, "0" * 64, entry, limits) is None
@@ -208,7 +200,7 @@ def test_a_file_the_reader_refused_or_died_over_is_read_by_the_ingest(tmp_path, 
     broken.parent.mkdir(parents=True)
     broken.write_bytes(csv_bytes([["不是表头"], ["1"]]))
     with pytest.raises(FileRejected):  # refused (the reader goes on to its next file)
-        read_ahead._read_one(directory, AheadFile(broken, entry, limits))
+        ahead_reads.read_one(directory, AheadFile(broken, entry, limits))
     assert list(directory.glob("*.claim")) and not list(directory.glob("*.arrow"))
     assert take_read(broken, file_checksum(broken), entry, limits) is None
 

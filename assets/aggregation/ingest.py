@@ -30,9 +30,9 @@ from assets.aggregation.holds import (
 from assets.aggregation.statuses import STATUS_LOADED, STATUS_REJECTED
 from assets.common.catalog import CatalogEntry
 from assets.common.files import create_private_file, private_dir
+from assets.landing.ahead_reads import take_read
 from assets.landing.limits import ReadLimits
 from assets.landing.paths import LandingPath, file_checksum
-from assets.landing.read_ahead import take_read
 from assets.landing.reader import read_landing_file
 from assets.landing.rejections import FileRejected, RowRejection
 from assets.storage.tables import PROVENANCE_COLUMNS, ingest_files, ingest_rejections
