@@ -174,8 +174,10 @@ def _run_pipeline(settings: Settings, progress: Progress | None, force: bool) ->
                 progress("", len(files), len(files))
             return report
     workers = worker_count(settings, plan.to_run, len(catalog))
-    forking = workers > 1 and START_METHOD == "fork"
-    # the deliveries read while this process prepares the workers (lanes.reading_ahead)
+    # the deliveries read while this process prepares the workers (lanes.reading_ahead), for
+    # workers forked from it that run the steps themselves (Dagster's other executors' step
+    # processes start afresh: they would read the files again)
+    forking = workers > 1 and START_METHOD == "fork" and settings.executor == "in_process"
     with reading_ahead(settings, catalog, plan.to_run, forking) as ahead:
         _run_stages(
             settings, instance, catalog, city, files, plan, report, progress, force, workers, ahead
