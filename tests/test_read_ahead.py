@@ -278,3 +278,11 @@ def test_a_stopped_reader_reads_no_further_and_a_left_directory_is_swept(tmp_pat
     assert sweep_read_ahead(data / "aggregation") == 1
     assert not left.exists()
     assert sweep_read_ahead(tmp_path / "nowhere") == 0
+    # closed while it reads (the run ending, say on Ctrl-C): ended, not waited for; nothing left
+    busy = ReadAhead(
+        [AheadFile(f.path, catalog[f.dataset_id], ReadLimits()) for f in files],
+        data / "aggregation",
+    )
+    busy.close()
+    assert not busy._process.is_alive() and busy._process.exitcode is not None
+    assert not busy.directory.exists()

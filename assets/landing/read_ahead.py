@@ -45,7 +45,6 @@ from assets.landing.limits import ReadLimits
 
 DIRECTORY_PREFIX = ".read-ahead-"
 READER_NICENESS = 10  # the run's own start goes first when both want the core
-STOP_SECONDS = 60.0  # the file at hand: a workbook at the row limit takes a while
 # where this process's ingest looks for reads; set in the run's process before its workers fork
 _directory: Path | None = None
 
@@ -92,12 +91,13 @@ class ReadAhead:
         self._stop.set()
 
     def close(self) -> None:
-        """Stop the reader, wait for it, remove the directory and every read left in it."""
+        """End the reader, remove the directory and every read left in it. Called when no ingest
+        is to take a read any more (the ingest runs are over, or the run is ending): a file still
+        being read is abandoned, not waited for (on Ctrl-C that could be a large workbook)."""
         self._stop.set()
-        self._process.join(STOP_SECONDS)
         if self._process.is_alive():
-            self._process.kill()
-            self._process.join()
+            self._process.terminate()
+        self._process.join()
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
