@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assets.common.catalog import CatalogEntry
+from assets.common.files import private_dir
 from assets.landing.limits import ReadLimits
 
 DIRECTORY_PREFIX = ".read-ahead-"
@@ -74,7 +75,7 @@ class ReadAhead:
     """The reader process of one run and its directory (see the module docstring)."""
 
     def __init__(self, files: Sequence[AheadFile], staging_dir: Path) -> None:
-        staging_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(staging_dir)  # raw delivered data: owner-only, as the stages beside it
         self.directory = Path(tempfile.mkdtemp(prefix=DIRECTORY_PREFIX, dir=staging_dir))
         context = multiprocessing.get_context("fork")
         self._stop = context.Event()
